@@ -1,0 +1,67 @@
+"""Validation and encoding of header names and values on their way to the wire.
+
+Sans-I/O: pure functions over ``str``/``bytes``. Every header that microasgi puts into a response
+passes through here, so a value holding CR, LF or NUL can never split a response (header injection).
+"""
+
+from __future__ import annotations
+
+import re
+
+# SPEC: RFC 9110 section 5.1, field-name = token; token = 1*tchar.
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# SPEC: RFC 9110 section 5.5, field-value = *field-content: VCHAR, obs-text, SP and HTAB. We refuse
+# CR, LF and NUL (the injection vectors) and the other C0 controls and DEL, which no peer accepts.
+_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def encode_header_name(name: str | bytes) -> bytes:
+    """Return ``name`` lowercased and encoded, or raise ``ValueError`` if it is not an HTTP token."""
+    raw = name.encode("latin-1", "replace") if isinstance(name, str) else name
+    if not _TOKEN.match(raw):
+        raise ValueError(
+            f"Invalid header name {name!r}: a header name must be a non-empty HTTP token "
+            "(letters, digits and !#$%&'*+-.^_`|~), without spaces, colons or control characters."
+        )
+    return raw.lower()
+
+
+def encode_header_value(value: str | bytes, name: str | bytes = "") -> bytes:
+    """Return ``value`` encoded as latin-1, or raise ``ValueError`` if it could split the header.
+
+    ``str`` values must be latin-1 encodable; encode other text yourself (for example with
+    ``urllib.parse.quote`` or RFC 8187 ``filename*=``) before setting it.
+    """
+    if isinstance(value, str):
+        try:
+            raw = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"Header {_show(name)} value {value!r} has characters outside latin-1. Percent-encode "
+                "it (urllib.parse.quote) or use an RFC 8187 encoded form such as filename*=UTF-8''..."
+            ) from None
+    elif isinstance(value, bytes):
+        raw = value
+    else:
+        raise TypeError(
+            f"Header {_show(name)} value must be str or bytes, got {type(value).__name__}: "
+            f"{value!r}. Convert it with str() first."
+        )
+    # SECURITY: CR/LF/NUL in a value would let a caller inject headers or a whole response.
+    if _BAD_VALUE_BYTE.search(raw):
+        raise ValueError(
+            f"Header {_show(name)} value {value!r} contains a control character (CR, LF, NUL or "
+            "another C0 byte). Header values must be a single line; remove or encode the character."
+        )
+    return raw
+
+
+def encode_header(name: str | bytes, value: str | bytes) -> tuple[bytes, bytes]:
+    """Validate and encode one header as the ``(name, value)`` pair ASGI sends."""
+    return encode_header_name(name), encode_header_value(value, name)
+
+
+def _show(name: str | bytes) -> str:
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    return repr(name) if name else "(unnamed)"

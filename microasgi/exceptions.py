@@ -1,0 +1,75 @@
+"""Exceptions that turn into an HTTP answer or a WebSocket close."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Mapping
+
+__all__ = ["HTTPException", "WebSocketException"]
+
+
+class HTTPException(Exception):
+    """Raise to answer the request with ``status_code``.
+
+    Args:
+        status_code: the HTTP status to answer with (100 to 599).
+        detail: the text of the answer; defaults to the standard reason phrase of the status.
+        headers: extra response headers, for example ``{"WWW-Authenticate": "Bearer"}`` for a 401.
+
+    Raises:
+        ValueError: if ``status_code`` is not an HTTP status code.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if not isinstance(status_code, int) or not 100 <= status_code <= 599:
+            raise ValueError(
+                "HTTPException status_code must be an int between 100 and 599, "
+                f"got {status_code!r}."
+            )
+        if detail is None:
+            try:
+                detail = http.HTTPStatus(status_code).phrase
+            except ValueError:
+                detail = ""
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers
+        super().__init__(status_code, detail)
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class WebSocketException(Exception):
+    """Raise inside a websocket endpoint to close the connection with ``code`` and ``reason``.
+
+    Args:
+        code: a WebSocket close code (1000 to 4999), such as ``status.WS_1008_POLICY_VIOLATION``.
+        reason: a short text sent with the close frame (at most 123 bytes of UTF-8 on the wire).
+
+    Raises:
+        ValueError: if ``code`` is not a WebSocket close code.
+    """
+
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        if not isinstance(code, int) or not 1000 <= code <= 4999:
+            raise ValueError(
+                f"WebSocketException code must be an int from 1000 to 4999, got {code!r}."
+            )
+        self.code = code
+        self.reason = reason or ""
+        super().__init__(code, self.reason)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"

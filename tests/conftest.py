@@ -1,0 +1,23 @@
+"""Shared fixtures: every async test runs on asyncio and on trio (anyio's plugin in auto mode)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(params=[pytest.param("asyncio", id="asyncio"), pytest.param("trio", id="trio")])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run each async test, and each test using ``test_client_factory``, on both backends."""
+    return str(request.param)
+
+
+@pytest.fixture
+def test_client_factory(anyio_backend_name: str) -> Callable[..., Any]:
+    """``TestClient`` bound to the backend of the current parametrization."""
+    from microasgi.testclient import TestClient
+
+    return functools.partial(TestClient, backend=anyio_backend_name)
