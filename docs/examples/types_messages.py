@@ -1,0 +1,29 @@
+from microasgi.types import (
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+)
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    # Messages are built as annotated locals: mypy checks every key and value type.
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+    }
+    body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"typed!"}
+    await send(start)
+    await send(body)
+
+
+from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to read as a second step)
+
+
+async def test_typed_messages() -> None:
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/")
+    assert response.text == "typed!"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
