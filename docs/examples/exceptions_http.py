@@ -30,8 +30,8 @@ async def test_http_exception_becomes_the_answer() -> None:
 
 
 def test_defaults_and_validation() -> None:
+    import pytest
+
     assert HTTPException(404).detail == "Not Found"
-    try:
+    with pytest.raises(ValueError, match="between 100 and 599"):
         HTTPException(1000)
-    except ValueError as exc:
-        assert "between 100 and 599" in str(exc)
