@@ -1,0 +1,384 @@
+"""The compiled route matcher: a segment trie whose answer equals a linear scan's.
+
+Sans-I/O: paths in, entries out. Routes are compiled once into a trie keyed by path segment:
+
+- a **static** segment is a dict lookup,
+- a segment that is exactly one parameter (``{id}``, ``{id:int}``) is a converter check,
+- anything a trie cannot express (a ``{p:path}`` converter, a segment mixing text and parameters
+  such as ``{name}.{ext}``) becomes a **tail**: one regex for the rest of the path, kept at the
+  deepest node its static prefix reaches,
+- a **mount** ends at a node and matches whatever follows, from the next ``/`` on.
+
+The lookup walks only the branches the request's segments select, so its cost follows the path's
+shape, not the number of routes. Among the entries that match, the one declared first wins, exactly
+as a linear scan over the route list would decide: every node knows the smallest declaration index
+below it, and the walk skips subtrees that cannot beat the best match found so far.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from microasgi.convertors import (
+    Convertor,
+    FloatConvertor,
+    IntegerConvertor,
+    PathConvertor,
+    UUIDConvertor,
+    _resolve_convertor,
+)
+
+_PARAM = re.compile(r"{([^{}:]*)(?::([^{}]*))?}")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# SECURITY: a path holding a control character (a trailing newline, NUL ...) matches no route.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPath:
+    """A route path template, parsed once.
+
+    Attributes:
+        path: the template as declared, e.g. ``"/users/{id:int}"``.
+        path_format: the template with converters removed, e.g. ``"/users/{id}"``.
+        param_convertors: every parameter's converter, in declaration order.
+        steps: the leading segments the trie can hold: a ``str`` for a static segment, a
+            ``(name, Convertor)`` pair for a one-parameter segment.
+        tail: the regex for what follows ``steps`` when the trie cannot hold it, else ``None``.
+        regex: the whole template as one regex (what a linear scan would use).
+    """
+
+    path: str
+    path_format: str
+    param_convertors: dict[str, Convertor[Any]]
+    steps: tuple[str | tuple[str, Convertor[Any]], ...]
+    tail: re.Pattern[str] | None
+    regex: re.Pattern[str]
+
+
+def compile_path(
+    path: str, convertors: Mapping[str, Convertor[Any]] | None = None, *, is_prefix: bool = False
+) -> CompiledPath:
+    """Parse a route path template; raise ``ValueError`` naming the fix if it is malformed.
+
+    ``convertors`` adds converters (by name) to the registered ones, for one router's routes.
+    ``is_prefix`` is for mounts: the path may be empty and must not end with ``/``.
+    """
+    if is_prefix:
+        if path and not path.startswith("/"):
+            raise ValueError(
+                f"Mount path must start with '/' or be empty, got {path!r}. Use '/{path}'."
+            )
+        path = path.rstrip("/")
+    elif not path.startswith("/"):
+        raise ValueError(f"Route path must start with '/', got {path!r}. Use '/{path}'.")
+    if _CONTROL.search(path):
+        raise ValueError(f"Route path {path!r} contains a control character; remove it.")
+
+    param_convertors: dict[str, Convertor[Any]] = {}
+    regex_parts: list[str] = []
+    format_parts: list[str] = []
+    tail_parts: list[str] = []
+    steps: list[str | tuple[str, Convertor[Any]]] = []
+    in_tail = False
+    for segment in path.split("/")[1:] if path else []:
+        params = list(_PARAM.finditer(segment))
+        seg_regex, seg_format = _segment(segment, params, path, convertors, param_convertors)
+        regex_parts.append(seg_regex)
+        format_parts.append(seg_format)
+        whole = len(params) == 1 and params[0].span() == (0, len(segment))
+        if not in_tail and not params:
+            steps.append(segment)
+        elif (
+            not in_tail and whole and not isinstance(param_convertors[params[0][1]], PathConvertor)
+        ):
+            name = params[0][1]
+            steps.append((name, param_convertors[name]))
+        else:
+            in_tail = True
+            tail_parts.append(seg_regex)
+    # A mount matches its prefix followed by "/" and anything; the rest goes to the mounted app.
+    rest = "(?P<_mount_rest>/.*)" if is_prefix else ""
+    tail = "".join(f"/{part}" for part in tail_parts) + rest
+    return CompiledPath(
+        path=path,
+        path_format="".join(f"/{part}" for part in format_parts),
+        param_convertors=param_convertors,
+        steps=tuple(steps),
+        tail=re.compile(tail, re.DOTALL) if in_tail else None,
+        regex=re.compile("".join(f"/{part}" for part in regex_parts) + rest, re.DOTALL),
+    )
+
+
+def _segment(
+    segment: str,
+    params: Sequence[re.Match[str]],
+    path: str,
+    convertors: Mapping[str, Convertor[Any]] | None,
+    seen: dict[str, Convertor[Any]],
+) -> tuple[str, str]:
+    """Return the regex and the format string of one template segment, recording its params."""
+    regex, fmt, pos = [], [], 0
+    for match in params:
+        name, kind = match[1], match[2] if match[2] is not None else "str"
+        if not _IDENTIFIER.match(name):
+            raise ValueError(
+                f"Path parameter name {name!r} in route path {path!r} is not an identifier. "
+                "Use a name such as {user_id}."
+            )
+        if name in seen:
+            raise ValueError(f"Duplicated param name {name!r} in route path {path!r}. Rename one.")
+        convertor = _resolve_convertor(kind, path, convertors)
+        seen[name] = convertor
+        literal = segment[pos : match.start()]
+        regex.append(re.escape(literal) + f"(?P<{name}>{convertor.regex})")
+        fmt.append(literal + "{" + name + "}")
+        pos = match.end()
+    regex.append(re.escape(segment[pos:]))
+    fmt.append(segment[pos:])
+    return "".join(regex), "".join(fmt)
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One declared route, as the matcher sees it.
+
+    Attributes:
+        index: its position in the declared list; the smallest matching index wins.
+        compiled: its path template.
+        scope_types: the scope types it serves (``{"http"}``, ``{"websocket"}``, or both).
+        methods: the HTTP methods it accepts, or ``None`` for any.
+        target: whatever the caller attached (the route object).
+    """
+
+    index: int
+    compiled: CompiledPath
+    scope_types: frozenset[str]
+    methods: frozenset[str] | None
+    target: Any
+    is_mount: bool = False
+
+
+@dataclass(slots=True)
+class Match:
+    """The winner of a lookup.
+
+    Attributes:
+        entry: the entry that matched.
+        params: the converted path parameters.
+        rest: for a mount, the path that follows its prefix (starting with ``/``); else ``""``.
+    """
+
+    entry: Entry
+    params: dict[str, Any]
+    rest: str
+
+
+@dataclass(slots=True)
+class _Node:
+    static: dict[str, _Node] = field(default_factory=dict)
+    params: list[tuple[Convertor[Any], _Node]] = field(default_factory=list)
+    routes: list[Entry] = field(default_factory=list)
+    mounts: list[Entry] = field(default_factory=list)
+    tails: list[Entry] = field(default_factory=list)
+    min_index: int = 1 << 62
+
+
+class _Search:
+    """The state of one lookup: the best entry so far and, failing that, the allowed methods."""
+
+    __slots__ = (
+        "allowed",
+        "best",
+        "best_index",
+        "best_rest",
+        "best_values",
+        "method",
+        "scope_type",
+    )
+
+    def __init__(self, scope_type: str, method: str) -> None:
+        self.scope_type = scope_type
+        self.method = method
+        self.best: Entry | None = None
+        self.best_index = 1 << 62
+        self.best_values: list[str] = []
+        self.best_rest = ""
+        self.allowed: set[str] = set()
+
+    def offer(self, entry: Entry, values: list[str], rest: str) -> None:
+        if entry.index >= self.best_index or self.scope_type not in entry.scope_types:
+            return
+        methods = entry.methods
+        if methods is None or self.method in methods:
+            self.best, self.best_index = entry, entry.index
+            self.best_values, self.best_rest = list(values), rest
+        else:
+            self.allowed.update(methods)
+
+
+class Matcher:
+    """Routes compiled into a segment trie. Build once; call ``lookup`` per request."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = sorted(entries, key=lambda e: e.index)
+        self._root = _Node()
+        for entry in self.entries:
+            self._insert(entry)
+        self._sort(self._root)
+
+    def _insert(self, entry: Entry) -> None:
+        node = self._root
+        node.min_index = min(node.min_index, entry.index)
+        for step in entry.compiled.steps:
+            if isinstance(step, str):
+                node = node.static.setdefault(step, _Node())
+            else:
+                convertor = step[1]
+                for known, child in node.params:
+                    if known is convertor:
+                        node = child
+                        break
+                else:
+                    child = _Node()
+                    node.params.append((convertor, child))
+                    node = child
+            node.min_index = min(node.min_index, entry.index)
+        if entry.compiled.tail is not None:
+            node.tails.append(entry)
+        elif entry.is_mount:
+            node.mounts.append(entry)
+        else:
+            node.routes.append(entry)
+
+    def _sort(self, node: _Node) -> None:
+        # PERF: visiting the most promising parameter branch first lets the walk prune the rest.
+        node.params.sort(key=lambda pair: pair[1].min_index)
+        for child in node.static.values():
+            self._sort(child)
+        for _, child in node.params:
+            self._sort(child)
+
+    def lookup(self, scope_type: str, path: str, method: str = "GET") -> Match | frozenset[str]:
+        """Find the first declared entry matching ``path``.
+
+        Returns the ``Match``, or else the set of methods that entries matching the path accept
+        (empty when no entry matches the path at all: a 404, otherwise a 405).
+        """
+        # PERF: printable text, the common case, cannot hold a control character.
+        if not path.isprintable() and _CONTROL.search(path):
+            return frozenset()
+        search = _Search(scope_type, method)
+        segments = path.split("/")
+        if segments[0] == "":  # a path from a server always starts with "/"
+            self._walk(self._root, segments, 1, [], search)
+        best = search.best
+        if best is None:
+            return frozenset(search.allowed)
+        return Match(
+            best, self._params(best, search.best_values, search.best_rest), search.best_rest
+        )
+
+    def _walk(
+        self, node: _Node, segments: list[str], i: int, values: list[str], search: _Search
+    ) -> None:
+        end = len(segments)
+        if i == end:
+            for entry in node.routes:
+                search.offer(entry, values, "")
+        else:
+            for entry in node.mounts:
+                search.offer(entry, values, "/" + "/".join(segments[i:]))
+            child = node.static.get(segments[i])
+            if child is not None and child.min_index < search.best_index:
+                self._walk(child, segments, i + 1, values, search)
+            for convertor, child in node.params:
+                if child.min_index >= search.best_index:
+                    break  # sorted by min_index: no later branch can win either
+                if convertor.matches(segments[i]):
+                    values.append(segments[i])
+                    self._walk(child, segments, i + 1, values, search)
+                    values.pop()
+        for entry in node.tails:
+            if entry.index < search.best_index:
+                rest = "/" + "/".join(segments[i:]) if i < end else ""
+                match = entry.compiled.tail.fullmatch(rest)  # type: ignore[union-attr]
+                if match is not None and self._tail_ok(entry, match):
+                    groups = match.groupdict()
+                    mount_rest = groups.pop("_mount_rest", None) or ""
+                    search.offer(entry, [*values, *groups.values()], mount_rest)
+
+    @staticmethod
+    def _tail_ok(entry: Entry, match: re.Match[str]) -> bool:
+        # The tail regex uses each converter's own regex; custom matchers may be stricter.
+        convertors = entry.compiled.param_convertors
+        return all(
+            convertors[name].matches(value)
+            for name, value in match.groupdict().items()
+            if name != "_mount_rest"
+        )
+
+    @staticmethod
+    def _params(entry: Entry, values: list[str], rest: str) -> dict[str, Any]:
+        convertors = entry.compiled.param_convertors
+        return {
+            name: convertor.convert(value)
+            for (name, convertor), value in zip(convertors.items(), values, strict=True)
+        }
+
+    def shadowed(self) -> list[tuple[Entry, Entry]]:
+        """Pairs ``(later, earlier)`` where ``earlier`` answers every request ``later`` could.
+
+        Found by probing each entry with two sample paths built from its template (different
+        sample values per parameter) for each of its methods: when both land on the same earlier
+        entry, the later one can never run. A static earlier route covering one sample value only
+        cannot shadow, since the second sample differs.
+        """
+        pairs = []
+        for entry in self.entries:
+            methods = sorted(entry.methods) if entry.methods is not None else ["GET"]
+            winners: set[Entry | None] = set()
+            for sample in (0, 1):
+                path = _sample_path(entry, sample)
+                if path is None:
+                    winners.add(None)
+                    continue
+                for scope_type in entry.scope_types:
+                    for method in methods:
+                        found = self.lookup(scope_type, path, method)
+                        winners.add(found.entry if isinstance(found, Match) else None)
+            if len(winners) == 1:
+                (winner,) = winners
+                if winner is not None and winner is not entry:
+                    pairs.append((entry, winner))
+        return pairs
+
+
+_SAMPLES: tuple[tuple[type[Convertor[Any]], tuple[str, str]], ...] = (
+    (IntegerConvertor, ("7", "8")),
+    (FloatConvertor, ("7.5", "8")),
+    (
+        UUIDConvertor,
+        ("8f0c37a1-0000-4000-8000-000000000001", "8f0c37a1-0000-4000-8000-000000000002"),
+    ),
+    (PathConvertor, ("sample-a", "sample-b/c")),
+    (Convertor, ("sample-a", "sample-b")),
+)
+
+
+def _sample_path(entry: Entry, sample: int) -> str | None:
+    """A path the entry matches, with sample parameter values (number ``sample`` of two).
+
+    ``None`` when a custom converter accepts neither sample: such an entry is never reported.
+    """
+    values = {}
+    for name, convertor in entry.compiled.param_convertors.items():
+        value = next(pair[sample] for kind, pair in _SAMPLES if isinstance(convertor, kind))
+        if not convertor.matches(value):
+            return None
+        values[name] = value
+    path = entry.compiled.path_format.format(**values)
+    return path + "/sample" if entry.is_mount else path
