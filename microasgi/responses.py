@@ -1,0 +1,625 @@
+"""HTTP responses: each one is an ASGI app that sends itself.
+
+``Response`` and its subclasses keep Starlette's names, signatures and behaviour, with three
+differences worth knowing: every header (including cookies, ``media_type`` and redirect URLs) is
+validated when the response is built, so nothing unsafe can reach the wire; a client that has gone
+away (ASGI 2.4 ``OSError`` from ``send``) ends the response quietly; and ``StreamingResponse`` stops
+its producer when the client leaves on every spec version without stealing request body messages.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import http.cookies
+import json
+import reprlib
+import time
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+import anyio
+
+from microasgi._headers import encode_header, encode_header_value
+from microasgi.background import BackgroundTask
+from microasgi.concurrency import iterate_in_threadpool, run_in_threadpool
+from microasgi.datastructures import URL, MutableHeaders
+from microasgi.types import (
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    WebSocketCloseEvent,
+)
+
+__all__ = [
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "StreamingResponse",
+]
+
+# Scope key a request reader sets to True once it has received the last ``http.request`` message;
+# StreamingResponse then knows that listening for ``http.disconnect`` cannot steal body data.
+_REQUEST_BODY_COMPLETE = "microasgi.request_body_complete"
+
+_WEBSOCKET_DENIAL = "websocket.http.response"
+# SPEC: before accept, websocket.close makes the server answer the handshake with HTTP 403.
+_WEBSOCKET_CLOSE: WebSocketCloseEvent = {"type": "websocket.close", "code": 1000}
+_HTTP_TYPES = ("http.response.start", "http.response.body")
+_WEBSOCKET_TYPES = ("websocket.http.response.start", "websocket.http.response.body")
+_REDIRECT_STATUSES = frozenset({300, 301, 302, 303, 307, 308})
+_SAMESITE = frozenset({"strict", "lax", "none"})
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+# PERF: one encoder built once; json.dumps() with non-default options builds a new one per call.
+_JSON_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+)
+_COOKIE_CODEC = http.cookies.SimpleCookie()
+
+
+class Response:
+    """A complete response whose body is known up front.
+
+    Args:
+        content: ``bytes``, ``memoryview`` or ``str`` (encoded with ``charset``); ``None`` is empty.
+        status_code: the HTTP status, 100 to 599.
+        headers: extra headers; each name and value is validated (``ValueError`` on CR, LF, NUL
+            or other control characters) and encoded once, here.
+        media_type: the ``Content-Type``; ``text/*`` types get ``; charset=...`` appended.
+        background: a task run after the response has been sent.
+
+    Raises:
+        TypeError: the content has a type ``render`` cannot turn into bytes.
+        ValueError: a header, the media type or the status code is invalid.
+    """
+
+    media_type: str | None = None
+    charset = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self.status_code = _check_status(status_code)
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = self.render(content)
+        self.init_headers(headers)
+
+    def render(self, content: Any) -> bytes | memoryview:
+        """Turn ``content`` into the body bytes; subclasses override this to add formats."""
+        if content is None:
+            return b""
+        if isinstance(content, bytes | memoryview):
+            return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        raise TypeError(
+            f"{type(self).__name__} content must be bytes, memoryview, str or None, got "
+            f"{type(content).__name__}: {reprlib.repr(content)}. Use JSONResponse for data to send "
+            "as JSON, or convert the content to str or bytes yourself."
+        )
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        """Build ``raw_headers``: the given headers, then ``content-length`` and ``content-type``.
+
+        ``content-length`` is added unless given, unless the status forbids a body (1xx, 204,
+        304), or unless the response has no ``body`` (streaming). ``content-type`` is added from
+        ``media_type`` unless given.
+        """
+        if headers is None:
+            raw_headers: list[tuple[bytes, bytes]] = []
+            add_length = add_type = True
+        else:
+            raw_headers = [encode_header(name, value) for name, value in headers.items()]
+            names = {name for name, _ in raw_headers}
+            add_length = b"content-length" not in names
+            add_type = b"content-type" not in names
+        body = getattr(self, "body", None)
+        status = self.status_code
+        # SPEC: RFC 9110 section 8.6, no Content-Length on 1xx and 204; on 304 it would describe
+        # the full representation, which this response does not carry.
+        if body is not None and add_length and status >= 200 and status != 204 and status != 304:
+            size = body.nbytes if isinstance(body, memoryview) else len(body)
+            raw_headers.append((b"content-length", b"%d" % size))
+        if self.media_type is not None and add_type:
+            raw_headers.append(_content_type_header(self.media_type, self.charset))
+        self.raw_headers = raw_headers
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """The headers as ``MutableHeaders``; writes go to ``raw_headers`` and are validated."""
+        return MutableHeaders(raw=self.raw_headers)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | str | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header.
+
+        Args:
+            key: the cookie name, an HTTP token.
+            value: the cookie value; quoted as ``http.cookies`` does when it holds separators, so
+                it can never add attributes of its own.
+            max_age: lifetime in seconds (``Max-Age``).
+            expires: ``Expires`` as seconds from now, an aware ``datetime`` or a ready string.
+            path: ``Path`` (``None`` to omit it).
+            domain: ``Domain``.
+            secure: add ``Secure``.
+            httponly: add ``HttpOnly``.
+            samesite: ``"strict"``, ``"lax"``, ``"none"`` (browsers also require ``secure``) or
+                ``None`` to omit it.
+            partitioned: add ``Partitioned`` (CHIPS; browsers also require ``secure``).
+
+        Raises:
+            ValueError: an invalid name, attribute or ``samesite`` value.
+        """
+        self.raw_headers.append(
+            (
+                b"set-cookie",
+                _build_cookie(
+                    key,
+                    value,
+                    max_age,
+                    expires,
+                    path,
+                    domain,
+                    secure,
+                    httponly,
+                    samesite,
+                    partitioned,
+                ),
+            )
+        )
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Tell the client to drop a cookie (``Max-Age=0`` and an ``Expires`` of now).
+
+        ``path``, ``domain`` and ``partitioned`` must match the ones the cookie was set with.
+        """
+        self.set_cookie(
+            key,
+            max_age=0,
+            expires=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the response, then run the background task.
+
+        On ``HEAD`` the body is left out and the headers, ``content-length`` included, are kept.
+        In a websocket scope (before accept) the response denies the handshake: with the
+        ``websocket.http.response`` extension it is sent as is, otherwise the server answers 403.
+        If the client has gone (``OSError`` from ``send``, ASGI 2.4) sending stops quietly; the
+        background task still runs, since it belongs after the response however that ended.
+        """
+        scope_type = scope["type"]
+        if scope_type == "http":
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": self.raw_headers,
+            }
+            body: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                # SPEC: a HEAD response has the GET headers and no content (RFC 9110 9.3.2).
+                "body": b"" if scope.get("method") == "HEAD" else self.body,  # type: ignore[typeddict-item]
+            }
+            try:
+                await send(start)  # type: ignore[arg-type]
+                await send(body)  # type: ignore[arg-type]
+            except OSError:
+                pass  # SPEC: ASGI 2.4, the client has gone; nobody is left to tell.
+        elif scope_type == "websocket":
+            try:
+                if _offers_denial_response(scope):
+                    await send(
+                        {
+                            "type": "websocket.http.response.start",
+                            "status": self.status_code,
+                            "headers": self.raw_headers,
+                        }
+                    )
+                    await send({"type": "websocket.http.response.body", "body": self.body})
+                else:
+                    await send(_WEBSOCKET_CLOSE)  # type: ignore[arg-type]
+            except OSError:
+                pass  # SPEC: ASGI 2.4, the client has gone.
+        else:
+            raise _unsupported_scope(self, scope)
+        if self.background is not None:
+            await self.background()
+
+
+class HTMLResponse(Response):
+    """A response with ``Content-Type: text/html; charset=utf-8``."""
+
+    media_type = "text/html"
+
+
+class PlainTextResponse(Response):
+    """A response with ``Content-Type: text/plain; charset=utf-8``."""
+
+    media_type = "text/plain"
+
+
+class JSONResponse(Response):
+    """Data sent as compact UTF-8 JSON (``application/json``).
+
+    Raises:
+        ValueError: the content holds NaN or an infinity (not valid JSON) or a circular reference.
+        TypeError: the content holds a value ``json`` cannot encode.
+    """
+
+    media_type = "application/json"
+
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        super().__init__(content, status_code, headers, media_type, background)
+
+    def render(self, content: Any) -> bytes:
+        """Encode ``content`` as compact JSON without ASCII escapes."""
+        try:
+            return _JSON_ENCODER.encode(content).encode("utf-8")
+        except ValueError as exc:
+            raise ValueError(
+                f"JSONResponse cannot encode {reprlib.repr(content)}: {exc}. JSON has no NaN or "
+                "Infinity: replace such floats with None or a string before responding."
+            ) from exc
+
+
+class RedirectResponse(Response):
+    """A redirect to ``url`` (``str`` or ``URL``) with an empty body.
+
+    The URL is percent-quoted as Starlette does, keeping URL delimiters, so a user-supplied
+    URL cannot break the ``location`` header.
+
+    Raises:
+        ValueError: ``status_code`` is not a redirect status (300-303, 307, 308).
+    """
+
+    def __init__(
+        self,
+        url: str | URL,
+        status_code: int = 307,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        if status_code not in _REDIRECT_STATUSES:
+            raise ValueError(
+                f"RedirectResponse status_code must be a redirect status (300, 301, 302, 303, 307 "
+                f"or 308), got {status_code!r}. Use Response for other statuses."
+            )
+        super().__init__(
+            content=b"", status_code=status_code, headers=headers, background=background
+        )
+        location = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+        # A location given in ``headers`` is replaced, as assigning response.headers would.
+        raw = [item for item in self.raw_headers if item[0] != b"location"]
+        raw.append((b"location", encode_header_value(location, "location")))
+        self.raw_headers = raw
+
+
+class StreamingResponse(Response):
+    """A response whose body comes from an iterable, sent chunk by chunk.
+
+    ``content`` may be an async iterable or a plain iterable (iterated in a worker thread) of
+    ``str`` (encoded with ``charset``), ``bytes`` or ``memoryview``. The producer stops, and is
+    closed, as soon as the client disconnects; see the docs page for how that is detected.
+    """
+
+    body_iterator: AsyncIterable[str | bytes | memoryview]
+
+    def __init__(
+        self,
+        content: AsyncIterable[str | bytes | memoryview] | Iterable[str | bytes | memoryview],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self._sync_iterator: Iterator[str | bytes | memoryview] | None = None
+        if isinstance(content, AsyncIterable):
+            self.body_iterator = content
+        elif isinstance(content, Iterable) and not isinstance(content, str | bytes | memoryview):
+            self._sync_iterator = iter(content)
+            self.body_iterator = iterate_in_threadpool(self._sync_iterator)
+        else:
+            raise TypeError(
+                f"StreamingResponse content must be an iterable or async iterable of chunks, got "
+                f"{type(content).__name__}: {reprlib.repr(content)}. For a body known up front use "
+                "Response; to stream one string wrap it in a list."
+            )
+        self.status_code = _check_status(status_code)
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.init_headers(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Stream the body, stop when the client leaves, then run the background task.
+
+        An exception raised by the iterator propagates as itself. The background task runs after
+        the response is over, whether it completed or the client disconnected.
+        """
+        scope_type = scope["type"]
+        if scope_type == "http":
+            if scope.get("method") == "HEAD":
+                await self._close_iterator()
+                await _send_quietly(send, self._start_message(_HTTP_TYPES[0]))
+                await _send_quietly(send, {"type": "http.response.body", "body": b""})
+            elif _body_cannot_be_stolen(scope):
+                await self._stream_until_disconnect(receive, send)
+            else:
+                await self._stream(send, _HTTP_TYPES)
+        elif scope_type == "websocket":
+            if _offers_denial_response(scope):
+                await self._stream(send, _WEBSOCKET_TYPES)
+            else:
+                await self._close_iterator()
+                await _send_quietly(send, _WEBSOCKET_CLOSE)  # type: ignore[arg-type]
+        else:
+            await self._close_iterator()
+            raise _unsupported_scope(self, scope)
+        if self.background is not None:
+            await self.background()
+
+    def _start_message(self, message_type: str) -> Message:
+        return {"type": message_type, "status": self.status_code, "headers": self.raw_headers}
+
+    async def _stream(self, send: Send, types: tuple[str, str]) -> None:
+        """Send start, each chunk, and the final empty body; stop quietly if the client has gone."""
+        exhausted = False
+        try:
+            try:
+                await send(self._start_message(types[0]))
+            except OSError:
+                return  # SPEC: ASGI 2.4, the client has gone.
+            body_type = types[1]
+            charset = self.charset
+            async for chunk in self.body_iterator:
+                if isinstance(chunk, str):
+                    chunk = chunk.encode(charset)
+                elif not isinstance(chunk, bytes | memoryview):
+                    raise TypeError(
+                        f"StreamingResponse chunks must be str, bytes or memoryview, got "
+                        f"{type(chunk).__name__}: {reprlib.repr(chunk)}. Yield encoded data."
+                    )
+                try:
+                    await send({"type": body_type, "body": chunk, "more_body": True})
+                except OSError:
+                    return  # SPEC: ASGI 2.4, the client has gone: stop producing.
+            exhausted = True
+            try:
+                await send({"type": body_type, "body": b"", "more_body": False})
+            except OSError:
+                return  # SPEC: ASGI 2.4, the client left just before the end.
+        finally:
+            if not exhausted:
+                await self._close_iterator()
+
+    async def _stream_until_disconnect(self, receive: Receive, send: Send) -> None:
+        """Stream while a second task waits for ``http.disconnect`` and cancels the stream."""
+        try:
+            async with anyio.create_task_group() as task_group:
+
+                async def cancel_on_disconnect() -> None:
+                    # Only started when no body data is pending (_body_cannot_be_stolen), so the
+                    # http.request messages this may read are empty and meant for nobody.
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    task_group.cancel_scope.cancel()
+
+                task_group.start_soon(cancel_on_disconnect)
+                await self._stream(send, _HTTP_TYPES)
+                task_group.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise _unwrap(group) from None
+
+    async def _close_iterator(self) -> None:
+        """Close the producer so its ``finally`` blocks run now, not at garbage collection."""
+        # Shielded: this runs while the stream is being cancelled after a disconnect.
+        with anyio.CancelScope(shield=True):
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            close = getattr(self._sync_iterator, "close", None)
+            if close is not None:
+                # A sync generator's cleanup may block, so it runs in a worker thread too.
+                await run_in_threadpool(close)
+
+
+def _check_status(status_code: int) -> int:
+    if isinstance(status_code, int) and not isinstance(status_code, bool):
+        if 100 <= status_code <= 599:
+            return int(status_code)
+    raise ValueError(
+        f"status_code must be an int from 100 to 599, got {status_code!r}. "
+        "Use the constants in microasgi.status, e.g. status.HTTP_404_NOT_FOUND."
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
+    # PERF: the few media types an app uses are validated and encoded once, then reused.
+    if not isinstance(media_type, str):
+        raise TypeError(
+            f"media_type must be a str, got {type(media_type).__name__}: {media_type!r}."
+        )
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        media_type = f"{media_type}; charset={charset}"
+    return b"content-type", encode_header_value(media_type, "content-type")
+
+
+def _offers_denial_response(scope: Scope) -> bool:
+    # SPEC: the extensions key may be missing (uvicorn h11, daphne) or None.
+    return _WEBSOCKET_DENIAL in (scope.get("extensions") or ())
+
+
+def _body_cannot_be_stolen(scope: Scope) -> bool:
+    """Tell whether reading ``receive`` now can only yield empty ``http.request`` messages.
+
+    True when a request reader marked the body complete, or when the request declares no body:
+    ``content-length: 0``, or no ``content-length`` and no ``transfer-encoding`` on HTTP/1.x
+    (RFC 9112 section 6.3) or on a ``GET`` (RFC 9110 9.3.1 gives a GET body no meaning).
+    """
+    if scope.get(_REQUEST_BODY_COMPLETE):
+        return True
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return bool(value.strip() == b"0")
+        if name == b"transfer-encoding":
+            return False
+    return bool(scope.get("http_version", "1.1") in ("1.0", "1.1") or scope.get("method") == "GET")
+
+
+async def _send_quietly(send: Send, message: Message) -> None:
+    try:
+        await send(message)
+    except OSError:
+        pass  # SPEC: ASGI 2.4, the client has gone.
+
+
+def _unsupported_scope(response: Response, scope: Scope) -> ValueError:
+    # SPEC: an app should raise on a scope type it does not understand.
+    return ValueError(
+        f"{type(response).__name__} answers 'http' and 'websocket' scopes, got {scope['type']!r}. "
+        "Route lifespan scopes to the application, not to a response."
+    )
+
+
+def _unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """Return the one real error inside ``group`` (nested groups flattened), else the group."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(reversed(exc.exceptions))
+        else:
+            leaves.append(exc)
+    return leaves[0] if len(leaves) == 1 else group
+
+
+def _build_cookie(
+    key: str,
+    value: str,
+    max_age: int | None,
+    expires: datetime | str | int | None,
+    path: str | None,
+    domain: str | None,
+    secure: bool,
+    httponly: bool,
+    samesite: str | None,
+    partitioned: bool,
+) -> bytes:
+    """Return one ``Set-Cookie`` value; attributes in ``http.cookies`` order (sorted by name)."""
+    # SECURITY: the name is a token and the value is quoted, so neither can add attributes.
+    if not isinstance(key, str) or not key or not _TOKEN_CHARS.issuperset(key):
+        raise ValueError(
+            f"Invalid cookie name {key!r}: use a non-empty HTTP token (letters, digits and "
+            "!#$%&'*+-.^_`|~), without spaces, '=', ';' or control characters."
+        )
+    if not isinstance(value, str):
+        raise TypeError(
+            f"Cookie {key!r} value must be a str, got {type(value).__name__}: {value!r}."
+        )
+    parts = [f"{key}={_COOKIE_CODEC.value_encode(value)[1]}"]
+    if domain is not None:
+        parts.append(f"Domain={_attribute(key, 'domain', domain)}")
+    if expires is not None:
+        parts.append(f"expires={_expires(key, expires)}")
+    if httponly:
+        parts.append("HttpOnly")
+    if max_age is not None:
+        parts.append(f"Max-Age={_max_age(key, max_age)}")
+    if partitioned:
+        # Written by hand: http.cookies only knows Partitioned from Python 3.14.
+        parts.append("Partitioned")
+    if path is not None:
+        parts.append(f"Path={_attribute(key, 'path', path)}")
+    if samesite is not None:
+        parts.append(f"SameSite={_samesite(key, samesite)}")
+    if secure:
+        parts.append("Secure")
+    return encode_header_value("; ".join(parts), "set-cookie")
+
+
+def _max_age(key: str, max_age: int) -> int:
+    if not isinstance(max_age, int) or isinstance(max_age, bool):
+        raise ValueError(f"Cookie {key!r} max_age must be an int of seconds, got {max_age!r}.")
+    return max_age
+
+
+def _samesite(key: str, samesite: str) -> str:
+    if not isinstance(samesite, str) or samesite.lower() not in _SAMESITE:
+        raise ValueError(
+            f"Cookie {key!r} samesite must be 'strict', 'lax', 'none' or None, got {samesite!r}."
+        )
+    return samesite
+
+
+def _attribute(key: str, name: str, value: str) -> str:
+    # SECURITY: ';' would end the attribute and start one of the caller's choosing.
+    if not isinstance(value, str) or ";" in value:
+        raise ValueError(
+            f"Cookie {key!r} {name} must be a str without ';', got {value!r}. "
+            "Remove the ';' or percent-encode it."
+        )
+    return value
+
+
+def _expires(key: str, expires: datetime | str | int) -> str:
+    if isinstance(expires, datetime):
+        if expires.tzinfo is None:
+            raise ValueError(
+                f"Cookie {key!r} expires must be a timezone-aware datetime, got {expires!r}. "
+                "Use e.g. datetime.now(timezone.utc) + timedelta(days=1)."
+            )
+        return email.utils.format_datetime(expires.astimezone(UTC), usegmt=True)
+    if isinstance(expires, int):
+        return email.utils.formatdate(time.time() + expires, usegmt=True)
+    return _attribute(key, "expires", expires)
