@@ -1,0 +1,96 @@
+"""Worker threads: blocking calls and blocking iterators kept off the event loop."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from microasgi.concurrency import iterate_in_threadpool, run_in_threadpool
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
+
+
+def describe(a: int, b: int = 0, *, c: int = 0) -> tuple[int, int, int, int, str]:
+    return a, b, c, threading.get_ident(), request_id.get()
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        ((1,), {}, (1, 0, 0)),
+        ((1, 2), {}, (1, 2, 0)),
+        ((1,), {"b": 2, "c": 3}, (1, 2, 3)),
+        ((), {"a": 4}, (4, 0, 0)),
+    ],
+)
+async def test_run_in_threadpool(
+    args: tuple[int, ...], kwargs: dict[str, int], expected: tuple[int, int, int]
+) -> None:
+    token = request_id.set("abc")
+    try:
+        *values, thread, seen_id = await run_in_threadpool(describe, *args, **kwargs)
+    finally:
+        request_id.reset(token)
+    assert tuple(values) == expected
+    assert thread != threading.get_ident()
+    assert seen_id == "abc"  # context variables are copied into the worker thread
+
+
+async def test_run_in_threadpool_raises_the_error() -> None:
+    def fail() -> None:
+        raise KeyError("missing")
+
+    with pytest.raises(KeyError, match="missing"):
+        await run_in_threadpool(fail)
+
+
+async def test_iterate_in_threadpool_yields_each_item_from_a_worker_thread() -> None:
+    threads: list[int] = []
+
+    def items() -> Iterator[int | None]:
+        for item in (1, None, 3):
+            threads.append(threading.get_ident())
+            yield item
+
+    assert [item async for item in iterate_in_threadpool(items())] == [1, None, 3]
+    assert threading.get_ident() not in threads
+
+
+@pytest.mark.parametrize("iterable", [[], (), iter([]), set()])
+async def test_iterate_in_threadpool_empty(iterable: list[int]) -> None:
+    assert [item async for item in iterate_in_threadpool(iterable)] == []
+
+
+async def test_iterate_in_threadpool_accepts_any_iterable() -> None:
+    assert [item async for item in iterate_in_threadpool("ab")] == ["a", "b"]
+    assert [item async for item in iterate_in_threadpool(range(3))] == [0, 1, 2]
+
+
+async def test_iterate_in_threadpool_raises_the_error() -> None:
+    def items() -> Iterator[int]:
+        yield 1
+        raise ValueError("broken iterator")
+
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for item in iterate_in_threadpool(items()):
+            seen.append(item)
+
+    with pytest.raises(ValueError, match="broken iterator"):
+        await consume()
+    assert seen == [1]
+
+
+async def test_iterate_in_threadpool_sees_context_variables() -> None:
+    def items() -> Iterator[str]:
+        yield request_id.get()
+
+    token = request_id.set("ctx")
+    try:
+        assert [item async for item in iterate_in_threadpool(items())] == ["ctx"]
+    finally:
+        request_id.reset(token)
