@@ -27,13 +27,15 @@ __all__ = [
 # SPEC: RFC 3986 section 3.3, the characters a path segment may hold unencoded (pchar), plus "/".
 # "?", "#" and "%" are left out: in a decoded path they are data and must be percent-encoded.
 _PATH_SAFE = "/!$&'()*+,;=:@"
-# ASCII but "#" (which would start a fragment): "%" and the rest stay as they are because the query
-# string is still percent-encoded (``specs/www.rst``); other bytes (non-ASCII) get encoded.
-_QUERY_SAFE = "".join(chr(c) for c in range(0x80) if c != ord("#"))
-# RFC 3986 section 3.2.2: the characters of a host (reg-name, IPv4, bracketed IPv6) and ":" port.
-_HOST_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]"
+# Printable ASCII but "#" (which would start a fragment): "%" and the rest stay as they are because
+# the query string is still percent-encoded (``specs/www.rst``). Control characters are encoded
+# because urlsplit silently deletes tabs and newlines; non-ASCII bytes because a URL is ASCII.
+_QUERY_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if c != ord("#"))
+# RFC 3986 section 3.2.2: the characters of a host name (reg-name or IPv4), of an IPv6 literal.
+_REG_NAME_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;="
 )
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
@@ -92,11 +94,12 @@ def encoded_full_path(scope: Scope) -> str:
             # The server stripped root_path from path, and (if consistent) from raw_path as well.
             prefix = root
     raw = scope.get("raw_path")
-    # SECURITY: a raw "#" would turn the rest of the path into a URL fragment.
+    # SECURITY: a raw "#" would turn the rest of the path into a URL fragment, and urlsplit deletes
+    # tabs and newlines: such a raw_path is not used as is.
     if isinstance(raw, bytes) and raw.isascii() and b"#" not in raw:
         encoded = raw.decode("ascii")
         # PERF: the common case is a raw path with nothing encoded, equal to path.
-        if encoded == path or unquote(encoded) == path:
+        if encoded.isprintable() and (encoded == path or unquote(encoded) == path):
             return quote(prefix, safe=_PATH_SAFE) + encoded if prefix else encoded
     return quote(prefix + path, safe=_PATH_SAFE)
 
@@ -104,12 +107,14 @@ def encoded_full_path(scope: Scope) -> str:
 def decode_query_string(query_string: bytes) -> str:
     """Return ``scope["query_string"]`` as text, still percent-encoded.
 
-    ASCII is kept as it is. Clients may send raw non-ASCII bytes (raw UTF-8, or garbage): those
-    are percent-encoded instead of decoded, so this never raises and loses nothing. A raw ``#`` is
-    encoded too, so it cannot start a fragment of a URL built from the result.
+    Printable ASCII is kept as it is. Clients may send raw non-ASCII bytes (raw UTF-8, or garbage):
+    those are percent-encoded instead of decoded, so this never raises and loses nothing. Control
+    characters and ``#`` are encoded too, so a URL built from the result keeps them as data.
     """
     if query_string.isascii() and b"#" not in query_string:
-        return query_string.decode("ascii")
+        text = query_string.decode("ascii")
+        if text.isprintable():
+            return text
     return quote_from_bytes(query_string, safe=_QUERY_SAFE)
 
 
@@ -118,13 +123,30 @@ def _host_header(scope: Scope) -> str | None:
     for name, value in headers:
         if name == b"host":
             host: str = value.decode("latin-1")
-            # SECURITY: the Host header is client-controlled. One holding "/", "?", "#", "@", spaces
-            # or non-ASCII would change the meaning of the URL built from it, so it is ignored and
-            # the server address is used instead.
-            if host and _HOST_CHARS.issuperset(host):
-                return host
-            return None
+            # SECURITY: the Host header is client-controlled. One holding "/", "?", "#", "@",
+            # spaces, non-ASCII, a stray bracket or a bad port would change the meaning of the URL
+            # built from it, or make reading its port raise: it is ignored and the server address
+            # is used instead.
+            return host if _is_valid_host(host) else None
     return None
+
+
+def _is_valid_host(host: str) -> bool:
+    """Whether ``host`` is ``name``, ``name:port``, ``[ipv6]`` or ``[ipv6]:port`` (RFC 3986)."""
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 2 or not _IPV6_CHARS.issuperset(host[1:end]):
+            return False
+        rest = host[end + 1 :]
+        if rest and not rest.startswith(":"):
+            return False
+        port = rest[1:]
+    else:
+        name, _, port = host.partition(":")
+        if not name or not _REG_NAME_CHARS.issuperset(name):
+            return False
+    # An empty port ("host:") is allowed by RFC 3986 and reads as no port.
+    return not port or (len(port) <= 5 and port.isascii() and port.isdigit() and int(port) <= 65535)
 
 
 def url_string(scope: Scope) -> str:
@@ -155,7 +177,4 @@ def url_string(scope: Scope) -> str:
     query_string: bytes = scope.get("query_string", b"")
     if not query_string:
         return url
-    # PERF: the common ASCII case inline; decode_query_string handles the rest.
-    if query_string.isascii() and b"#" not in query_string:
-        return f"{url}?{query_string.decode('ascii')}"
     return f"{url}?{decode_query_string(query_string)}"

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import IO, Any, BinaryIO, TypeVar, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import microasgi._upload
 from microasgi.concurrency import run_in_threadpool
@@ -1048,3 +1050,26 @@ def test_every_public_name_is_documented() -> None:
 
     for name in module.__all__:
         assert getattr(module, name).__doc__
+
+
+# --- properties (hypothesis) ---------------------------------------------------------------------
+
+
+@given(st.binary(max_size=200))
+def test_query_params_never_raise_and_round_trip(query: bytes) -> None:
+    params = QueryParams(query)
+    assert QueryParams(str(params)) == params
+
+
+@given(name=st.text(max_size=20), value=st.text(max_size=40))
+def test_mutable_headers_never_store_a_line_break(name: str, value: str) -> None:
+    headers = MutableHeaders()
+    try:
+        headers[name] = value
+        headers.append(name, value)
+    except ValueError:
+        assert headers.raw == []
+        return
+    for raw_name, raw_value in headers.raw:
+        assert not {0, 10, 13} & set(raw_name + raw_value)
+        assert raw_name == raw_name.lower()

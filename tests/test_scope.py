@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from microasgi._scope import (
     decode_query_string,
@@ -62,6 +65,8 @@ ENCODED = [
     ("/rewritten", b"/original", "", "/rewritten"),  # raw_path disagrees: path wins
     ("/café", b"/caf\xc3\xa9", "", "/caf%C3%A9"),  # non-ASCII raw_path: path wins
     ("/a#b", b"/a#b", "", "/a%23b"),  # a raw "#" would start a fragment
+    ("/a\tb", b"/a\tb", "", "/a%09b"),  # urlsplit would delete a raw tab
+    ("/a b", b"/a b", "", "/a b"),
     ("/a/b", "/a%2Fb", "", "/a/b"),  # raw_path of the wrong type is ignored
     ("/api/a/b", b"/api/a%2Fb", "/api", "/api/a%2Fb"),  # both include root_path
     ("/a/b", b"/a%2Fb", "/api", "/api/a%2Fb"),  # the server stripped both
@@ -91,6 +96,8 @@ QUERY_STRINGS = [
     (b"a=1#frag", "a=1%23frag"),  # "#" cannot start a fragment
     (b"q=\xc3\xa9 x#", "q=%C3%A9 x%23"),  # only non-ASCII and "#" change
     (b"a b&c", "a b&c"),
+    (b"a=\t\r\n\x00\x7f", "a=%09%0D%0A%00%7F"),  # urlsplit would delete tabs and newlines
+    (b"a=\t\xc3\xa9", "a=%09%C3%A9"),
 ]
 
 
@@ -123,6 +130,11 @@ URLS: list[tuple[dict[str, Any], str]] = [
     (_scope(server=None, path="/a", query_string=b"q=1"), "/a?q=1"),
     ({"type": "http", "path": "/a", "server": ("h", 80)}, "http://h/a"),  # no headers key
     (_scope(headers=[(b"host", b"[::1]:8000")]), "http://[::1]:8000/"),
+    (_scope(headers=[(b"host", b"[::1]")]), "http://[::1]/"),
+    (_scope(headers=[(b"host", b"[::ffff:1.2.3.4]:1")]), "http://[::ffff:1.2.3.4]:1/"),
+    (_scope(headers=[(b"host", b"h:")]), "http://h:/"),  # empty port: RFC 3986 allows it
+    (_scope(headers=[(b"host", b"h:65535")]), "http://h:65535/"),
+    (_scope(headers=[(b"host", b"EXAMPLE.com")]), "http://EXAMPLE.com/"),
     (_scope(headers=HOST, path="/users", root_path="/api"), "http://example.com/api/users"),
     (_scope(headers=HOST, path="/a/b", raw_path=b"/a%2Fb"), "http://example.com/a%2Fb"),
     (_scope(headers=HOST, query_string=b"q=caf\xc3\xa9"), "http://example.com/?q=caf%C3%A9"),
@@ -148,6 +160,20 @@ def test_url_string(scope: dict[str, Any], expected: str) -> None:
         b"caf\xe9.com",  # non-ASCII
         b"a\tb",
         b"",  # empty: no authority
+        b"[",  # urlsplit raises "Invalid IPv6 URL" on these
+        b"]",
+        b"h[x]",
+        b"[]",
+        b"[::1",
+        b"[::1]x",
+        b"[::g]",
+        b"[::1]:x",
+        b"h:x",  # reading the port would raise
+        b"h:1:2",
+        b"h:65536",
+        b"h:000001",
+        b"h:\xb2",  # a superscript digit
+        b":80",
     ],
 )
 def test_url_string_ignores_a_malformed_host_header(host: bytes) -> None:
@@ -157,3 +183,40 @@ def test_url_string_ignores_a_malformed_host_header(host: bytes) -> None:
 
 def test_url_string_malformed_host_and_no_server_is_relative() -> None:
     assert url_string(_scope(headers=[(b"host", b"a/b")], path="/p")) == "/p"
+
+
+# --- properties (hypothesis): hostile scopes never change the structure of the URL ----------------
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=30)  # no lone surrogates
+
+
+@given(path=_TEXT.map(lambda s: "/" + s), root=_TEXT)
+def test_encoded_full_path_decodes_to_full_path(path: str, root: str) -> None:
+    scope = _scope(path=path, root_path=root)
+    encoded = encoded_full_path(scope)
+    assert unquote(encoded) == full_path(scope)
+    assert "?" not in encoded
+    assert "#" not in encoded
+
+
+@given(
+    path=_TEXT.map(lambda s: "/" + s),
+    raw_path=st.none() | st.binary(max_size=30),
+    host=st.binary(max_size=30),
+    query=st.binary(max_size=30),
+)
+def test_url_string_structure_survives_hostile_input(
+    path: str, raw_path: bytes | None, host: bytes, query: bytes
+) -> None:
+    scope = _scope(
+        path=path,
+        raw_path=raw_path,
+        query_string=query,
+        headers=[(b"host", host)],
+        server=("10.0.0.1", 8000),
+    )
+    parts = urlsplit(url_string(scope))
+    assert parts.path == encoded_full_path(scope)
+    assert parts.query == decode_query_string(query)
+    assert parts.fragment == ""
+    assert parts.username is None
