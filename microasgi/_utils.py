@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -19,3 +21,21 @@ def is_async_callable(obj: Any) -> bool:
         return True
     # An instance whose class defines ``async def __call__``.
     return not inspect.isroutine(obj) and inspect.iscoroutinefunction(type(obj).__call__)
+
+
+@contextmanager
+def collapse_excgroups() -> Iterator[None]:
+    """Re-raise a lone exception out of the exception group an anyio task group wraps it in.
+
+    Design decision 6: an error from user code surfaces as itself, not wrapped by our task
+    groups, so ``except ValueError`` and exception handlers keep working.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
+            inner = group.exceptions[0]
+            if not isinstance(inner, BaseExceptionGroup):
+                raise inner from group.__cause__
+            group = inner
+        raise

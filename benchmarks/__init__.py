@@ -1,0 +1,1 @@
+"""Benchmarks, kept outside the test run. See docs/performance.md (and docs/routing.md)."""

@@ -1,0 +1,154 @@
+"""``MicroASGI``: the application, a convenient assembly of the pieces.
+
+At its first call it builds its stack, once::
+
+    ServerErrorMiddleware -> user middleware ... -> ExceptionMiddleware -> Router
+
+From then on the app is frozen: adding middleware, routes or handlers raises an error that says
+how to declare them up front instead (a stack rebuilt mid-flight would serve two configurations at
+once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from types import EllipsisType
+from typing import Any
+
+from typing_extensions import ParamSpec
+
+from microasgi.datastructures import State, URLPath
+from microasgi.middleware import Middleware, _build_stack, _MiddlewareFactory
+from microasgi.middleware.errors import ServerErrorMiddleware
+from microasgi.middleware.exceptions import ExceptionMiddleware
+from microasgi.requests import DEFAULT_MAX_BODY_SIZE
+from microasgi.routing import BaseRoute, Router
+from microasgi.types import ASGIApp, Lifespan, Receive, Scope, Send
+
+__all__ = ["MicroASGI"]
+
+P = ParamSpec("P")
+
+
+class MicroASGI:
+    """An ASGI application: routes, middleware, exception handlers and a lifespan.
+
+    Args:
+        debug: answer unhandled errors with a traceback page (never in production).
+        routes: the routes, in order (``Route``, ``WebSocketRoute``, ``Mount``, ``Host``).
+        middleware: ``Middleware(cls, **options)`` items; the first listed sees requests first.
+        exception_handlers: ``{status code or exception class: handler}``; a handler for 500 or
+            ``Exception`` answers unhandled errors.
+        lifespan: an async context manager factory ``lifespan(app)``; a mapping it yields is
+            the lifespan state every request reads through ``request.state``.
+        max_body_size: the cap, in bytes, on a request body read into memory (``body()``,
+            ``json()``, ``form()``, ``stream()``); 413 past it. ``None`` means unlimited. Routes
+            and mounts may set their own.
+    """
+
+    def __init__(
+        self,
+        debug: bool = False,
+        routes: Sequence[BaseRoute] | None = None,
+        middleware: Sequence[Middleware[Any]] | None = None,
+        exception_handlers: Mapping[Any, Callable[..., Any]] | None = None,
+        lifespan: Lifespan[MicroASGI] | None = None,
+        *,
+        max_body_size: int | EllipsisType | None = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        self.debug = debug
+        self.state = State()
+        self.router = Router(routes, lifespan=lifespan, max_body_size=max_body_size)
+        self.user_middleware: list[Middleware[Any]] = list(middleware or ())
+        self.exception_handlers: dict[Any, Callable[..., Any]] = dict(exception_handlers or {})
+        self.middleware_stack: ASGIApp | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Assemble the stack (done once, at the first call)."""
+        error_handler = None
+        handlers: dict[Any, Callable[..., Any]] = {}
+        for key, handler in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = handler
+            else:
+                handlers[key] = handler
+        inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        app = _build_stack(inner, self.user_middleware)
+        return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await self.middleware_stack(scope, receive, send)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the app's router."""
+        return self.router.routes
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """Build the path of the route called ``name``; see ``Router.url_path_for``."""
+        return self.router.url_path_for(name, **path_params)
+
+    # --- declaring before start -------------------------------------------------------------
+
+    def _refuse_if_started(self, what: str, instead: str) -> None:
+        if self.middleware_stack is not None:
+            raise RuntimeError(
+                f"Cannot {what} after the application has started: its middleware stack is "
+                f"built at the first request and then fixed. Declare it up front: {instead}."
+            )
+
+    def add_middleware(
+        self, middleware_class: _MiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        """Add a middleware; it becomes the outermost of the user middleware."""
+        self._refuse_if_started(
+            "add middleware", "MicroASGI(middleware=[Middleware(cls, **options), ...])"
+        )
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+
+    def add_exception_handler(
+        self, exc_class_or_status_code: int | type[Exception], handler: Callable[..., Any]
+    ) -> None:
+        """Register a handler for a status code or an exception class."""
+        self._refuse_if_started(
+            "add an exception handler", "MicroASGI(exception_handlers={key: handler, ...})"
+        )
+        self.exception_handlers[exc_class_or_status_code] = handler
+
+    def add_route(
+        self,
+        path: str,
+        route: Callable[..., Any],
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """Add a ``Route`` after the routes declared so far."""
+        self._refuse_if_started("add a route", "MicroASGI(routes=[Route(path, endpoint), ...])")
+        self.router.add_route(
+            path, route, methods=methods, name=name, include_in_schema=include_in_schema
+        )
+
+    def add_websocket_route(
+        self, path: str, route: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Add a ``WebSocketRoute`` after the routes declared so far."""
+        self._refuse_if_started(
+            "add a websocket route", "MicroASGI(routes=[WebSocketRoute(path, endpoint), ...])"
+        )
+        self.router.add_websocket_route(path, route, name=name)
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        """Mount ``app`` under ``path`` after the routes declared so far."""
+        self._refuse_if_started("mount an app", "MicroASGI(routes=[Mount(path, app), ...])")
+        self.router.mount(path, app, name=name)
+
+    def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve ``app`` for requests to ``host`` (after the routes declared so far)."""
+        self._refuse_if_started("add a host", "MicroASGI(routes=[Host(host, app), ...])")
+        self.router.host(host, app, name=name)
