@@ -11,6 +11,7 @@ Sans-I/O: no ``receive``, no ``send``, no anyio. ``URL`` uses them, and so does 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import quote, quote_from_bytes, unquote
 
@@ -131,6 +132,9 @@ def _host_header(scope: Scope) -> str | None:
     return None
 
 
+# PERF: a server sees the same few Host values over and over; the cache is bounded, so hostile
+# clients sending endless new values only cost the validation itself.
+@functools.lru_cache(maxsize=256)
 def _is_valid_host(host: str) -> bool:
     """Whether ``host`` is ``name``, ``name:port``, ``[ipv6]`` or ``[ipv6]:port`` (RFC 3986)."""
     if host.startswith("["):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
+from microasgi._multidict import parse_query
 from microasgi._scope import url_string
 from microasgi.types import Scope
 
@@ -24,7 +25,9 @@ class URL:
     ``scope["server"]``), the full path including ``root_path`` (percent-encoded, from ``raw_path``
     when it agrees with ``path`` so that ``%2F`` stays encoded) and the query string.
 
-    It compares equal to its string form, and its ``repr`` hides the password.
+    A URL from a scope reads the scope when it is first used, not when it is built, which keeps
+    ``request.url`` free until something looks at it. It compares equal to its string form, and
+    its ``repr`` hides the password.
 
     Raises:
         TypeError: if ``url`` is neither a ``str`` nor a ``URL``.
@@ -185,7 +188,7 @@ class URL:
 
     def _query_pairs(self) -> list[tuple[str, str]]:
         # SPEC: WHATWG URL and RFC 3986 practice: "&" is the only separator, never ";".
-        return parse_qsl(self.query, keep_blank_values=True, separator="&")
+        return parse_query(self.query)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, URL | str):

@@ -9,12 +9,14 @@ import tempfile
 import threading
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO, TypeVar, cast
+from urllib.parse import parse_qsl
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import microasgi._upload
+from microasgi._multidict import parse_query
 from microasgi.concurrency import run_in_threadpool
 from microasgi.datastructures import (
     URL,
@@ -1053,6 +1055,14 @@ def test_every_public_name_is_documented() -> None:
 
 
 # --- properties (hypothesis) ---------------------------------------------------------------------
+
+
+_QUERY_TEXT = st.text(st.sampled_from("ab=&+%2FfzZ;é \x00") | st.characters(), max_size=60)
+
+
+@given(_QUERY_TEXT)
+def test_parse_query_equals_parse_qsl(query: str) -> None:
+    assert parse_query(query) == parse_qsl(query, keep_blank_values=True, separator="&")
 
 
 @given(st.binary(max_size=200))
