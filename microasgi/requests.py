@@ -1,0 +1,630 @@
+"""The incoming connection: ``HTTPConnection`` (http and websocket scopes) and ``Request`` (http).
+
+Everything is lazy: building a ``Request`` stores two references, and each property parses its part
+of the scope once, when first read. The body is read from ``receive`` at most once per scope and
+shared, through the scope, with every ``Request`` built over it with the same ``receive`` (a
+middleware and then the endpoint), so both can read it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Generator, Iterator, Mapping
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, NoReturn
+
+import anyio
+
+from microasgi._parsers import MalformedHeaderError, parse_cookie_header, parse_options_header
+from microasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State
+from microasgi.exceptions import HTTPException
+from microasgi.formparsers import FormParser, MultiPartException, _check_limit
+from microasgi.types import Message, Receive, Scope, Send
+
+__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_public_api.py checks)
+    "ClientDisconnect",
+    "DEFAULT_MAX_BODY_SIZE",
+    "HTTPConnection",
+    "MAX_BODY_SIZE_KEY",
+    "Request",
+]
+
+DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+"""The cap, in bytes, on a body read into memory (``body()``, ``json()``, ``form()``)."""
+
+MAX_BODY_SIZE_KEY = "microasgi.max_body_size"
+"""The scope key that overrides ``DEFAULT_MAX_BODY_SIZE`` for one request: an int, or ``None``
+for no limit. The application and router set it; a middleware may too (copy the scope first).
+When the key is present it also caps ``stream()``."""
+
+# The body reader of the scope: a ``_BodyReader`` bound to one ``receive``. A ``Request`` built
+# later over the same scope and ``receive`` reuses it, so the body is read from the wire once.
+_BODY_KEY = "microasgi.body"
+
+# Request headers a server push copies from the request that triggered it (Starlette's list).
+_PUSH_HEADERS = ("accept", "accept-encoding", "accept-language", "cache-control", "user-agent")
+
+_MISSING: Any = object()
+
+
+class ClientDisconnect(Exception):
+    """The client went away (``http.disconnect``) before the request body was read."""
+
+
+async def _no_receive() -> NoReturn:
+    raise RuntimeError(
+        "This Request was built without a receive channel, so it cannot read the body. "
+        "Pass the ASGI receive callable: Request(scope, receive)."
+    )
+
+
+async def _no_send(message: Message) -> NoReturn:
+    raise RuntimeError(
+        "This Request was built without a send channel, so it cannot send "
+        f"{message.get('type')!r}. Pass the ASGI send callable: Request(scope, receive, send)."
+    )
+
+
+def _missing_middleware(attribute: str, middleware: str, example: str) -> RuntimeError:
+    return RuntimeError(
+        f"request.{attribute} needs {middleware}: add Middleware({example}) to the application's "
+        f"middleware (from microasgi.middleware import Middleware)."
+    )
+
+
+class HTTPConnection(Mapping[str, Any]):
+    """What an http request and a websocket connection have in common: a read-only view of the scope.
+
+    It is a ``Mapping`` over the scope (``connection["path"]``); equality and hashing are by
+    identity, as in Starlette. Every property is computed when first read and then cached.
+
+    Args:
+        scope: an ASGI ``http`` or ``websocket`` scope.
+        receive: the ASGI receive callable.
+
+    Raises:
+        ValueError: the scope is of another type (``lifespan``, or not a scope).
+    """
+
+    # PERF: slots, with every cache set to None up front: measured on CPython 3.11, building a
+    # connection and reading one property costs ~0.5 us, against ~1.1 us with
+    # functools.cached_property and ~1.6 us with slots left unset (an AttributeError per first
+    # read). "__dict__" keeps Starlette's freedom to set ad hoc attributes on a request.
+    __slots__ = (
+        "__dict__",
+        "_base_url",
+        "_cookies",
+        "_headers",
+        "_query_params",
+        "_receive",
+        "_scope",
+        "_state",
+        "_url",
+    )
+
+    def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
+        if scope.get("type") not in ("http", "websocket"):
+            raise ValueError(
+                f"{type(self).__name__} needs an 'http' or 'websocket' scope, got scope type "
+                f"{scope.get('type')!r}."
+            )
+        self._scope = scope
+        self._receive: Receive = _no_receive if receive is None else receive
+        self._url: URL | None = None
+        self._base_url: URL | None = None
+        self._headers: Headers | None = None
+        self._query_params: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._state: State | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._scope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._scope)
+
+    def __len__(self) -> int:
+        return len(self._scope)
+
+    # Mapping would compare scopes item by item and make connections unhashable; Starlette
+    # compares connections by identity, and so do we.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    @property
+    def scope(self) -> Scope:
+        """The ASGI scope."""
+        return self._scope
+
+    @property
+    def app(self) -> Any:
+        """The application serving the request (``scope["app"]``)."""
+        return self._scope["app"]
+
+    @property
+    def url(self) -> URL:
+        """The full URL of the request, from the ``Host`` header (else the server address)."""
+        if self._url is None:
+            self._url = URL(scope=self._scope)
+        return self._url
+
+    @property
+    def base_url(self) -> URL:
+        """The URL of the application's root: the request URL with the path set to the root
+        path (``scope["app_root_path"]``, else ``scope["root_path"]``) ending in ``/``, and no
+        query string."""
+        if self._base_url is None:
+            root = self._scope.get("app_root_path", self._scope.get("root_path", ""))
+            path = root if root.endswith("/") else root + "/"
+            base_scope = {**self._scope, "path": path, "query_string": b"", "root_path": root}
+            base_scope.pop("raw_path", None)
+            self._base_url = URL(scope=base_scope)
+        return self._base_url
+
+    @property
+    def headers(self) -> Headers:
+        """The request headers: case-insensitive, multi-valued, decoded as latin-1."""
+        if self._headers is None:
+            self._headers = Headers(scope=self._scope)
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        """The query string parameters (``&``-separated, blank values kept)."""
+        if self._query_params is None:
+            self._query_params = QueryParams(self._scope.get("query_string", b""))
+        return self._query_params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """The parameters the router matched in the path, converted (``{"id": 3}``)."""
+        params: dict[str, Any] = self._scope.get("path_params", {})
+        return params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The request cookies.
+
+        Every ``cookie`` header is read (HTTP/2 sends one per cookie), in order; when a name
+        repeats the last one wins. A malformed pair is skipped alone; its neighbours are kept.
+        """
+        if self._cookies is None:
+            values = self.headers.getlist("cookie")
+            self._cookies = parse_cookie_header("; ".join(values)) if values else {}
+        return self._cookies
+
+    @property
+    def client(self) -> Address | None:
+        """The client's ``Address(host, port)``, or ``None`` when the server does not say."""
+        client = self._scope.get("client")
+        return None if client is None else Address(*client)
+
+    @property
+    def state(self) -> State:
+        """Per-request state, over ``scope["state"]``.
+
+        The server copies the lifespan state into each request's ``scope["state"]``, so what the
+        lifespan yielded is readable here; attributes set here land in the scope, where later
+        middleware and the endpoint see them.
+        """
+        if self._state is None:
+            self._state = State(self._scope.setdefault("state", {}))
+        return self._state
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """The session dict that ``SessionMiddleware`` put in the scope.
+
+        Raises:
+            RuntimeError: ``SessionMiddleware`` is not installed.
+        """
+        if "session" not in self._scope:
+            raise _missing_middleware(
+                "session", "SessionMiddleware", "SessionMiddleware, secret_key=..."
+            )
+        session: dict[str, Any] = self._scope["session"]
+        return session
+
+    @property
+    def auth(self) -> Any:
+        """The credentials that ``AuthenticationMiddleware`` put in the scope.
+
+        Raises:
+            RuntimeError: ``AuthenticationMiddleware`` is not installed.
+        """
+        if "auth" not in self._scope:
+            raise _missing_middleware(
+                "auth", "AuthenticationMiddleware", "AuthenticationMiddleware, backend=..."
+            )
+        return self._scope["auth"]
+
+    @property
+    def user(self) -> Any:
+        """The user that ``AuthenticationMiddleware`` put in the scope.
+
+        Raises:
+            RuntimeError: ``AuthenticationMiddleware`` is not installed.
+        """
+        if "user" not in self._scope:
+            raise _missing_middleware(
+                "user", "AuthenticationMiddleware", "AuthenticationMiddleware, backend=..."
+            )
+        return self._scope["user"]
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        """Return the absolute URL of the route called ``name``, under ``base_url``.
+
+        Args:
+            name: the route name, with mount names joined by ``:`` (``"api:user"``).
+            **path_params: the values of the route's path parameters.
+
+        Raises:
+            RuntimeError: neither a router nor an application is in the scope.
+        """
+        provider = self._scope.get("router") or self._scope.get("app")
+        if provider is None:
+            raise RuntimeError(
+                f"url_for({name!r}) needs a router in the scope: call it on a request served by "
+                "a MicroASGI application or a Router, which set scope['router']."
+            )
+        url_path = provider.url_path_for(name, **path_params)
+        url: URL = url_path.make_absolute_url(base_url=self.base_url)
+        return url
+
+
+# ---------------------------------------------------------------------------------------------
+# The request body: one state table (style item 7).
+
+
+class _BodyState(enum.Enum):
+    UNREAD = "unread"  # nothing taken from the body yet
+    STREAMING = "streaming"  # a reader has started taking body messages
+    CONSUMED = "consumed"  # the last body message (more_body=False) was taken
+    DISCONNECTED = "disconnected"  # http.disconnect came before the end of the body
+
+
+class _BodyEvent(enum.Enum):
+    START = "start reading"
+    MORE = "receive a body chunk"
+    END = "receive the last body chunk"
+    DISCONNECT = "receive http.disconnect"
+
+
+_TRANSITIONS = {
+    (_BodyState.UNREAD, _BodyEvent.START): _BodyState.STREAMING,
+    (_BodyState.STREAMING, _BodyEvent.MORE): _BodyState.STREAMING,
+    (_BodyState.STREAMING, _BodyEvent.END): _BodyState.CONSUMED,
+    (_BodyState.STREAMING, _BodyEvent.DISCONNECT): _BodyState.DISCONNECTED,
+}
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, detail=f"Request body is too large: the limit is {limit} bytes.")
+
+
+class _BodyReader:
+    """The body of one ASGI receive channel, shared by every ``Request`` over the scope."""
+
+    __slots__ = ("body", "disconnected", "pending", "pending_size", "receive", "state")
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.state = _BodyState.UNREAD
+        self.body: bytes | None = None  # the whole body, once read into memory
+        # Messages taken by is_disconnected() and not yet read by the stream, in order.
+        self.pending: deque[Message] = deque()
+        self.pending_size = 0
+        self.disconnected = False
+
+    def step(self, event: _BodyEvent) -> None:
+        new = _TRANSITIONS.get((self.state, event))
+        if new is None:
+            raise RuntimeError(
+                f"Stream consumed: cannot {event.value} in body state {self.state.value!r}. "
+                "A request body can be streamed once; call `await request.body()` first to "
+                "read it several times."
+            )
+        self.state = new
+
+    async def read(self, limit: int | None, declared: str | None) -> AsyncGenerator[bytes, None]:
+        """Yield the body's non-empty chunks, or the cached body once."""
+        if self.body is not None:
+            if self.body:
+                yield self.body
+            return
+        if self.state is _BodyState.DISCONNECTED:
+            raise ClientDisconnect("The client disconnected before the request body was read.")
+        self.step(_BodyEvent.START)
+        if limit is not None and declared is not None and declared.isascii() and declared.isdigit():
+            # SECURITY: refuse a declared oversize body before reading a byte of it.
+            digits = declared.lstrip("0")
+            if len(digits) > len(str(limit)) or int(digits or "0") > limit:
+                raise _too_large(limit)
+        total = 0
+        while self.state is _BodyState.STREAMING:
+            if self.pending:
+                message = self.pending.popleft()
+            else:
+                message = await self.receive()
+            kind = message.get("type")
+            if kind == "http.request":
+                chunk: bytes = message.get("body", b"")
+                self.step(_BodyEvent.MORE if message.get("more_body", False) else _BodyEvent.END)
+                if chunk:
+                    total += len(chunk)
+                    if limit is not None and total > limit:
+                        # SECURITY: stop at the first chunk past the limit; read nothing more.
+                        raise _too_large(limit)
+                    yield chunk
+            elif kind == "http.disconnect":
+                self.step(_BodyEvent.DISCONNECT)
+                self.disconnected = True
+                raise ClientDisconnect("The client disconnected while the request body was read.")
+            else:
+                raise RuntimeError(
+                    f"Unexpected ASGI message {kind!r} while reading the request body: expected "
+                    "'http.request' or 'http.disconnect'."
+                )
+
+    async def poll(self, limit: int | None) -> bool:
+        """Tell, without blocking, whether the client is gone; keep any message taken."""
+        if self.disconnected:
+            return True
+        if limit is not None and self.pending_size > limit:
+            # SECURITY: holding more would buffer an unread body past the cap; answer from what
+            # was seen rather than lose a message or grow without bound.
+            return False
+        message: Message | None = None
+        with anyio.CancelScope() as scope:
+            scope.cancel()  # SPEC-friendly poll: a receive that would wait is cancelled at once
+            message = await self.receive()
+        if message is not None:
+            # Never lose a message: the body stream reads it first.
+            self.pending.append(message)
+            self.pending_size += len(message.get("body", b"")) + 1
+            self.disconnected = message.get("type") == "http.disconnect"
+        return self.disconnected
+
+
+class _FormContext:
+    """What ``Request.form()`` returns: await it, or use it with ``async with`` (closes the form)."""
+
+    __slots__ = ("_awaitable", "_form")
+
+    _form: FormData  # set by __aenter__; Python calls __aexit__ only after it succeeded
+
+    def __init__(self, awaitable: Awaitable[FormData]) -> None:
+        self._awaitable = awaitable
+
+    def __await__(self) -> Generator[Any, None, FormData]:
+        return self._awaitable.__await__()
+
+    async def __aenter__(self) -> FormData:
+        self._form = await self._awaitable
+        return self._form
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._form.close()
+
+
+class Request(HTTPConnection):
+    """An HTTP request: the scope's data plus the body, read lazily from ``receive``.
+
+    Args:
+        scope: an ASGI ``http`` scope.
+        receive: the ASGI receive callable; without it, reading the body raises a clear error.
+        send: the ASGI send callable, used only by ``send_push_promise``.
+
+    Raises:
+        ValueError: the scope is not an ``http`` scope.
+    """
+
+    __slots__ = ("_form", "_json", "_reader", "_send")
+
+    def __init__(self, scope: Scope, receive: Receive = _no_receive, send: Send = _no_send) -> None:
+        if scope.get("type") != "http":
+            raise ValueError(
+                f"Request needs an 'http' scope, got scope type {scope.get('type')!r}. "
+                "For a websocket use WebSocket(scope, receive, send)."
+            )
+        super().__init__(scope, receive)
+        self._send = send
+        self._reader: _BodyReader | None = None
+        self._json: Any = _MISSING
+        self._form: FormData | None = None
+
+    @property
+    def method(self) -> str:
+        """The request method, uppercase (``"GET"``)."""
+        method: str = self._scope["method"]
+        return method
+
+    @property
+    def receive(self) -> Receive:
+        """The ASGI receive callable."""
+        return self._receive
+
+    def _body_reader(self) -> _BodyReader:
+        reader = self._reader
+        if reader is None:
+            shared = self._scope.get(_BODY_KEY)
+            if isinstance(shared, _BodyReader) and (
+                shared.receive == self._receive or self._receive is _no_receive
+            ):
+                reader = shared
+            else:
+                reader = self._scope[_BODY_KEY] = _BodyReader(self._receive)
+            self._reader = reader
+        return reader
+
+    def _limit(self, *, explicit: bool) -> int | None:
+        limit = self._scope.get(MAX_BODY_SIZE_KEY, _MISSING)
+        if limit is _MISSING:
+            return None if explicit else DEFAULT_MAX_BODY_SIZE
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValueError(
+                f"scope[{MAX_BODY_SIZE_KEY!r}] must be an int >= 0 or None (no limit), "
+                f"got {limit!r}."
+            )
+        result: int | None = limit
+        return result
+
+    def _read(self, limit: int | None) -> AsyncGenerator[bytes, None]:
+        declared = self.headers.get("content-length") if limit is not None else None
+        return self._body_reader().read(limit, declared)
+
+    def stream(self) -> AsyncGenerator[bytes, None]:
+        """Yield the body chunk by chunk as it arrives, without buffering it.
+
+        Only non-empty chunks are yielded. After ``body()`` (here or in an earlier ``Request``
+        over the same scope), the cached body is yielded in one chunk instead.
+
+        The stream is capped only when ``scope[MAX_BODY_SIZE_KEY]`` is set (the application and
+        router set it); ``DEFAULT_MAX_BODY_SIZE`` applies to the in-memory readers alone.
+
+        Raises:
+            RuntimeError: the body was already streamed ("Stream consumed").
+            ClientDisconnect: the client left before the end of the body.
+            HTTPException: 413 when the body passes ``scope[MAX_BODY_SIZE_KEY]``.
+        """
+        return self._read(self._limit(explicit=True))
+
+    async def body(self) -> bytes:
+        """Read the whole body into memory, once; later calls return the same bytes.
+
+        Raises:
+            HTTPException: 413 when ``Content-Length`` or the bytes received pass the cap
+                (``scope[MAX_BODY_SIZE_KEY]``, else ``DEFAULT_MAX_BODY_SIZE``); reading stops
+                there.
+            RuntimeError: the body was already consumed by ``stream()``.
+            ClientDisconnect: the client left before the end of the body.
+        """
+        reader = self._body_reader()
+        if reader.body is None:
+            reader.body = b"".join(
+                [chunk async for chunk in self._read(self._limit(explicit=False))]
+            )
+        return reader.body
+
+    async def json(self) -> Any:
+        """Parse the body as JSON, once.
+
+        Raises:
+            HTTPException: 400 when the body is not valid JSON, not valid UTF-8 (or UTF-16/32),
+                or nested too deeply; 413 as ``body()``.
+        """
+        if self._json is _MISSING:
+            body = await self.body()
+            try:
+                self._json = json.loads(body)
+            except UnicodeDecodeError as exc:
+                raise HTTPException(
+                    400, detail=f"Request body is not valid UTF-8 JSON: {exc.reason}."
+                ) from None
+            except ValueError as exc:
+                raise HTTPException(400, detail=f"Request body is not valid JSON: {exc}.") from None
+            except RecursionError:
+                raise HTTPException(400, detail="Request body is JSON nested too deeply.") from None
+        return self._json
+
+    def form(
+        self,
+        *,
+        max_files: int = 1000,
+        max_fields: int = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> _FormContext:
+        """Parse the body as a form, once: ``await request.form()`` or ``async with request.form()``.
+
+        ``application/x-www-form-urlencoded`` bodies are parsed as they stream in, with the
+        limits checked on every chunk. Any other content type, or none, gives an empty
+        ``FormData``, as in Starlette; ``multipart/form-data`` support arrives in a later release.
+        The context manager form closes the form (its uploaded files) on exit.
+
+        Args:
+            max_files: the most files a multipart form may hold.
+            max_fields: the most fields (400 beyond it).
+            max_part_size: the longest field name or value, in bytes as sent (413 beyond it).
+
+        Raises:
+            ValueError: a limit is not an int >= 0 (raised here, not when awaited).
+            HTTPException: 400 for a malformed ``Content-Type`` or form, 413 for a part or a body
+                over its limit.
+        """
+        _check_limit("max_files", max_files)
+        _check_limit("max_fields", max_fields)
+        _check_limit("max_part_size", max_part_size)
+        return _FormContext(self._get_form(max_fields, max_part_size))
+
+    async def _get_form(self, max_fields: int, max_part_size: int) -> FormData:
+        if self._form is None:
+            self._form = await self._parse_form(max_fields, max_part_size)
+        return self._form
+
+    async def _parse_form(self, max_fields: int, max_part_size: int) -> FormData:
+        content_type = self.headers.get("content-type")
+        if content_type is None:
+            return FormData()
+        try:
+            media_type, _ = parse_options_header(content_type)
+        except MalformedHeaderError as exc:
+            raise HTTPException(400, detail=str(exc)) from None
+        if media_type != "application/x-www-form-urlencoded":
+            return FormData()
+        parser = FormParser(
+            self.headers, self._keeping(), max_fields=max_fields, max_part_size=max_part_size
+        )
+        try:
+            return await parser.parse()
+        except MultiPartException as exc:
+            raise HTTPException(exc.status_code, detail=exc.message) from None
+
+    async def _keeping(self) -> AsyncGenerator[bytes, None]:
+        # A urlencoded body is capped in memory anyway: keep it, so body() and a later Request
+        # over the same scope can still read it.
+        reader = self._body_reader()
+        chunks: list[bytes] = []
+        async with aclosing(self._read(self._limit(explicit=False))) as stream:
+            async for chunk in stream:
+                chunks.append(chunk)
+                yield chunk
+        reader.body = b"".join(chunks)
+
+    async def close(self) -> None:
+        """Close the form, if it was parsed (its uploaded files)."""
+        if self._form is not None:
+            await self._form.close()
+
+    async def is_disconnected(self) -> bool:
+        """Tell whether the client has disconnected, without waiting.
+
+        A body message received while checking is kept, and ``stream()`` yields it in order: no
+        message is ever lost. Past the body cap, unread messages are no longer taken, and the
+        answer is what was seen so far.
+        """
+        return await self._body_reader().poll(self._limit(explicit=False))
+
+    async def send_push_promise(self, path: str) -> None:
+        """Ask the server to push ``path`` (HTTP/2 server push), when it offers the extension.
+
+        The pushed request copies the ``Accept*``, ``Cache-Control`` and ``User-Agent``
+        headers of this one. Without the ``http.response.push`` extension this does nothing.
+        """
+        if "http.response.push" not in self._scope.get("extensions", {}):
+            return
+        headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name in _PUSH_HEADERS
+            for value in self.headers.getlist(name)
+        ]
+        await self._send({"type": "http.response.push", "path": path, "headers": headers})

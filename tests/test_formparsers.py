@@ -1,0 +1,154 @@
+"""FormParser fed chunk by chunk from an async stream, and MultiPartException."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from microasgi import formparsers
+from microasgi.datastructures import FormData, Headers
+from microasgi.formparsers import FormParser, MultiPartException
+
+URLENCODED = Headers({"content-type": "application/x-www-form-urlencoded"})
+
+
+class Body:
+    """An async body stream that records how far it was read and whether it was closed."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = chunks
+        self.read = 0
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            for chunk in self.chunks:
+                self.read += 1
+                yield chunk
+        finally:
+            self.closed = True
+
+
+class SyncChunks:
+    """An async iterable without ``aclose``: FormParser must not need one."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+
+    def __aiter__(self) -> SyncChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunks", "expected"),
+    [
+        (URLENCODED, [], []),
+        (URLENCODED, [b"a=1&b=2&a=3"], [("a", "1"), ("b", "2"), ("a", "3")]),
+        (URLENCODED, [b"a=1", b"&b", b"=2", b""], [("a", "1"), ("b", "2")]),
+        (URLENCODED, [b"msg=hello+world%21&x=1;y=2"], [("msg", "hello world!"), ("x", "1;y=2")]),
+        (URLENCODED, [b"flag&=v&k="], [("flag", ""), ("", "v"), ("k", "")]),
+        (URLENCODED, [b"bad=%zz%4"], [("bad", "%zz%4")]),
+        (Headers(), [b"a=%C3%A9"], [("a", "é")]),
+        (
+            Headers({"content-type": "application/x-www-form-urlencoded; charset=windows-1252"}),
+            [b"a=%80"],
+            [("a", "€")],
+        ),
+        (URLENCODED, [b"a=%A4&_charset_=iso-8859-15"], [("a", "€"), ("_charset_", "iso-8859-15")]),
+    ],
+)
+async def test_parse(
+    headers: Headers, chunks: list[bytes], expected: list[tuple[str, str]]
+) -> None:
+    form = await FormParser(headers, Body(*chunks)).parse()
+    assert isinstance(form, FormData)
+    assert form.multi_items() == expected
+
+
+async def test_plain_async_iterable_stream() -> None:
+    form = await FormParser(URLENCODED, SyncChunks(b"a=1&", b"b=2")).parse()
+    assert dict(form) == {"a": "1", "b": "2"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunks", "limits", "status", "message"),
+    [
+        (
+            Headers({"content-type": "nonsense"}),
+            [b"a=1"],
+            {},
+            400,
+            "Malformed header value 'nonsense'",
+        ),
+        (
+            URLENCODED,
+            [b"a=1&" * 10_000],
+            {},
+            400,
+            "Too many fields in the form: the limit is 1000.",
+        ),
+        (URLENCODED, [b"a=1&b=2"], {"max_fields": 1}, 400, "the limit is 1"),
+        (URLENCODED, [b"a=" + b"x" * (1024 * 1024 + 1)], {}, 413, "value is larger than the limit"),
+        (URLENCODED, [b"x" * 6], {"max_part_size": 5}, 413, "name is larger than the limit of 5"),
+        (URLENCODED, [b"a=%E9"], {}, 400, "The form is not valid utf-8"),
+        (URLENCODED, [b"a=1&_charset_=klingon"], {}, 400, "Unsupported form charset 'klingon'"),
+        (URLENCODED, [b"_charset_=utf-7&a=+ADw-"], {}, 400, "Unsupported form charset 'utf-7'"),
+        (URLENCODED, [b"_charset_=%FF"], {}, 400, "is not an ASCII charset name"),
+    ],
+)
+async def test_errors(
+    headers: Headers, chunks: list[bytes], limits: dict[str, int], status: int, message: str
+) -> None:
+    body = Body(*chunks)
+    with pytest.raises(MultiPartException) as info:
+        await FormParser(headers, body, **limits).parse()
+    assert info.value.status_code == status
+    assert message in info.value.message
+    assert str(info.value) == info.value.message
+    # The body was closed, or never opened (a bad Content-Type is seen before reading).
+    assert body.closed or body.read == 0
+
+
+async def test_limits_are_checked_while_streaming() -> None:
+    many = Body(*[b"a=1&"] * 50)
+    with pytest.raises(MultiPartException, match="Too many fields"):
+        await FormParser(URLENCODED, many, max_fields=10).parse()
+    assert many.read == 11
+    assert many.closed
+    huge = Body(*[b"a" * 1000] * 50)
+    with pytest.raises(MultiPartException, match="larger than the limit"):
+        await FormParser(URLENCODED, huge, max_part_size=4500).parse()
+    assert huge.read == 5
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"max_fields": -1}, "max_fields must be an int >= 0, got -1."),
+        ({"max_part_size": -5}, "max_part_size must be an int >= 0, got -5."),
+        ({"max_fields": True}, "max_fields must be an int >= 0, got True."),
+        ({"max_part_size": 1.5}, "max_part_size must be an int >= 0, got 1.5."),
+    ],
+)
+def test_limits_are_validated_at_construction(limits: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+        FormParser(URLENCODED, Body(), **limits)  # type: ignore[arg-type]
+
+
+def test_multipart_exception() -> None:
+    default = MultiPartException("Bad form.")
+    assert default.message == "Bad form."
+    assert default.status_code == 400
+    assert isinstance(default, Exception)
+    assert MultiPartException("Too big.", status_code=413).status_code == 413
+
+
+def test_all_is_sorted() -> None:
+    assert formparsers.__all__ == sorted(formparsers.__all__)
