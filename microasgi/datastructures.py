@@ -18,7 +18,7 @@ from microasgi._multidict import ImmutableMultiDict, MultiDict, QueryParams
 from microasgi._upload import FormData, UploadFile
 from microasgi._url import URL, URLPath
 
-__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks ("URL" after "State")
+__all__ = [
     "Address",
     "CommaSeparatedStrings",
     "FormData",
