@@ -45,9 +45,8 @@ __all__ = [
     "StreamingResponse",
 ]
 
-# Scope key a request reader sets to True once it has received the last ``http.request`` message;
-# StreamingResponse then knows that listening for ``http.disconnect`` cannot steal body data.
-_REQUEST_BODY_COMPLETE = "microasgi.request_body_complete"
+# Where microasgi.requests keeps the body reader shared by every Request over a scope.
+_BODY_READER_KEY = "microasgi.body"
 
 _WEBSOCKET_DENIAL = "websocket.http.response"
 # SPEC: before accept, websocket.close makes the server answer the handshake with HTTP 403.
@@ -502,12 +501,18 @@ def _offers_denial_response(scope: Scope) -> bool:
 def _body_cannot_be_stolen(scope: Scope) -> bool:
     """Tell whether reading ``receive`` now can only yield empty ``http.request`` messages.
 
-    True when a request reader marked the body complete, or when the request declares no body:
-    ``content-length: 0``, or no ``content-length`` and no ``transfer-encoding`` on HTTP/1.x
-    (RFC 9112 section 6.3) or on a ``GET`` (RFC 9110 9.3.1 gives a GET body no meaning).
+    True when a ``Request`` over this scope has received the whole body, or when no reader has
+    started and the request declares no body: ``content-length: 0``, or no ``content-length`` and
+    no ``transfer-encoding`` on HTTP/1.x (RFC 9112 section 6.3) or on a ``GET`` (RFC 9110 9.3.1
+    gives a GET body no meaning).
     """
-    if scope.get(_REQUEST_BODY_COMPLETE):
-        return True
+    reader = scope.get(_BODY_READER_KEY)
+    if reader is not None:
+        # Imported here: only requests read through a Request pay for it.
+        from microasgi.requests import _BodyReader, _BodyState
+
+        if isinstance(reader, _BodyReader) and reader.state is not _BodyState.UNREAD:
+            return reader.state is not _BodyState.STREAMING
     for name, value in scope["headers"]:
         if name == b"content-length":
             return bool(value.strip() == b"0")

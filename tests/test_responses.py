@@ -789,10 +789,38 @@ async def test_listener_skips_empty_request_messages() -> None:
     assert producer.closed
 
 
-async def test_listener_runs_when_a_reader_marked_the_body_complete() -> None:
+async def test_listener_runs_once_a_request_has_read_the_body() -> None:
+    from microasgi.requests import Request
+
     producer = Producer()
     scope = http_scope("POST", [(b"content-length", b"5")])
-    scope["microasgi.request_body_complete"] = True
+    body = receive_from({"type": "http.request", "body": b"hello", "more_body": False})
+    assert await Request(scope, body).body() == b"hello"
+    await StreamingResponse(producer())(scope, disconnect_when(producer.waiting), Recorder())
+    assert producer.closed
+
+
+async def test_request_stream_echo_loses_nothing() -> None:
+    from microasgi.requests import Request
+
+    scope = http_scope("POST", [(b"transfer-encoding", b"chunked")])
+    receive = receive_from(
+        {"type": "http.request", "body": b"hello", "more_body": True},
+        {"type": "http.request", "body": b" world", "more_body": False},
+        {"type": "http.disconnect"},
+    )
+    request = Request(scope, receive)
+    stream = request.stream()
+    assert await stream.__anext__() == b"hello"  # the reader is now streaming: nobody listens
+    send = Recorder()
+    await StreamingResponse(stream)(scope, receive, send)
+    assert send.body == b" world"
+
+
+async def test_unknown_value_under_the_reader_key_is_ignored() -> None:
+    producer = Producer()
+    scope = http_scope()
+    scope["microasgi.body"] = object()
     await StreamingResponse(producer())(scope, disconnect_when(producer.waiting), Recorder())
     assert producer.closed
 
