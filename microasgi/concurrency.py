@@ -43,10 +43,21 @@ def _next_or_exhausted(iterator: Iterator[T]) -> T | _Exhausted:
 
 
 async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
-    """Iterate a blocking iterable, fetching each item in a worker thread."""
+    """Iterate a blocking iterable, fetching each item in a worker thread.
+
+    Closing the async iterator early (``aclose()``, or leaving an ``async for`` by ``break`` or an
+    exception) closes a wrapped generator too, in a worker thread, so its ``finally`` blocks run
+    at once rather than at garbage collection.
+    """
     iterator = iter(iterable)
-    while True:
-        item = await anyio.to_thread.run_sync(_next_or_exhausted, iterator)
-        if isinstance(item, _Exhausted):
-            return
-        yield item
+    try:
+        while True:
+            item = await anyio.to_thread.run_sync(_next_or_exhausted, iterator)
+            if isinstance(item, _Exhausted):
+                return
+            yield item
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(close)

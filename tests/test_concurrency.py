@@ -94,3 +94,24 @@ async def test_iterate_in_threadpool_sees_context_variables() -> None:
         assert [item async for item in iterate_in_threadpool(items())] == ["ctx"]
     finally:
         request_id.reset(token)
+
+
+async def test_iterate_in_threadpool_closes_the_generator_when_left_early() -> None:
+    closed: list[bool] = []
+
+    def numbers() -> Iterator[int]:
+        try:
+            yield from range(10)
+        finally:
+            closed.append(True)
+
+    agen = iterate_in_threadpool(numbers())
+    assert await agen.__anext__() == 0
+    await agen.aclose()
+    assert closed == [True]
+
+
+async def test_iterate_in_threadpool_leaves_plain_iterators_alone() -> None:
+    agen = iterate_in_threadpool(iter([1, 2]))
+    assert await agen.__anext__() == 1
+    await agen.aclose()
