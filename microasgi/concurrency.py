@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import TypeVar
 
 import anyio.to_thread
@@ -42,7 +42,7 @@ def _next_or_exhausted(iterator: Iterator[T]) -> T | _Exhausted:
     return next(iterator, _EXHAUSTED)
 
 
-async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
+async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncGenerator[T, None]:
     """Iterate a blocking iterable, fetching each item in a worker thread.
 
     Closing the async iterator early (``aclose()``, or leaving an ``async for`` by ``break`` or an
