@@ -245,6 +245,62 @@ def test_hostile_megabyte_is_parsed_in_linear_time(run: Callable[[], object]) ->
     assert time.perf_counter() - start < 10.0
 
 
+def test_no_regex_has_a_quantified_group() -> None:
+    # Backtracking blow-ups need a quantifier applied to a group that itself repeats; no pattern
+    # here quantifies a group at all, so every match is a single left-to-right pass.
+    patterns = [value for value in vars(_parsers).values() if isinstance(value, re.Pattern)]
+    assert len(patterns) >= 8
+    for pattern in patterns:
+        source = pattern.pattern if isinstance(pattern.pattern, str) else pattern.pattern.decode()
+        assert not re.search(r"\)[*+?{]", source), source
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["; a{i}=b", ";", '; q{i}="x\\"y"', "; flag", " ", "; t{i}*=utf-8''%41"],
+    ids=["params", "empty", "quoted", "flags", "spaces", "extended"],
+)
+def test_options_parser_does_constant_work_per_parameter(
+    unit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Count the regex steps (each a single character-class run, linear in what it consumes)
+    # for growing inputs: the count per repeated unit must not grow with the input.
+    calls = 0
+    run = _parsers._run
+
+    def counting(pattern: re.Pattern[str], value: str, pos: int) -> re.Match[str]:
+        nonlocal calls
+        calls += 1
+        return run(pattern, value, pos)
+
+    monkeypatch.setattr(_parsers, "_run", counting)
+    per_unit = []
+    for repeat in (10, 100, 10_000):
+        calls = 0
+        parse_options_header("a/b" + "".join(unit.format(i=i) for i in range(repeat)))
+        per_unit.append(calls / repeat)
+    assert per_unit[-1] <= per_unit[0] + 0.01
+    assert per_unit[-1] <= 8
+
+
+def test_urlencoded_parser_does_constant_work_per_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+    append = UrlencodedParser._append
+
+    def counting(self: UrlencodedParser, data: bytes, start: int, stop: int) -> None:
+        nonlocal calls
+        calls += 1
+        append(self, data, start, stop)
+
+    monkeypatch.setattr(UrlencodedParser, "_append", counting)
+    for fields in (10, 1000, 100_000):
+        calls = 0
+        body = b"a=1&" * fields
+        _form(body)
+        # One call per field, plus one per 64 KiB chunk boundary.
+        assert calls <= fields + len(body) // 65536 + 1
+
+
 # ---------------------------------------------------------------------------------------------
 # urlencoded bodies
 
