@@ -299,7 +299,7 @@ class UrlencodedParser:
 
     __slots__ = ("_buffer", "_count", "_equals", "_max_fields", "_max_part_size")
 
-    def __init__(self, *, max_fields: int, max_part_size: int) -> None:
+    def __init__(self, *, max_fields: int | float, max_part_size: int) -> None:
         self._max_fields = max_fields
         self._max_part_size = max_part_size
         self._buffer = bytearray()

@@ -7,6 +7,7 @@ name for every form error), which ``Request.form()`` turns into an ``HTTPExcepti
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterable, Mapping
 
 from microasgi._parsers import (
@@ -37,9 +38,13 @@ class MultiPartException(Exception):
         self.status_code = status_code
 
 
-def _check_limit(name: str, value: int) -> int:
+def _check_limit(name: str, value: float, *, unbounded: bool = False) -> float:
+    # Starlette accepts float("inf") for the count limits (no limit); ports keep working.
+    if unbounded and value == math.inf:
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
+        also = " or math.inf (no limit)" if unbounded else ""
+        raise ValueError(f"{name} must be an int >= 0{also}, got {value!r}.")
     return value
 
 
@@ -53,11 +58,11 @@ class FormParser:
     Args:
         headers: the request headers; only ``content-type`` is read, for its charset.
         stream: the body, as an async iterable of byte chunks (``request.stream()``).
-        max_fields: the most fields the form may hold (400 beyond it).
+        max_fields: the most fields the form may hold (400 beyond it); ``math.inf`` for no limit.
         max_part_size: the longest field name or value, in bytes as sent (413 beyond it).
 
     Raises:
-        ValueError: a limit is not an int >= 0.
+        ValueError: a limit is not an int >= 0 (or ``math.inf`` for ``max_fields``).
     """
 
     __slots__ = ("_headers", "_max_fields", "_max_part_size", "_stream")
@@ -67,13 +72,13 @@ class FormParser:
         headers: Mapping[str, str],
         stream: AsyncIterable[bytes],
         *,
-        max_fields: int = 1000,
+        max_fields: int | float = 1000,
         max_part_size: int = 1024 * 1024,
     ) -> None:
         self._headers = headers
         self._stream = stream
-        self._max_fields = _check_limit("max_fields", max_fields)
-        self._max_part_size = _check_limit("max_part_size", max_part_size)
+        self._max_fields = _check_limit("max_fields", max_fields, unbounded=True)
+        self._max_part_size = int(_check_limit("max_part_size", max_part_size))
 
     async def parse(self) -> FormData:
         """Read the whole stream and return the form.

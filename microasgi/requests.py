@@ -552,8 +552,8 @@ class Request(HTTPConnection):
     def form(
         self,
         *,
-        max_files: int = 1000,
-        max_fields: int = 1000,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
         max_part_size: int = 1024 * 1024,
     ) -> _FormContext:
         """Parse the body as a form, once: ``await request.form()`` or ``async with request.form()``.
@@ -564,26 +564,27 @@ class Request(HTTPConnection):
         The context manager form closes the form (its uploaded files) on exit.
 
         Args:
-            max_files: the most files a multipart form may hold.
-            max_fields: the most fields (400 beyond it).
+            max_files: the most files a multipart form may hold; ``math.inf`` for no limit.
+            max_fields: the most fields (400 beyond it); ``math.inf`` for no limit.
             max_part_size: the longest field name or value, in bytes as sent (413 beyond it).
 
         Raises:
-            ValueError: a limit is not an int >= 0 (raised here, not when awaited).
+            ValueError: a limit is not an int >= 0, or ``math.inf`` for the counts (raised here,
+                not when awaited).
             HTTPException: 400 for a malformed ``Content-Type`` or form, 413 for a part or a body
                 over its limit.
         """
-        _check_limit("max_files", max_files)
-        _check_limit("max_fields", max_fields)
+        _check_limit("max_files", max_files, unbounded=True)
+        _check_limit("max_fields", max_fields, unbounded=True)
         _check_limit("max_part_size", max_part_size)
         return _FormContext(self._get_form(max_fields, max_part_size))
 
-    async def _get_form(self, max_fields: int, max_part_size: int) -> FormData:
+    async def _get_form(self, max_fields: int | float, max_part_size: int) -> FormData:
         if self._form is None:
             self._form = await self._parse_form(max_fields, max_part_size)
         return self._form
 
-    async def _parse_form(self, max_fields: int, max_part_size: int) -> FormData:
+    async def _parse_form(self, max_fields: int | float, max_part_size: int) -> FormData:
         content_type = self.headers.get("content-type")
         if content_type is None:
             return FormData()

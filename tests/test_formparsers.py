@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -131,15 +133,22 @@ async def test_limits_are_checked_while_streaming() -> None:
 @pytest.mark.parametrize(
     ("limits", "message"),
     [
-        ({"max_fields": -1}, "max_fields must be an int >= 0, got -1."),
+        ({"max_fields": -1}, "max_fields must be an int >= 0 or math.inf (no limit), got -1."),
+        ({"max_fields": 1.5}, "max_fields must be an int >= 0 or math.inf (no limit), got 1.5."),
+        ({"max_part_size": math.inf}, "max_part_size must be an int >= 0, got inf."),
         ({"max_part_size": -5}, "max_part_size must be an int >= 0, got -5."),
-        ({"max_fields": True}, "max_fields must be an int >= 0, got True."),
+        ({"max_fields": True}, "max_fields must be an int >= 0 or math.inf (no limit), got True."),
         ({"max_part_size": 1.5}, "max_part_size must be an int >= 0, got 1.5."),
     ],
 )
 def test_limits_are_validated_at_construction(limits: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         FormParser(URLENCODED, Body(), **limits)  # type: ignore[arg-type]
+
+
+async def test_unlimited_fields_as_in_starlette() -> None:
+    form = await FormParser(URLENCODED, Body(b"a=1&" * 2000), max_fields=math.inf).parse()
+    assert len(form.multi_items()) == 2000
 
 
 def test_multipart_exception() -> None:
