@@ -384,7 +384,7 @@ class _BodyReader:
             return False
         message: Message | None = None
         with anyio.CancelScope() as scope:
-            scope.cancel()  # SPEC-friendly poll: a receive that would wait is cancelled at once
+            scope.cancel()  # a receive that would wait is cancelled at its first checkpoint
             message = await self.receive()
         if message is not None:
             # Never lose a message: the body stream reads it first.
