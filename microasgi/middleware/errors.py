@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import html
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from microasgi._utils import is_async_callable
-from microasgi.concurrency import run_in_threadpool
+from microasgi.datastructures import Headers
+from microasgi.middleware.exceptions import _run_handler
 from microasgi.requests import ClientDisconnect, Request
 from microasgi.responses import HTMLResponse, PlainTextResponse, Response
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ServerErrorMiddleware"]
 
+ServerErrorHandler = Callable[[Request, Exception], Response | Awaitable[Response]]
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>{title}</title>
+<head><meta charset="utf-8"><title>500 Server Error</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
 h1 {{ font-size: 1.4rem; color: #b00020; }}
@@ -39,18 +40,21 @@ pre {{ background: #f6f6f6; padding: 1rem; overflow-x: auto; line-height: 1.4; }
 class ServerErrorMiddleware:
     """Answer 500 for any exception the app lets through, then re-raise it for the server's log.
 
+    Only ``http`` scopes are handled; other scopes pass straight through. If the response had
+    already started when the exception arrived, nothing more can be sent: the exception is just
+    re-raised, and the server closes the connection. ``ClientDisconnect`` (the client left while
+    the body was being read) ends the request quietly, with no answer and no exception.
+
     Args:
         app: the app to wrap.
-        handler: ``(request, exc) -> Response`` for the 500 answer (sync handlers run in a worker
-            thread). Ignored when ``debug`` is on.
-        debug: answer with the traceback (HTML, or plain text unless the client accepts HTML).
+        handler: ``(request, exc) -> Response`` (sync or async; sync handlers run in a worker
+            thread) giving the 500 answer. Not used when ``debug`` is on.
+        debug: answer with the traceback: an HTML page when the request accepts ``text/html``,
+            plain text otherwise. Never turn it on in production: it shows your code.
     """
 
     def __init__(
-        self,
-        app: ASGIApp,
-        handler: Callable[[Request, Exception], Any] | None = None,
-        debug: bool = False,
+        self, app: ASGIApp, handler: ServerErrorHandler | None = None, debug: bool = False
     ) -> None:
         self.app = app
         self.handler = handler
@@ -64,48 +68,46 @@ class ServerErrorMiddleware:
 
         async def sender(message: Message) -> None:
             nonlocal started
-            started = True
+            if message["type"] == "http.response.start":
+                started = True
             await send(message)
 
         try:
             await self.app(scope, receive, sender)
         except ClientDisconnect:
-            # The client left before the request was read: nobody is there to answer, and it
-            # is not the app's fault, so no 500 and no traceback in the log.
+            # The client left before its request was read: nobody is there to answer and it is
+            # not the app's fault, so no 500 and no traceback in the server's log.
             return
         except Exception as exc:
             if not started:
-                request = Request(scope, receive, send)
-                response = await self._response(request, exc)
+                response = await self._response(scope, receive, send, exc)
                 await response(scope, receive, send)
-            # Re-raise so the server logs it and counts the failure (Starlette does the same).
+            # Re-raised so the server logs it and counts the failure, as Starlette does.
             raise
 
-    async def _response(self, request: Request, exc: Exception) -> Response:
+    async def _response(
+        self, scope: Scope, receive: Receive, send: Send, exc: Exception
+    ) -> ASGIApp:
         if self.debug:
-            return _debug_response(request, exc)
+            return _debug_response(scope, exc)
         if self.handler is None:
             return PlainTextResponse("Internal Server Error", status_code=500)
-        if is_async_callable(self.handler):
-            response = await self.handler(request, exc)
-        else:
-            response = await run_in_threadpool(self.handler, request, exc)
-        if not callable(response):
-            raise TypeError(
-                f"The 500 handler returned {response!r}; it must return a Response."
-            ) from exc
-        return response  # type: ignore[no-any-return]
+        return await _run_handler(self.handler, Request(scope, receive, send), exc)
 
 
-def _debug_response(request: Request, exc: Exception) -> Response:
+def _debug_response(scope: Scope, exc: Exception) -> Response:
+    """The traceback, as HTML for a browser and as plain text for anything else."""
     trace = "".join(traceback.format_exception(exc))
-    title = f"{type(exc).__name__}: {exc}"
-    if "text/html" in request.headers.get("accept", ""):
-        page = _PAGE.format(
-            title=html.escape(title),
-            method=html.escape(request.method),
-            path=html.escape(request.url.path),
-            trace=html.escape(trace),
-        )
-        return HTMLResponse(page, status_code=500)
-    return PlainTextResponse(trace, status_code=500)
+    accept = Headers(scope=scope).get("accept", "")
+    if "text/html" not in accept:
+        return PlainTextResponse(trace, status_code=500)
+    # SECURITY: every value shown is escaped; the message and path may hold the client's input.
+    # Path and method come from the scope directly: building a URL would validate the Host header
+    # and could raise a second error while reporting the first.
+    page = _PAGE.format(
+        title=html.escape(f"{type(exc).__name__}: {exc}"),
+        method=html.escape(str(scope.get("method", ""))),
+        path=html.escape(str(scope.get("path", ""))),
+        trace=html.escape(trace),
+    )
+    return HTMLResponse(page, status_code=500)

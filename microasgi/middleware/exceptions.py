@@ -1,83 +1,99 @@
 """``ExceptionMiddleware``: turns exceptions into answers through registered handlers.
 
-Handlers are looked up by status code (for ``HTTPException``) and by exception class (through the
-class's MRO, most specific first). Without a handler, an ``HTTPException`` answers its status with
-its ``detail`` (no body for 204 and 304) and a ``WebSocketException`` closes the socket with its
-code; any other exception goes on up to ``ServerErrorMiddleware`` and the server.
+Handlers are looked up by status code (for an ``HTTPException``) and by exception class (through
+the class's MRO, most specific first). Without a handler of its own, an ``HTTPException`` answers
+its status with its ``detail`` (no body for 204, 205 and 304) and its headers; any other
+exception goes on up to ``ServerErrorMiddleware`` and the server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from microasgi._utils import is_async_callable
 from microasgi.concurrency import run_in_threadpool
-from microasgi.exceptions import HTTPException, WebSocketException
-from microasgi.requests import HTTPConnection, Request
+from microasgi.exceptions import HTTPException
+from microasgi.requests import Request
 from microasgi.responses import PlainTextResponse, Response
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ExceptionMiddleware"]
 
-Handler = Callable[[Any, Any], Any]
+# ``(request, exc) -> Response``, sync or async. Typed loosely on purpose: handlers are usually
+# written for one exception class (``(Request, ValueError)``), which a precise type would refuse.
+ExceptionHandler = Callable[[Any, Any], Any]
 
 
 class ExceptionMiddleware:
     """Answer exceptions raised by the app with the matching handler.
 
+    A handler registered for a status code answers ``HTTPException``\\ s with that status; one
+    registered for an exception class answers that class and its subclasses (the most specific
+    registered class wins). An ``HTTPException`` without a handler answers its own status, detail
+    and headers. Any other exception propagates.
+
+    A handler can only answer while the response has not started. An exception raised after
+    ``http.response.start`` (in a streaming body, say) is re-raised as itself, with a note saying
+    why its handler did not run, for ``ServerErrorMiddleware`` and the server to log.
+
     Args:
         app: the app to wrap.
-        handlers: ``{status_code or exception class: handler}``. An HTTP handler takes
-            ``(request, exc)`` and returns a ``Response`` (sync handlers run in a worker thread);
-            a websocket handler takes ``(websocket, exc)`` and closes the socket itself.
+        handlers: ``{status code or exception class: handler}``. A handler takes ``(request,
+            exc)`` and returns a ``Response``; plain functions run in a worker thread.
         debug: kept for Starlette compatibility; tracebacks are ``ServerErrorMiddleware``'s job.
+
+    Raises:
+        TypeError: a key is neither a status code nor an exception class, or a handler is not
+            callable.
     """
 
     def __init__(
-        self, app: ASGIApp, handlers: Mapping[Any, Handler] | None = None, debug: bool = False
+        self,
+        app: ASGIApp,
+        handlers: Mapping[Any, ExceptionHandler] | None = None,
+        debug: bool = False,
     ) -> None:
         self.app = app
         self.debug = debug
-        self._status_handlers: dict[int, Handler] = {}
-        self._exception_handlers: dict[type[BaseException], Handler] = {
+        self._status_handlers: dict[int, ExceptionHandler] = {}
+        self._exception_handlers: dict[type[BaseException], ExceptionHandler] = {
             HTTPException: _http_exception,
-            WebSocketException: _websocket_exception,
         }
         for key, handler in (handlers or {}).items():
             self.add_exception_handler(key, handler)
 
-    def add_exception_handler(self, key: int | type[BaseException], handler: Handler) -> None:
+    def add_exception_handler(
+        self, exc_class_or_status_code: int | type[Exception], handler: ExceptionHandler
+    ) -> None:
         """Register ``handler`` for a status code or an exception class."""
-        if isinstance(key, int) and not isinstance(key, bool):
+        key = _check_handler(exc_class_or_status_code, handler)
+        if isinstance(key, int):
             self._status_handlers[key] = handler
-        elif isinstance(key, type) and issubclass(key, BaseException):
-            self._exception_handlers[key] = handler
         else:
-            raise TypeError(
-                f"An exception handler key must be a status code (int) or an exception class, "
-                f"got {key!r}."
-            )
-        if not callable(handler):
-            raise TypeError(f"The exception handler for {key!r} must be callable, got {handler!r}.")
+            self._exception_handlers[key] = handler
 
-    def _lookup(self, exc: Exception) -> Handler | None:
-        if isinstance(exc, HTTPException) and exc.status_code in self._status_handlers:
-            return self._status_handlers[exc.status_code]
+    def _lookup(self, exc: Exception) -> ExceptionHandler | None:
+        if self._status_handlers and isinstance(exc, HTTPException):
+            handler = self._status_handlers.get(exc.status_code)
+            if handler is not None:
+                return handler
         for cls in type(exc).__mro__:
-            if cls in self._exception_handlers:
-                return self._exception_handlers[cls]
+            handler = self._exception_handlers.get(cls)
+            if handler is not None:
+                return handler
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = False
 
         async def sender(message: Message) -> None:
             nonlocal started
-            started = True
+            if message["type"] == "http.response.start":
+                started = True
             await send(message)
 
         try:
@@ -87,46 +103,60 @@ class ExceptionMiddleware:
             if handler is None:
                 raise
             if started:
-                raise RuntimeError(
-                    "The app raised after it had started its response, so the exception handler "
-                    f"for {type(exc).__name__} cannot answer. Raise before sending the response."
-                ) from exc
-            if scope["type"] == "http":
-                await _answer_http(
-                    handler, Request(scope, receive, send), exc, scope, receive, send
+                exc.add_note(
+                    f"The exception handler {_qualname(handler)} could not answer this "
+                    f"{type(exc).__name__}: the response had already started. Raise it before "
+                    "the response is sent (for a stream, before returning the StreamingResponse)."
                 )
-            else:
-                from microasgi.websockets import WebSocket
-
-                result = handler(WebSocket(scope, receive, send), exc)
-                if result is not None:
-                    await result
+                raise
+            response = await _run_handler(handler, Request(scope, receive, send), exc)
+            await response(scope, receive, send)
 
 
-async def _answer_http(
-    handler: Handler, request: Request, exc: Exception, scope: Scope, receive: Receive, send: Send
-) -> None:
+def _check_handler(key: object, handler: object) -> int | type[Exception]:
+    """Validate one ``exception_handlers`` item; return its key (shared with the application)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        if not 100 <= key <= 599:
+            raise TypeError(
+                f"An exception handler status code must be from 100 to 599, got {key!r}."
+            )
+    elif not (isinstance(key, type) and issubclass(key, Exception)):
+        raise TypeError(
+            "An exception handler key must be a status code (int) or an Exception subclass, "
+            f"got {key!r}. For example: exception_handlers={{404: not_found, ValueError: bad}}."
+        )
+    if not callable(handler):
+        raise TypeError(
+            f"The exception handler for {key!r} must be a function (request, exc) -> Response, "
+            f"got {handler!r}."
+        )
+    return key
+
+
+def _qualname(handler: object) -> str:
+    return str(getattr(handler, "__qualname__", repr(handler)))
+
+
+async def _run_handler(handler: ExceptionHandler, request: Request, exc: Exception) -> ASGIApp:
+    """Call ``handler`` (sync ones in a worker thread) and check it returned a response."""
     if is_async_callable(handler):
         response = await handler(request, exc)
     else:
         response = await run_in_threadpool(handler, request, exc)
     if not callable(response):
         raise TypeError(
-            f"The exception handler {getattr(handler, '__qualname__', handler)!r} returned "
-            f"{response!r} for {type(exc).__name__}; an HTTP exception handler must return a "
-            "Response."
-        )
-    await response(scope, receive, send)
+            f"The exception handler {_qualname(handler)} returned {response!r} for "
+            f"{type(exc).__name__}; it must return a Response, such as "
+            "PlainTextResponse('...', status_code=400)."
+        ) from exc
+    return cast(ASGIApp, response)
 
 
-def _http_exception(request: HTTPConnection, exc: HTTPException) -> Response:
-    """The default answer to an ``HTTPException``: its status and detail as plain text."""
-    if exc.status_code in (204, 304):
-        # SPEC: RFC 9110 sections 15.3.5 and 15.4.5, no content in a 204 or a 304.
-        return Response(status_code=exc.status_code, headers=exc.headers)
-    return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
-
-
-async def _websocket_exception(websocket: Any, exc: WebSocketException) -> None:
-    """The default answer to a ``WebSocketException``: close with its code and reason."""
-    await websocket.close(code=exc.code, reason=exc.reason)
+async def _http_exception(request: Request, exc: HTTPException) -> Response:
+    """The default answer to an ``HTTPException``: its status, detail and headers."""
+    # PERF: async, so the most common handler (every 404) does not go through a worker thread.
+    status = exc.status_code
+    if status in (204, 205, 304):
+        # SPEC: RFC 9110 sections 15.3.5, 15.3.6 and 15.4.5: no content in these answers.
+        return Response(status_code=status, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status, headers=exc.headers)

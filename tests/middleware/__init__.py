@@ -1,0 +1,1 @@
+"""Tests of microasgi.middleware (a package: its basenames repeat those in tests/)."""
