@@ -1,6 +1,6 @@
 """``MicroASGI``: the application, a convenient assembly of the pieces.
 
-At its first call it builds its stack, once::
+At its first call (usually the lifespan startup) it builds its stack, once::
 
     ServerErrorMiddleware -> user middleware ... -> ExceptionMiddleware -> Router
 
@@ -12,15 +12,14 @@ once).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from types import EllipsisType
 from typing import Any
 
 from typing_extensions import ParamSpec
 
 from microasgi.datastructures import State, URLPath
 from microasgi.middleware import Middleware, _build_stack, _MiddlewareFactory
-from microasgi.middleware.errors import ServerErrorMiddleware
-from microasgi.middleware.exceptions import ExceptionMiddleware
+from microasgi.middleware.errors import ServerErrorHandler, ServerErrorMiddleware
+from microasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, _check_handler
 from microasgi.requests import DEFAULT_MAX_BODY_SIZE
 from microasgi.routing import BaseRoute, Router
 from microasgi.types import ASGIApp, Lifespan, Receive, Scope, Send
@@ -35,15 +34,21 @@ class MicroASGI:
 
     Args:
         debug: answer unhandled errors with a traceback page (never in production).
-        routes: the routes, in order (``Route``, ``WebSocketRoute``, ``Mount``, ``Host``).
+        routes: the routes, in order (``Route``, ``Mount``, ``Host``, any ``BaseRoute``).
         middleware: ``Middleware(cls, **options)`` items; the first listed sees requests first.
-        exception_handlers: ``{status code or exception class: handler}``; a handler for 500 or
-            ``Exception`` answers unhandled errors.
+        exception_handlers: ``{status code or exception class: handler}``, where a handler is
+            ``(request, exc) -> Response`` (sync or async). A handler for ``500`` or
+            ``Exception`` answers unhandled errors in ``ServerErrorMiddleware``; the others run in
+            ``ExceptionMiddleware``.
         lifespan: an async context manager factory ``lifespan(app)``; a mapping it yields is
             the lifespan state every request reads through ``request.state``.
-        max_body_size: the cap, in bytes, on a request body read into memory (``body()``,
+        max_body_size: the cap, in bytes, on a request body read through ``Request`` (``body()``,
             ``json()``, ``form()``, ``stream()``); 413 past it. ``None`` means unlimited. Routes
             and mounts may set their own.
+
+    Raises:
+        TypeError: an exception handler key or handler is invalid.
+        ValueError: ``max_body_size`` is not a number of bytes or None.
     """
 
     def __init__(
@@ -51,30 +56,42 @@ class MicroASGI:
         debug: bool = False,
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware[Any]] | None = None,
-        exception_handlers: Mapping[Any, Callable[..., Any]] | None = None,
+        exception_handlers: Mapping[Any, ExceptionHandler] | None = None,
         lifespan: Lifespan[MicroASGI] | None = None,
         *,
-        max_body_size: int | EllipsisType | None = DEFAULT_MAX_BODY_SIZE,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
-        self.debug = debug
+        self._debug = debug
         self.state = State()
         self.router = Router(routes, lifespan=lifespan, max_body_size=max_body_size)
         self.user_middleware: list[Middleware[Any]] = list(middleware or ())
-        self.exception_handlers: dict[Any, Callable[..., Any]] = dict(exception_handlers or {})
+        self.exception_handlers: dict[Any, ExceptionHandler] = {}
+        for key, handler in (exception_handlers or {}).items():
+            self.exception_handlers[_check_handler(key, handler)] = handler
         self.middleware_stack: ASGIApp | None = None
 
+    @property
+    def debug(self) -> bool:
+        """Whether unhandled errors answer with a traceback page; settable until the app starts."""
+        return self._debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self._refuse_if_started("change debug", "MicroASGI(debug=True)")
+        self._debug = value
+
     def build_middleware_stack(self) -> ASGIApp:
-        """Assemble the stack (done once, at the first call)."""
-        error_handler = None
-        handlers: dict[Any, Callable[..., Any]] = {}
+        """Assemble the stack; the application does it once, at its first call."""
+        error_handler: ServerErrorHandler | None = None
+        handlers: dict[Any, ExceptionHandler] = {}
         for key, handler in self.exception_handlers.items():
-            if key in (500, Exception):
+            if key == 500 or key is Exception:
                 error_handler = handler
             else:
                 handlers[key] = handler
-        inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self._debug)
         app = _build_stack(inner, self.user_middleware)
-        return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
+        return ServerErrorMiddleware(app, handler=error_handler, debug=self._debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
@@ -86,11 +103,15 @@ class MicroASGI:
 
     @property
     def routes(self) -> list[BaseRoute]:
-        """The routes of the app's router."""
+        """The routes of the app's router, in order."""
         return self.router.routes
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        """Build the path of the route called ``name``; see ``Router.url_path_for``."""
+        """Build the path of the route called ``name``; see ``Router.url_path_for``.
+
+        Raises:
+            NoMatchFound: no route has that name and those parameters.
+        """
         return self.router.url_path_for(name, **path_params)
 
     # --- declaring before start -------------------------------------------------------------
@@ -98,27 +119,36 @@ class MicroASGI:
     def _refuse_if_started(self, what: str, instead: str) -> None:
         if self.middleware_stack is not None:
             raise RuntimeError(
-                f"Cannot {what} after the application has started: its middleware stack is "
-                f"built at the first request and then fixed. Declare it up front: {instead}."
+                f"Cannot {what} after the application has started: its middleware stack is built "
+                f"at the first call and then fixed. Declare it when creating the app: {instead}."
             )
 
     def add_middleware(
         self, middleware_class: _MiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs
     ) -> None:
-        """Add a middleware; it becomes the outermost of the user middleware."""
+        """Add a middleware; it becomes the outermost of the user middleware.
+
+        Raises:
+            RuntimeError: the application has started.
+        """
         self._refuse_if_started(
             "add middleware", "MicroASGI(middleware=[Middleware(cls, **options), ...])"
         )
         self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
 
     def add_exception_handler(
-        self, exc_class_or_status_code: int | type[Exception], handler: Callable[..., Any]
+        self, exc_class_or_status_code: int | type[Exception], handler: ExceptionHandler
     ) -> None:
-        """Register a handler for a status code or an exception class."""
+        """Register ``handler`` for a status code or an exception class.
+
+        Raises:
+            RuntimeError: the application has started.
+            TypeError: the key or the handler is invalid.
+        """
         self._refuse_if_started(
             "add an exception handler", "MicroASGI(exception_handlers={key: handler, ...})"
         )
-        self.exception_handlers[exc_class_or_status_code] = handler
+        self.exception_handlers[_check_handler(exc_class_or_status_code, handler)] = handler
 
     def add_route(
         self,
@@ -128,27 +158,30 @@ class MicroASGI:
         name: str | None = None,
         include_in_schema: bool = True,
     ) -> None:
-        """Add a ``Route`` after the routes declared so far."""
+        """Add ``Route(path, route, ...)`` after the routes declared so far.
+
+        Raises:
+            RuntimeError: the application has started.
+        """
         self._refuse_if_started("add a route", "MicroASGI(routes=[Route(path, endpoint), ...])")
         self.router.add_route(
             path, route, methods=methods, name=name, include_in_schema=include_in_schema
         )
 
-    def add_websocket_route(
-        self, path: str, route: Callable[..., Any], name: str | None = None
-    ) -> None:
-        """Add a ``WebSocketRoute`` after the routes declared so far."""
-        self._refuse_if_started(
-            "add a websocket route", "MicroASGI(routes=[WebSocketRoute(path, endpoint), ...])"
-        )
-        self.router.add_websocket_route(path, route, name=name)
-
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
-        """Mount ``app`` under ``path`` after the routes declared so far."""
+        """Add ``Mount(path, app, name=name)`` after the routes declared so far.
+
+        Raises:
+            RuntimeError: the application has started.
+        """
         self._refuse_if_started("mount an app", "MicroASGI(routes=[Mount(path, app), ...])")
         self.router.mount(path, app, name=name)
 
     def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
-        """Serve ``app`` for requests to ``host`` (after the routes declared so far)."""
+        """Add ``Host(host, app, name=name)`` after the routes declared so far.
+
+        Raises:
+            RuntimeError: the application has started.
+        """
         self._refuse_if_started("add a host", "MicroASGI(routes=[Host(host, app), ...])")
         self.router.host(host, app, name=name)

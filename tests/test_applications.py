@@ -1,0 +1,471 @@
+"""``MicroASGI``: the stack built once, configuration frozen at start, errors and handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from microasgi.applications import MicroASGI
+from microasgi.background import BackgroundTask
+from microasgi.datastructures import State
+from microasgi.exceptions import HTTPException
+from microasgi.middleware import Middleware
+from microasgi.middleware.errors import ServerErrorMiddleware
+from microasgi.requests import Request
+from microasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from microasgi.routing import Host, Mount, NoMatchFound, Route, Router
+from microasgi.testclient import AsyncTestClient
+from microasgi.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class Boom(Exception):
+    """What the endpoints under test raise."""
+
+
+async def home(request: Request) -> Response:
+    return PlainTextResponse("home")
+
+
+async def user(request: Request) -> Response:
+    return JSONResponse({"id": request.path_params["id"], "app": type(request.app).__name__})
+
+
+async def fail(request: Request) -> Response:
+    raise Boom("endpoint failed")
+
+
+def fail_in_thread(request: Request) -> Response:
+    raise Boom("sync endpoint failed")
+
+
+async def echo(request: Request) -> Response:
+    return PlainTextResponse(await request.body())
+
+
+class Recorder:
+    """A user middleware: records the status it saw go out and the exception it saw go up."""
+
+    built = 0
+
+    def __init__(self, app: ASGIApp, log: list[str]) -> None:
+        type(self).built += 1
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.log.append(f"status {message['status']}")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            self.log.append(f"raised {type(exc).__name__}")
+            raise
+
+
+class Tag:
+    """A user middleware adding ``x-order`` so tests see the order of the stack."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("order", []).append(self.name)
+        await self.app(scope, receive, send)
+
+
+def make_app(**options: Any) -> MicroASGI:
+    routes = [
+        Route("/", home, name="home"),
+        Route("/users/{id:int}", user, name="user"),
+        Route("/fail", fail),
+        Route("/fail-sync", fail_in_thread),
+        Route("/echo", echo, methods=["POST"]),
+    ]
+    return MicroASGI(routes=routes, **options)
+
+
+async def run_raw(app: ASGIApp, scope: Scope, incoming: list[Message]) -> list[Message]:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+
+async def test_routes_404_405() -> None:
+    client = AsyncTestClient(make_app())
+    assert (await client.get("/")).text == "home"
+    assert (await client.get("/users/7")).json() == {"id": 7, "app": "MicroASGI"}
+    missing = await client.get("/nowhere")
+    assert (missing.status_code, missing.text) == (404, "Not Found")
+    wrong = await client.get("/echo")
+    assert (wrong.status_code, wrong.headers["allow"]) == (405, "POST")
+
+
+async def test_handlers_shape_404_and_405() -> None:
+    async def not_found(request: Request, exc: HTTPException) -> Response:
+        return JSONResponse({"missing": request.url.path}, status_code=404)
+
+    def not_allowed(request: Request, exc: HTTPException) -> Response:
+        return PlainTextResponse("no", status_code=405, headers=exc.headers)
+
+    client = AsyncTestClient(make_app(exception_handlers={404: not_found, 405: not_allowed}))
+    assert (await client.get("/x")).json() == {"missing": "/x"}
+    wrong = await client.get("/echo")
+    assert (wrong.text, wrong.headers["allow"]) == ("no", "POST")
+
+
+def test_sync_client(test_client_factory: Callable[..., Any]) -> None:
+    client = test_client_factory(make_app())
+    assert client.get("/").text == "home"
+    assert client.post("/echo", content=b"abc").text == "abc"
+
+
+async def test_request_app_and_url_for() -> None:
+    async def where(request: Request) -> Response:
+        assert request.app is app
+        return PlainTextResponse(str(request.url_for("user", id=3)))
+
+    app = MicroASGI(routes=[Route("/where", where), Route("/users/{id:int}", user, name="user")])
+    assert (await AsyncTestClient(app).get("/where")).text == "http://testserver/users/3"
+
+
+def test_reading_the_configuration() -> None:
+    app = make_app()
+    assert [getattr(route, "path", None) for route in app.routes][:2] == ["/", "/users/{id:int}"]
+    assert app.routes is app.router.routes
+    assert isinstance(app.router, Router)
+    assert str(app.url_path_for("user", id=5)) == "/users/5"
+    with pytest.raises(NoMatchFound):
+        app.url_path_for("nobody")
+    assert isinstance(app.state, State)
+    app.state.db = "connection"
+    assert app.state.db == "connection"
+    assert app.debug is False
+
+
+# --- the stack ---------------------------------------------------------------------------------
+
+
+async def test_stack_is_built_once_at_the_first_call() -> None:
+    log: list[str] = []
+    Recorder.built = 0
+    app = make_app(middleware=[Middleware(Recorder, log)])
+    before = app.middleware_stack
+    assert before is None
+    assert Recorder.built == 0
+    client = AsyncTestClient(app)
+    await client.get("/")
+    stack = app.middleware_stack
+    await client.get("/")
+    assert isinstance(stack, ServerErrorMiddleware)
+    assert app.middleware_stack is stack
+    assert Recorder.built == 1
+
+
+async def test_stack_order() -> None:
+    log: list[str] = []
+    app = make_app(middleware=[Middleware(Recorder, log)])
+    client = AsyncTestClient(app, raise_server_exceptions=False)
+    # ExceptionMiddleware is inside the user middleware: they see the 404 it answers.
+    await client.get("/nowhere")
+    # ServerErrorMiddleware is outside: they see the exception, and not the 500.
+    response = await client.get("/fail")
+    assert response.status_code == 500
+    assert log == ["status 404", "raised Boom"]
+
+
+async def test_user_middleware_order_and_add_middleware() -> None:
+    async def order(request: Request) -> Response:
+        return PlainTextResponse(",".join(request.scope["order"]))
+
+    app = MicroASGI(
+        routes=[Route("/", order)], middleware=[Middleware(Tag, "first"), Middleware(Tag, "second")]
+    )
+    app.add_middleware(Tag, name="added")
+    assert (await AsyncTestClient(app).get("/")).text == "added,first,second"
+
+
+@pytest.mark.parametrize(
+    ("change", "what", "instead"),
+    [
+        (
+            lambda app: app.add_middleware(Tag, name="late"),
+            "add middleware",
+            "MicroASGI(middleware=[Middleware(cls, **options), ...])",
+        ),
+        (
+            lambda app: app.add_exception_handler(404, home),
+            "add an exception handler",
+            "MicroASGI(exception_handlers={key: handler, ...})",
+        ),
+        (
+            lambda app: app.add_route("/late", home),
+            "add a route",
+            "MicroASGI(routes=[Route(path, endpoint), ...])",
+        ),
+        (
+            lambda app: app.mount("/late", home),
+            "mount an app",
+            "MicroASGI(routes=[Mount(path, app), ...])",
+        ),
+        (
+            lambda app: app.host("late.example.com", home),
+            "add a host",
+            "MicroASGI(routes=[Host(host, app), ...])",
+        ),
+        (lambda app: setattr(app, "debug", True), "change debug", "MicroASGI(debug=True)"),
+    ],
+)
+async def test_changing_the_app_after_start_is_refused(
+    change: Callable[[MicroASGI], None], what: str, instead: str
+) -> None:
+    app = make_app()
+    await AsyncTestClient(app).get("/")
+    routes_before = list(app.routes)
+    with pytest.raises(RuntimeError) as info:
+        change(app)
+    assert str(info.value) == (
+        f"Cannot {what} after the application has started: its middleware stack is built at the "
+        f"first call and then fixed. Declare it when creating the app: {instead}."
+    )
+    assert app.routes == routes_before
+    assert app.debug is False
+
+
+async def test_changing_the_app_before_start() -> None:
+    async def teapot(request: Request, exc: HTTPException) -> Response:
+        return PlainTextResponse("teapot", status_code=418)
+
+    sub = MicroASGI(routes=[Route("/", home)])
+    other = Router([Route("/", user)])
+    app = MicroASGI()
+    app.add_route("/hello", home, methods=["GET", "POST"], name="hello")
+    app.mount("/sub", sub, name="sub")
+    app.host("api.example.com", other, name="api")
+    app.add_exception_handler(404, teapot)
+    app.debug = True
+    client = AsyncTestClient(app, raise_server_exceptions=False)
+    assert (await client.post("/hello")).text == "home"
+    assert (await client.get("/sub/")).text == "home"
+    assert (await client.get("/nope")).text == "teapot"
+    assert str(app.url_path_for("sub:home")) == "/sub/"
+    assert app.debug is True
+    assert isinstance(app.routes[1], Mount)
+    assert isinstance(app.routes[2], Host)
+    api = await AsyncTestClient(
+        app, base_url="http://api.example.com", raise_server_exceptions=False
+    ).get("/")
+    assert api.status_code == 500  # user() needs an id: a KeyError, answered by the debug page
+    assert "KeyError: 'id'" in api.text
+
+
+@pytest.mark.parametrize(
+    ("handlers", "message"),
+    [
+        ({"404": home}, "must be a status code \\(int\\) or an Exception subclass, got '404'"),
+        ({404: "home"}, "must be a function"),
+    ],
+)
+def test_invalid_exception_handlers_fail_at_construction(
+    handlers: dict[Any, Any], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        MicroASGI(exception_handlers=handlers)
+    app = MicroASGI()
+    ((key, handler),) = handlers.items()
+    with pytest.raises(TypeError, match=message):
+        app.add_exception_handler(key, handler)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/fail", "/fail-sync"])
+async def test_unhandled_error_answers_500_and_reaches_the_server(path: str) -> None:
+    app = make_app()
+    with pytest.raises(Boom):
+        await AsyncTestClient(app).get(path)
+    response = await AsyncTestClient(app, raise_server_exceptions=False).get(path)
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+
+
+def test_unhandled_error_with_the_sync_client(test_client_factory: Callable[..., Any]) -> None:
+    with pytest.raises(Boom, match="endpoint failed"):
+        test_client_factory(make_app()).get("/fail")
+    response = test_client_factory(make_app(), raise_server_exceptions=False).get("/fail")
+    assert response.status_code == 500
+
+
+@pytest.mark.parametrize("key", [500, Exception])
+async def test_500_and_exception_handlers_answer_unhandled_errors(key: Any) -> None:
+    seen: list[Exception] = []
+
+    def server_error(request: Request, exc: Exception) -> Response:
+        seen.append(exc)
+        return JSONResponse({"error": "sorry"}, status_code=500)
+
+    async def explicit(request: Request) -> Response:
+        raise HTTPException(500, detail="explicit")
+
+    app = make_app(exception_handlers={key: server_error})
+    app.add_route("/explicit", explicit)
+    response = await AsyncTestClient(app, raise_server_exceptions=False).get("/fail")
+    assert response.json() == {"error": "sorry"}
+    assert isinstance(seen[0], Boom)
+    # The exception still reaches the server's log.
+    with pytest.raises(Boom):
+        await AsyncTestClient(app).get("/fail")
+    # An HTTPException(500) is an answer, not a failure: ExceptionMiddleware's default gives it.
+    explicit_response = await AsyncTestClient(app).get("/explicit")
+    assert (explicit_response.status_code, explicit_response.text) == (500, "explicit")
+    assert len(seen) == 2
+
+
+async def test_debug_page() -> None:
+    client = AsyncTestClient(make_app(debug=True), raise_server_exceptions=False)
+    page = await client.get("/fail", headers={"accept": "text/html"})
+    text = await client.get("/fail")
+    assert "<h1>500 Server Error: Boom: endpoint failed</h1>" in page.text
+    assert text.headers["content-type"].startswith("text/plain")
+    assert "Boom: endpoint failed" in text.text
+    assert "in fail" in text.text
+
+
+async def test_handler_gets_the_exception_from_a_worker_thread_as_itself() -> None:
+    async def handler(request: Request, exc: Boom) -> Response:
+        return PlainTextResponse(f"{type(exc).__name__}: {exc}", status_code=400)
+
+    app = make_app(exception_handlers={Boom: handler})
+    response = await AsyncTestClient(app).get("/fail-sync")
+    assert (response.status_code, response.text) == (400, "Boom: sync endpoint failed")
+
+
+# spec 2.3: the stream runs in a task group (disconnect watcher); the error must not come out
+# wrapped in an ExceptionGroup, neither to handlers nor to the server.
+@pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
+async def test_errors_from_task_groups_arrive_as_themselves(spec_version: str) -> None:
+    async def stream(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"start,"
+            raise Boom("in the stream")
+
+        return StreamingResponse(chunks())
+
+    def background_fails() -> None:
+        raise Boom("in the background")
+
+    async def with_background(request: Request) -> Response:
+        return PlainTextResponse("sent", background=BackgroundTask(background_fails))
+
+    handled: list[BaseException] = []
+
+    def handler(request: Request, exc: Boom) -> Response:  # pragma: no cover (cannot answer)
+        handled.append(exc)
+        return PlainTextResponse("handled")
+
+    app = MicroASGI(
+        routes=[Route("/stream", stream), Route("/background", with_background)],
+        exception_handlers={Boom: handler},
+    )
+    for path, message in [("/stream", "in the stream"), ("/background", "in the background")]:
+        with pytest.raises(Boom, match=message) as info:
+            await AsyncTestClient(app, spec_version=spec_version).get(path)
+        assert type(info.value) is Boom
+        # The response had started: the handler could not answer, and the note says so.
+        assert (
+            "could not answer this Boom: the response had already started"
+            in info.value.__notes__[0]
+        )
+    assert handled == []
+
+
+async def test_client_disconnect_ends_the_request_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/echo",
+        "raw_path": b"/echo",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b"part", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent = await run_raw(make_app(debug=True), scope, incoming)
+    assert sent == []
+    assert incoming == []
+    assert caplog.records == []
+
+
+# --- body size and lifespan --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "size", "status"),
+    [(10, 10, 200), (10, 11, 413), (None, 100_000, 200)],
+)
+async def test_max_body_size(limit: int | None, size: int, status: int) -> None:
+    app = make_app(max_body_size=limit)
+    response = await AsyncTestClient(app).post("/echo", content=b"x" * size)
+    assert response.status_code == status
+
+
+def test_max_body_size_is_checked_at_construction() -> None:
+    with pytest.raises(ValueError, match="max_body_size must be a number of bytes >= 0"):
+        MicroASGI(max_body_size=-1)
+
+
+async def test_lifespan_gets_the_app_and_its_state_reaches_requests() -> None:
+    seen: list[Any] = []
+
+    @asynccontextmanager
+    async def lifespan(app: MicroASGI) -> AsyncIterator[dict[str, Any]]:
+        seen.append(app)
+        yield {"db": "connected"}
+        seen.append("shutdown")
+
+    async def db(request: Request) -> Response:
+        return PlainTextResponse(request.state.db)
+
+    app = MicroASGI(routes=[Route("/db", db)], lifespan=lifespan)
+    state: dict[str, Any] = {}
+    incoming: list[Message] = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent = await run_raw(
+        app, {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}, incoming
+    )
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert seen == [app, "shutdown"]
+    assert state == {"db": "connected"}
+    # The lifespan was the app's first call: the stack is built, and frozen.
+    assert app.middleware_stack is not None
+    response = await run_raw(
+        app,
+        {"type": "http", "method": "GET", "path": "/db", "headers": [], "state": dict(state)},
+        [{"type": "http.request", "body": b""}],
+    )
+    assert response[1]["body"] == b"connected"
