@@ -9,6 +9,8 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from microasgi import requests as requests_module
 from microasgi.datastructures import URL, Address, FormData, State, UploadFile, URLPath
@@ -780,6 +782,32 @@ async def test_polling_buffers_no_more_than_the_cap() -> None:
         assert not await request.is_disconnected()
     # Two messages (12 counted bytes) pass the cap of 10: polling stops taking messages.
     assert receive.calls == 2
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    chunks=st.lists(st.binary(max_size=8), max_size=8),
+    polls=st.lists(st.integers(0, 3), min_size=9, max_size=9),
+)
+def test_polling_never_loses_or_reorders_the_body(chunks: list[bytes], polls: list[int]) -> None:
+    # Any number of is_disconnected() calls between any chunks of a stream: the stream still
+    # yields every non-empty chunk, in order.
+    async def check() -> None:
+        request = Request(make_scope(), FakeReceive(*body_messages(*chunks, b"")))
+        seen: list[bytes] = []
+        stream = request.stream()
+        for count in polls:
+            for _ in range(count):
+                assert not await request.is_disconnected()
+            chunk = await anext(stream, None)
+            if chunk is None:
+                break
+            seen.append(chunk)
+        seen += [chunk async for chunk in stream]
+        assert seen == [chunk for chunk in chunks if chunk]
+
+    for backend in ("asyncio", "trio"):
+        anyio.run(check, backend=backend)
 
 
 async def test_is_disconnected_is_shared_by_requests_over_the_scope() -> None:
