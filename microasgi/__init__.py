@@ -1,3 +1,34 @@
 """microasgi: a small, fast, fully typed ASGI toolkit in the style of Starlette."""
 
+from microasgi.applications import MicroASGI
+from microasgi.exceptions import HTTPException
+from microasgi.middleware import Middleware
+from microasgi.requests import Request
+from microasgi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from microasgi.routing import Host, Mount, Route, Router
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "HTMLResponse",
+    "HTTPException",
+    "Host",
+    "JSONResponse",
+    "MicroASGI",
+    "Middleware",
+    "Mount",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Request",
+    "Response",
+    "Route",
+    "Router",
+    "StreamingResponse",
+]
