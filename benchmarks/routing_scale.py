@@ -86,7 +86,7 @@ async def measure(
             "headers": [(b"host", b"bench")],
         }
         samples: dict[str, list[float]] = {name: [] for name in builders}
-        for name, app in apps.items():  # warm up
+        for app in apps.values():  # warm up
             await _time_round(app, scope, calls // 10 or 1)
         for _ in range(rounds):
             for name, app in apps.items():

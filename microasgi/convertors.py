@@ -7,6 +7,7 @@ route is built, never looked up per request.
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 import uuid
@@ -106,9 +107,14 @@ class IntegerConvertor(Convertor[int]):
     def convert(self, value: str) -> int:
         return int(value)
 
-    def to_string(self, value: int) -> str:
+    def to_string(self, value: int | str) -> str:
+        # Text of digits is accepted too: url_for("user", id="3") is common in templates.
+        if isinstance(value, str) and self.matches(value):
+            return str(int(value))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"An int path parameter must be a non-negative int, got {value!r}.")
+            raise ValueError(
+                f"An int path parameter must be a non-negative int (or its digits), got {value!r}."
+            )
         return str(value)
 
     def matches(self, text: str) -> bool:
@@ -124,12 +130,17 @@ class FloatConvertor(Convertor[float]):
     def convert(self, value: str) -> float:
         return float(value)
 
-    def to_string(self, value: float) -> str:
+    def to_string(self, value: float | str) -> str:
+        if isinstance(value, str) and self.matches(value):
+            value = float(value)  # the text form, as in url_for("price", v="1.5")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"A float path parameter must be a number, got {value!r}.")
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"A float path parameter must be finite and >= 0, got {value!r}.")
-        return f"{value:.20f}".rstrip("0").rstrip(".")
+        # The shortest text that reads back as the same float, without an exponent: 0.1 gives
+        # "0.1" (not "0.10000000000000000555"), 1e-05 gives "0.00001".
+        text = format(decimal.Decimal(repr(float(value))), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class UUIDConvertor(Convertor[uuid.UUID]):
@@ -170,6 +181,10 @@ def register_url_convertor(key: str, convertor: Convertor[Any]) -> None:
     CONVERTOR_TYPES[key] = convertor
 
 
+class _UnknownConvertorError(ValueError):
+    """A route path names a converter nobody registered (a router may still supply it)."""
+
+
 def _resolve_convertor(
     name: str, path: str, extra: Mapping[str, Convertor[Any]] | None = None
 ) -> Convertor[Any]:
@@ -180,7 +195,8 @@ def _resolve_convertor(
         return CONVERTOR_TYPES[name]
     except KeyError:
         known = sorted({*CONVERTOR_TYPES, *(extra or {})})
-        raise ValueError(
+        raise _UnknownConvertorError(
             f"Unknown path converter {name!r} in route path {path!r}. Known converters: "
-            f"{', '.join(known)}. Register one with register_url_convertor()."
+            f"{', '.join(known)}. Register one with register_url_convertor(), or give it to "
+            f"the router: Router(convertors={{{name!r}: ...}})."
         ) from None

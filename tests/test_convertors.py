@@ -65,8 +65,18 @@ def test_convert_round_trip(convertor: Convertor[Any], text: str, value: object,
     assert convertor.to_string(value) == back
 
 
-def test_uuid_to_string_accepts_text() -> None:
+def test_to_string_accepts_text_of_the_right_kind() -> None:
     assert UUIDConvertor().to_string(str(UID).upper()) == str(UID)
+    assert IntegerConvertor().to_string("007") == "7"
+    assert FloatConvertor().to_string("1.50") == "1.5"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(0.1, "0.1"), (1e-05, "0.00001"), (1e16, "10000000000000000"), (2, "2")]
+)
+def test_float_to_string_is_the_shortest_exact_text(value: float, text: str) -> None:
+    assert FloatConvertor().to_string(value) == text
+    assert float(text) == value
 
 
 @pytest.mark.parametrize(
@@ -76,10 +86,10 @@ def test_uuid_to_string_accepts_text() -> None:
         (StringConvertor(), "", "cannot be empty"),
         (IntegerConvertor(), -1, "non-negative int"),
         (IntegerConvertor(), True, "non-negative int"),
-        (IntegerConvertor(), "3", "non-negative int"),
+        (IntegerConvertor(), "-3", "non-negative int"),
         (FloatConvertor(), math.inf, "finite and >= 0"),
         (FloatConvertor(), -1.0, "finite and >= 0"),
-        (FloatConvertor(), "1", "must be a number"),
+        (FloatConvertor(), "1e3", "must be a number"),
         (FloatConvertor(), False, "must be a number"),
     ],
 )

@@ -1,0 +1,574 @@
+"""The route kinds a router dispatches to: ``Route``, ``Mount`` and ``Host`` (public in ``routing``).
+
+Each route is an ASGI app on its own and answers ``matches(scope)`` for custom routers, but a
+``Router`` does not ask them one by one: it compiles their paths into one trie
+(``microasgi._matcher``) and calls ``handle`` on the winner.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from enum import Enum
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote
+
+from microasgi._matcher import CompiledPath, compile_path
+from microasgi._scope import full_path, route_path
+from microasgi._utils import is_async_callable
+from microasgi.concurrency import run_in_threadpool
+from microasgi.convertors import Convertor, _UnknownConvertorError
+from microasgi.datastructures import URLPath
+from microasgi.exceptions import HTTPException
+from microasgi.middleware import Middleware, _build_stack
+from microasgi.requests import MAX_BODY_SIZE_KEY, Request
+from microasgi.responses import PlainTextResponse, Response
+from microasgi.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from microasgi.routing import _MountedRouter
+
+AnyApp = Callable[..., Any]
+"""An ASGI 3 app, or a legacy ASGI 2 double callable (``app(scope)(receive, send)``)."""
+
+MaxBodySize = int | EllipsisType | None
+"""A body cap in bytes, ``None`` for no cap, or ``...`` to inherit the enclosing one."""
+
+# SECURITY: a control character (a trailing newline, NUL ...) in a path never matches a route.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Match(Enum):
+    """How a route matched a scope: not at all, by path only (wrong method), or fully."""
+
+    NONE = 0
+    PARTIAL = 1
+    FULL = 2
+
+
+class NoMatchFound(Exception):
+    """``url_path_for`` found no route of that name taking those parameters.
+
+    The message names the closest route names, or the missing and extra parameters.
+    """
+
+    def __init__(self, name: str, path_params: Mapping[str, Any], hint: str = "") -> None:
+        params = ", ".join(sorted(path_params))
+        super().__init__(f'No route exists for name "{name}" and params "{params}".{hint}')
+        self.name = name
+        self.path_params = dict(path_params)
+
+
+def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
+    """Turn a function taking a ``Request`` and returning a ``Response`` into an ASGI app.
+
+    ``async def`` functions are awaited; plain functions run in a worker thread so they cannot
+    block the event loop.
+
+    Raises:
+        TypeError: (per request) the function returned something that is not a response.
+    """
+    is_async = is_async_callable(func)
+    name = getattr(func, "__qualname__", repr(func))
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        if is_async:
+            response = await cast(Callable[[Request], Awaitable[Response]], func)(request)
+        else:
+            response = await run_in_threadpool(cast(Callable[[Request], Response], func), request)
+        if not callable(response):
+            raise TypeError(
+                f"Endpoint {name} returned {response!r}, which is not a Response. Return a "
+                "Response, for example JSONResponse(data) or PlainTextResponse(text)."
+            )
+        await response(scope, receive, send)
+
+    return app
+
+
+class BaseRoute:
+    """The interface every route implements; subclass it for custom matching.
+
+    A router asks ``matches(scope)`` of custom routes in declaration order, interleaved with its
+    compiled routes exactly as a linear scan would, and calls ``handle`` on the first full
+    match. Every route is also an ASGI app on its own (``__call__``).
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Return how the route matches ``scope``, and the scope items to set when it does."""
+        raise TypeError(f"{type(self).__name__} must define matches(scope).")
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """Build the path of the route called ``name``; raise ``NoMatchFound`` otherwise."""
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a request this route matched."""
+        raise TypeError(f"{type(self).__name__} must define handle(scope, receive, send).")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Use the route alone, as an ASGI app: 404 (or a websocket close) when it does not match."""
+        match, child_scope = self.matches(scope)
+        if match is Match.NONE:
+            await not_found(scope, receive, send)
+            return
+        scope.update(child_scope)
+        await self.handle(scope, receive, send)
+
+
+class _PathRoute(BaseRoute):
+    """What ``Route`` and ``Mount`` share: a compiled path template and reverse routing."""
+
+    path: str
+    name: str | None
+    app: ASGIApp
+    _is_prefix = False
+
+    def _compile(self, convertors: Mapping[str, Convertor[Any]] | None) -> None:
+        try:
+            self._compiled: CompiledPath | None = compile_path(
+                self.path, convertors, is_prefix=self._is_prefix
+            )
+            self._compile_error: _UnknownConvertorError | None = None
+        except _UnknownConvertorError as exc:
+            # Router(convertors=...) may supply it: the router that holds us binds us later and
+            # raises this error then if it still cannot.
+            self._compiled, self._compile_error = None, exc
+
+    def bind(self, convertors: Mapping[str, Convertor[Any]]) -> CompiledPath:
+        """Compile against the converters of the router holding this route (when it is built)."""
+        if convertors:
+            self._compile(convertors)
+        return self.compiled
+
+    @property
+    def compiled(self) -> CompiledPath:
+        """The parsed path template.
+
+        Raises:
+            ValueError: the path names a converter that is neither registered nor given to the
+                router holding the route.
+        """
+        if self._compiled is None:
+            raise cast(_UnknownConvertorError, self._compile_error)
+        return self._compiled
+
+    @property
+    def path_format(self) -> str:
+        """The path with converters removed, e.g. ``/users/{id}``."""
+        return self.compiled.path_format
+
+    @property
+    def param_convertors(self) -> dict[str, Convertor[Any]]:
+        """Each path parameter's converter."""
+        return self.compiled.param_convertors
+
+    def _match_path(self, scope: Scope) -> tuple[dict[str, Any], str] | None:
+        """Match the path alone, by regex (a router uses its trie instead)."""
+        return match_compiled(self.compiled, route_path(scope))
+
+    def _replace_params(self, path_params: dict[str, Any]) -> str:
+        """Fill the template, popping the params it takes from ``path_params``."""
+        path = self.compiled.path_format
+        for key, convertor in self.compiled.param_convertors.items():
+            path = path.replace("{" + key + "}", convertor.to_string(path_params.pop(key)))
+        return path
+
+
+class Route(_PathRoute):
+    """An HTTP endpoint at a path.
+
+    Args:
+        path: the path template, starting with ``/``; parameters as ``{name}`` or ``{name:int}``.
+        endpoint: an ``async def`` or plain function taking a ``Request`` and returning a
+            ``Response`` (plain ones run in a worker thread), an ``HTTPEndpoint`` class, or any
+            ASGI app.
+        methods: the methods served; a function endpoint defaults to ``GET``. ``GET`` implies
+            ``HEAD``. Other endpoints default to any method.
+        name: the name for ``url_path_for``; defaults to the endpoint's ``__name__``.
+        include_in_schema: whether schema generators should list the route.
+        middleware: middleware wrapping this route's endpoint only.
+        max_body_size: the cap, in bytes, on a request body read into memory for this route
+            (``None``: unlimited); answers 413 past it. Defaults to the enclosing one.
+
+    Raises:
+        ValueError: a malformed path template, or a negative ``max_body_size``.
+        TypeError: ``methods`` given as a single string.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        middleware: Sequence[Middleware[Any]] | None = None,
+        max_body_size: MaxBodySize = ...,
+    ) -> None:
+        self.path = path
+        self._compile(None)
+        self.endpoint = endpoint
+        self.name = _endpoint_name(endpoint) if name is None else name
+        self.include_in_schema = include_in_schema
+        handler = endpoint
+        while isinstance(handler, functools.partial):
+            handler = handler.func
+        if inspect.isfunction(handler) or inspect.ismethod(handler):
+            app = request_response(endpoint)
+            if methods is None:
+                methods = ["GET"]
+        else:
+            app = endpoint
+        self.methods: set[str] | None = None
+        if methods is not None:
+            if isinstance(methods, str):
+                raise TypeError(
+                    f"methods must be a collection of names, got {methods!r}. Use [{methods!r}]."
+                )
+            self.methods = {method.upper() for method in methods}
+            if "GET" in self.methods:
+                self.methods.add("HEAD")
+        self.max_body_size = check_limit(max_body_size)
+        self.app = with_limit(_build_stack(app, middleware), self.max_body_size)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        found = self._match_path(scope)
+        if found is None:
+            return Match.NONE, {}
+        child = {
+            "endpoint": self.endpoint,
+            "path_params": {**scope.get("path_params", {}), **found[0]},
+        }
+        if self.methods is not None and scope["method"] not in self.methods:
+            return Match.PARTIAL, child
+        return Match.FULL, child
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.compiled.param_convertors):
+            raise NoMatchFound(name, path_params)
+        return URLPath(self._replace_params(dict(path_params)), protocol="http")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods is not None and scope["method"] not in self.methods:
+            await method_not_allowed(scope, receive, send, self.methods)
+            return
+        await self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        methods = sorted(self.methods or ())
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
+
+
+class Mount(_PathRoute):
+    """Another ASGI app, or a list of routes, under a path prefix.
+
+    The mounted app sees the full ``path`` and a ``root_path`` grown by the prefix (the ASGI
+    spec's reading, and Starlette's). The prefix matches only at a segment boundary: ``/api``
+    takes ``/api/`` and ``/api/x``, never ``/apix``. ``app`` may be any ASGI 3 app or a legacy
+    ASGI 2 double callable.
+
+    Args:
+        path: the prefix, ``""`` for everything; parameters allowed (``/users/{id:int}``).
+        app: the app to mount; or give ``routes`` to mount a new ``Router`` over them.
+        routes: the routes of the mounted router; it uses the converters of the router that
+            holds the mount.
+        name: the name prefix for reverse routing: ``url_path_for("api:users")``.
+        middleware: middleware wrapping the mounted app only.
+        max_body_size: as for ``Route``; applies to everything under the mount.
+
+    Raises:
+        ValueError: both or neither of ``app`` and ``routes``, or a malformed path.
+    """
+
+    _is_prefix = True
+
+    def __init__(
+        self,
+        path: str,
+        app: AnyApp | None = None,
+        routes: Sequence[BaseRoute] | None = None,
+        name: str | None = None,
+        *,
+        middleware: Sequence[Middleware[Any]] | None = None,
+        max_body_size: MaxBodySize = ...,
+    ) -> None:
+        if (app is None) == (routes is None):
+            raise ValueError(
+                f"Mount({path!r}) needs exactly one of app= and routes=, got "
+                f"{'both' if app is not None else 'neither'}."
+            )
+        self.path = path
+        self._compile(None)
+        self.path = path.rstrip("/")
+        self._router: _MountedRouter | None = None
+        if routes is not None:
+            # Imported here: routing imports this module.
+            from microasgi.routing import _MountedRouter
+
+            self._base_app: ASGIApp = _MountedRouter(routes)
+            self._router = self._base_app
+        else:
+            self._base_app = asgi3(app)
+        self.name = name
+        self.max_body_size = check_limit(max_body_size)
+        self.app = with_limit(_build_stack(self._base_app, middleware), self.max_body_size)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the mounted router (empty for another kind of app)."""
+        routes: list[BaseRoute] = getattr(self._base_app, "routes", [])
+        return routes
+
+    def bind(self, convertors: Mapping[str, Convertor[Any]]) -> CompiledPath:
+        compiled = super().bind(convertors)
+        if self._router is not None:
+            self._router.bind_parent_convertors(convertors)
+        return compiled
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        found = self._match_path(scope)
+        if found is None:
+            return Match.NONE, {}
+        return Match.FULL, mount_scope(scope, self.app, found[0], found[1], route_path(scope))
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        own = set(self.compiled.param_convertors)
+        if self.name is not None and name == self.name and "path" in path_params:
+            # The mount itself: url_path_for("static", path="/css/app.css").
+            params = dict(path_params)
+            rest = str(params.pop("path")).lstrip("/")
+            if set(params) == own:
+                return URLPath(self._replace_params(params) + "/" + rest)
+        elif (self.name is None or name.startswith(self.name + ":")) and own <= set(path_params):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            remaining = dict(path_params)
+            prefix = self._replace_params(remaining)
+            for route in self.routes:
+                try:
+                    url = route.url_path_for(child_name, **remaining)
+                except NoMatchFound:
+                    continue
+                return URLPath(prefix + url, protocol=url.protocol, host=url.host)
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self._base_app!r})"
+        )
+
+
+class Host(BaseRoute):
+    """Another ASGI app for requests to a host name: ``Host("{tenant}.example.com", app)``.
+
+    Matching ignores case, and ignores the port of the ``Host`` header unless the pattern names
+    one (``Host("localhost:8000", app)``). A ``{param}`` matches one DNS label and becomes a path
+    parameter (``{param:int}`` etc. work as in paths).
+
+    Raises:
+        ValueError: the pattern looks like a URL or a path.
+    """
+
+    def __init__(self, host: str, app: AnyApp, name: str | None = None) -> None:
+        if "/" in host or not host:
+            raise ValueError(
+                f"Host needs a host name pattern, not a URL, got {host!r}. Use 'example.com' "
+                "or '{subdomain}.example.com'."
+            )
+        # Lowercase the literal text only: parameter names keep their case.
+        self.host = re.sub(r"[^{}]+(?={|$)", lambda m: m[0].lower(), host)
+        self._has_port = ":" in re.sub(r"{[^}]*}", "", host).rsplit("]", 1)[-1]
+        # Host labels use the path compiler: one label per "segment".
+        self._compiled = compile_path("/" + self.host.replace(".", "/"))
+        self.app = asgi3(app)
+        self.name = name
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the app behind this host (empty for another kind of app)."""
+        routes: list[BaseRoute] = getattr(self.app, "routes", [])
+        return routes
+
+    @property
+    def param_convertors(self) -> dict[str, Convertor[Any]]:
+        """Each host parameter's converter."""
+        return self._compiled.param_convertors
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        host = ""
+        for key, value in scope.get("headers", ()):
+            if key == b"host":
+                host = value.decode("latin-1").lower()
+                break
+        if not self._has_port:
+            host = _strip_port(host)
+        found = match_compiled(self._compiled, "/" + host.replace(".", "/"))
+        if found is None:
+            return Match.NONE, {}
+        return Match.FULL, {
+            "path_params": {**scope.get("path_params", {}), **found[0]},
+            "endpoint": self.app,
+        }
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        own = set(self._compiled.param_convertors)
+        if (self.name is None or name.startswith(self.name + ":")) and own <= set(path_params):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            remaining = dict(path_params)
+            host = self._compiled.path_format
+            for key, convertor in self._compiled.param_convertors.items():
+                host = host.replace("{" + key + "}", convertor.to_string(remaining.pop(key)))
+            for route in self.routes:
+                try:
+                    url = route.url_path_for(child_name, **remaining)
+                except NoMatchFound:
+                    continue
+                return URLPath(url, protocol=url.protocol, host=host[1:].replace("/", "."))
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
+
+
+# --- helpers the router shares ----------------------------------------------------------------
+
+
+def match_compiled(compiled: CompiledPath, path: str) -> tuple[dict[str, Any], str] | None:
+    """Match ``path`` against one template by regex: ``(params, mount rest)`` or ``None``."""
+    if not path.isprintable() and _CONTROL.search(path):
+        return None
+    found = compiled.regex.fullmatch(path)
+    if found is None:
+        return None
+    groups = found.groupdict()
+    rest = groups.pop("_mount_rest", None) or ""
+    convertors = compiled.param_convertors
+    if not all(convertors[key].matches(value) for key, value in groups.items()):
+        return None
+    return {key: convertors[key].convert(value) for key, value in groups.items()}, rest
+
+
+def mount_scope(
+    scope: Scope, app: ASGIApp, params: dict[str, Any], rest: str, path: str
+) -> dict[str, Any]:
+    """The scope items for the app mounted at the prefix that ``path`` minus ``rest`` is.
+
+    ``path`` is the route path (``root_path`` stripped); the child's ``root_path`` grows by the
+    matched prefix and its ``path`` stays the full path.
+    """
+    root_path: str = scope.get("root_path", "").rstrip("/")
+    child: dict[str, Any] = {
+        "path_params": {**scope.get("path_params", {}), **params},
+        "app_root_path": scope.get("app_root_path", scope.get("root_path", "")),
+        "root_path": root_path + path[: len(path) - len(rest)],
+        "endpoint": app,
+    }
+    full = full_path(scope)
+    if full != scope["path"]:
+        # SPEC: the server stripped root_path from path; the mounted app gets the spec's reading
+        # (path includes root_path), so every level below sees one convention.
+        child["path"] = full
+        raw = scope.get("raw_path")
+        if isinstance(raw, bytes):
+            child["raw_path"] = quote(root_path).encode("ascii") + raw
+    return child
+
+
+def check_limit(value: object) -> MaxBodySize:
+    """Validate a ``max_body_size`` option (at construction)."""
+    if value is ... or value is None:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError(
+        f"max_body_size must be a number of bytes >= 0, or None for no limit, got {value!r}."
+    )
+
+
+def with_limit(app: ASGIApp, limit: MaxBodySize) -> ASGIApp:
+    """Wrap ``app`` so requests reaching it carry ``limit`` as their body cap (``...``: no-op)."""
+    if limit is ...:
+        return app
+
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+        # The innermost setting wins: it runs last, after the router's and the mounts'.
+        scope[MAX_BODY_SIZE_KEY] = limit
+        await app(scope, receive, send)
+
+    return limited
+
+
+def asgi3(app: Any) -> ASGIApp:
+    """Wrap a legacy ASGI 2 double callable (``app(scope)(receive, send)``) as an ASGI 3 app."""
+    if not _is_double_callable(app):
+        return cast(ASGIApp, app)
+
+    async def asgi3_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope)(receive, send)
+
+    asgi3_app.__wrapped__ = app  # type: ignore[attr-defined]
+    return asgi3_app
+
+
+def _is_double_callable(app: Any) -> bool:
+    # The rules of asgiref.compatibility.is_double_callable, plus: a class with __await__ (an
+    # HTTPEndpoint) is an ASGI 3 app, built and awaited per request.
+    if getattr(app, "_asgi_single_callable", False):
+        return False
+    if getattr(app, "_asgi_double_callable", False):
+        return True
+    if inspect.isclass(app):
+        return not hasattr(app, "__await__")
+    return not is_async_callable(app)
+
+
+def _strip_port(host: str) -> str:
+    if host.startswith("["):  # an IPv6 literal: [::1]:8000
+        return host.split("]", 1)[0] + "]"
+    return host.split(":", 1)[0]
+
+
+def _endpoint_name(endpoint: Any) -> str:
+    if inspect.isroutine(endpoint) or inspect.isclass(endpoint):
+        return str(endpoint.__name__)
+    return type(endpoint).__name__
+
+
+async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    """404 (or a websocket close); inside an application, raise for its exception handlers."""
+    if scope["type"] == "websocket":
+        # SPEC: a close before accept makes the server answer the handshake with 403.
+        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+        return
+    if "app" in scope:
+        raise HTTPException(404)
+    await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+
+async def method_not_allowed(
+    scope: Scope, receive: Receive, send: Send, methods: Collection[str]
+) -> None:
+    """405 with ``Allow``; inside an application, raise for its exception handlers."""
+    headers = {"Allow": ", ".join(sorted(methods))}
+    if "app" in scope:
+        raise HTTPException(405, headers=headers)
+    await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(
+        scope, receive, send
+    )
