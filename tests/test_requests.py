@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -22,7 +23,8 @@ from microasgi.requests import (
     HTTPConnection,
     Request,
 )
-from microasgi.types import Message, Scope
+from microasgi.responses import JSONResponse, PlainTextResponse, Response
+from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def make_scope(**overrides: Any) -> Scope:
@@ -854,3 +856,70 @@ async def test_send_push_promise_without_send() -> None:
 
 def test_all_is_sorted() -> None:
     assert requests_module.__all__ == sorted(requests_module.__all__)
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end, through the test client
+
+
+async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
+    data: dict[str, Any] = {
+        "cookies": request.cookies,
+        "disconnected": await request.is_disconnected(),
+    }
+    path = request.url.path
+    try:
+        if path == "/json":
+            data["json"] = await request.json()
+        elif path == "/form":
+            data["form"] = (await request.form()).multi_items()
+        elif path == "/stream":
+            data["chunks"] = [len(chunk) async for chunk in request.stream()]
+        else:
+            data["body"] = (await request.body()).decode()
+        response: Response = JSONResponse(data)
+    except HTTPException as exc:
+        response = PlainTextResponse(exc.detail, exc.status_code)
+    await response(scope, receive, send)
+
+
+def client(app: ASGIApp, **options: Any) -> Any:
+    # The test client is written alongside this module; until it lands these tests skip.
+    return pytest.importorskip("microasgi.testclient").AsyncTestClient(app, **options)
+
+
+def capped(limit: int) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await echo_app({**scope, MAX_BODY_SIZE_KEY: limit}, receive, send)
+
+    return app
+
+
+async def test_end_to_end_json_form_and_cookies() -> None:
+    with_cookie = client(echo_app, cookies={"session": "abc"})
+    as_json = await with_cookie.post("/json", json={"a": [1, 2]})
+    as_form = await with_cookie.post("/form", data={"name": "Ada", "tags": ["x", "y"]})
+    bad_json = await with_cookie.post("/json", content=b"[" * 10_000)
+    assert as_json.json() == {
+        "cookies": {"session": "abc"},
+        "disconnected": False,
+        "json": {"a": [1, 2]},
+    }
+    assert as_form.json()["form"] == [["name", "Ada"], ["tags", "x"], ["tags", "y"]]
+    assert (bad_json.status_code, bad_json.text) == (400, "Request body is JSON nested too deeply.")
+
+
+async def test_end_to_end_streaming_and_cap() -> None:
+    def pieces() -> Iterator[bytes]:
+        yield b"a" * 100
+        yield b""
+        yield b"b" * 50
+
+    streamed = await client(echo_app).post("/stream", content=pieces())
+    assert streamed.json()["chunks"] == [100, 50]
+    too_big = await client(capped(120)).post("/body", content=pieces())
+    declared = await client(capped(120)).post("/body", content=b"x" * 121)
+    fits = await client(capped(150)).post("/body", content=pieces())
+    assert (too_big.status_code, declared.status_code) == (413, 413)
+    assert fits.json()["body"] == "a" * 100 + "b" * 50
