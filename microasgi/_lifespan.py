@@ -198,12 +198,17 @@ class _MountedLifespan:
         """Start the app's lifespan; return whether it supports lifespan at all."""
         group.start_soon(self._run)
         reply = await self._exchange("lifespan.startup")
-        if reply is None:
-            # SPEC: an app that raises (or returns) on the lifespan scope does not support it;
-            # a server carries on without it, and so do we.
-            return False
-        self._check(reply, "lifespan.startup", "start")
-        return True
+        if reply is not None and reply["type"] == "lifespan.startup.complete":
+            return True
+        if reply is not None and reply["type"] == "lifespan.startup.failed":
+            raise LifespanError(
+                f"The lifespan of mounted app {self._app!r} failed to start:\n"
+                f"{reply.get('message', '')}"
+            )
+        # SPEC: an app that raises (or returns) on the lifespan scope does not support it; a
+        # server carries on without it, and so do we. So for an app that ignores the scope type
+        # and answers with HTTP messages (uvicorn rejects those, and the app then raises).
+        return False
 
     async def shutdown(self) -> None:
         """Shut the app's lifespan down; raise ``LifespanError`` if it fails."""
@@ -213,16 +218,13 @@ class _MountedLifespan:
                 f"The lifespan of mounted app {self._app!r} ended without answering "
                 f"'lifespan.shutdown': {self._error!r}."
             )
-        self._check(reply, "lifespan.shutdown", "shut down")
-
-    def _check(self, reply: Message, message_type: str, verb: str) -> None:
-        if reply["type"] == f"{message_type}.failed":
+        if reply["type"] == "lifespan.shutdown.failed":
             raise LifespanError(
-                f"The lifespan of mounted app {self._app!r} failed to {verb}:\n"
+                f"The lifespan of mounted app {self._app!r} failed to shut down:\n"
                 f"{reply.get('message', '')}"
             )
-        if reply["type"] != f"{message_type}.complete":
+        if reply["type"] != "lifespan.shutdown.complete":
             raise LifespanError(
-                f"Mounted app {self._app!r} answered {message_type!r} with {reply['type']!r}; "
-                f"expected '{message_type}.complete' or '{message_type}.failed'."
+                f"Mounted app {self._app!r} answered 'lifespan.shutdown' with {reply['type']!r}; "
+                "expected 'lifespan.shutdown.complete' or 'lifespan.shutdown.failed'."
             )

@@ -360,9 +360,9 @@ def mounted_app_sending(*replies: str) -> ASGIApp:
             "ended without answering 'lifespan.shutdown': None",
         ),
         (
-            ("http.response.start",),
-            ["lifespan.startup.failed"],
-            "answered 'lifespan.startup' with 'http.response.start'",
+            ("lifespan.startup.complete", "http.response.start"),
+            ["lifespan.startup.complete", "lifespan.shutdown.failed"],
+            "answered 'lifespan.shutdown' with 'http.response.start'",
         ),
     ],
 )
@@ -383,6 +383,21 @@ async def test_mounted_app_failures_fail_the_router_lifespan(
     assert message in sent[-1]["message"]
     # The sibling that started is shut down whatever happened after it.
     assert log == ["sibling startup", "sibling shutdown"]
+
+
+async def test_apps_answering_lifespan_with_http_messages_are_skipped() -> None:
+    # Sloppy apps that ignore the scope type, such as a bare response, do not speak lifespan.
+    log: list[str] = []
+    router = Router(
+        [
+            Mount("/bare", app=PlainTextResponse("bare")),
+            Mount("/ok", app=Router(lifespan=recording_lifespan(log, "ok"))),
+        ]
+    )
+    sent, _, error = await run_lifespan(router)
+    assert error is None
+    assert types(sent) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert log == ["ok startup", "ok shutdown"]
 
 
 async def test_every_mounted_app_is_shut_down_even_when_one_fails() -> None:
