@@ -56,6 +56,11 @@ __all__ = [
     "request_response",
 ]
 
+# The public home of the names defined in _routes is this module: docs, reprs and pickles name it.
+for _public in (BaseRoute, Host, Match, Mount, NoMatchFound, Route, request_response):
+    _public.__module__ = __name__
+del _public
+
 # RFC 3986 section 3.3: the characters a path segment may hold unencoded (pchar), plus "/".
 _PATH_SAFE = "/!$&'()*+,;=:@"
 _HTTP = frozenset({"http"})

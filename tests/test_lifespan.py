@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,24 +18,6 @@ from microasgi.testclient import AsyncTestClient, TestClient
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 ClientFactory = Callable[..., TestClient]
-# The test client's lifespan runner (microasgi/_testclient_lifespan.py) leaves its memory streams
-# unclosed, which anyio reports as a ResourceWarning when they are collected. Reported to the
-# testclient owner; remove this decorator from the tests below once that is fixed. The garbage is
-# collected in the test's own teardown, so no warning spills into the next test.
-_ignore_leak = pytest.mark.filterwarnings("ignore:Unclosed <MemoryObject:ResourceWarning")
-
-
-@pytest.fixture
-def _collect_garbage() -> Iterator[None]:
-    yield
-    gc.collect()
-
-
-def client_lifespan_leak(test: Callable[..., None]) -> Callable[..., None]:
-    marked: Callable[..., None] = _ignore_leak(pytest.mark.usefixtures("_collect_garbage")(test))
-    return marked
-
-
 During = Callable[[Scope], Awaitable[None]]
 
 
@@ -96,7 +77,6 @@ def recording_lifespan(
 # --- state ------------------------------------------------------------------------------------
 
 
-@client_lifespan_leak
 def test_state_reaches_request_state_through_the_client(
     test_client_factory: ClientFactory,
 ) -> None:
@@ -113,7 +93,6 @@ def test_state_reaches_request_state_through_the_client(
         assert client.app_state == {"db": "connected"}
 
 
-@client_lifespan_leak
 def test_state_reaches_requests_when_the_server_offers_no_state(
     test_client_factory: ClientFactory,
 ) -> None:
@@ -229,7 +208,6 @@ async def test_startup_failure_answers_failed_with_the_message() -> None:
     assert isinstance(error, RuntimeError)
 
 
-@client_lifespan_leak
 def test_startup_failure_makes_the_test_client_raise(test_client_factory: ClientFactory) -> None:
     client = test_client_factory(Router(lifespan=failing_startup))
     with pytest.raises(RuntimeError, match="database unreachable"), client:
@@ -243,7 +221,6 @@ async def test_shutdown_failure_answers_failed_with_the_message() -> None:
     assert isinstance(error, RuntimeError)
 
 
-@client_lifespan_leak
 def test_shutdown_failure_makes_the_test_client_raise(test_client_factory: ClientFactory) -> None:
     client = test_client_factory(Router(lifespan=failing_shutdown))
     with pytest.raises(RuntimeError, match="flush failed"), client:
@@ -456,7 +433,6 @@ def test_without_lifespan_events_no_warning_for_apps_without_a_lifespan(
     assert [r for r in caplog.records if r.name == "microasgi"] == []
 
 
-@client_lifespan_leak
 def test_mounted_router_inside_a_framework_without_lifespan_warns(
     test_client_factory: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -481,7 +457,6 @@ def test_mounted_router_inside_a_framework_without_lifespan_warns(
     assert len([r for r in caplog.records if r.name == "microasgi"]) == 1
 
 
-@client_lifespan_leak
 def test_no_warning_once_the_lifespan_ran(
     test_client_factory: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
