@@ -8,6 +8,9 @@ from microasgi.types import (
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        # SPEC: raise on a scope type you do not handle (a server then runs without lifespan).
+        raise ValueError(f"This app serves http only, not {scope['type']!r}.")
     # Messages are built as annotated locals: mypy checks every key and value type.
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
