@@ -618,6 +618,13 @@ class LifespanChecker:
     def check(self, message: Message) -> str:
         """Validate a message the app sent, advance the state and return its type."""
         kind = message_type(message)
+        if not kind.startswith("lifespan."):
+            # An app that answers a lifespan scope as if it were HTTP does not support lifespan.
+            raise _fail(
+                "lifespan.foreign",
+                f"The app sent {kind!r} on the lifespan scope. Raise on scope types the app does "
+                "not handle, or answer with 'lifespan.startup.complete'.",
+            )
         if kind not in _LIFESPAN_SENDS:
             raise _fail(
                 "lifespan.type",

@@ -483,6 +483,12 @@ def test_lifespan_valid_sequences(steps: list[str], state: LifespanState) -> Non
             "str",
         ),
         (["lifespan.startup"], {"type": "lifespan.ready"}, "lifespan.type", "not an ASGI lifespan"),
+        (
+            ["lifespan.startup"],
+            {"type": "http.response.start"},
+            "lifespan.foreign",
+            "Raise on scope types",
+        ),
     ],
 )
 def test_lifespan_rule_violations(delivered: list[str], message: Any, rule: str, hint: str) -> None:

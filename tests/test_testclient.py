@@ -1,0 +1,1128 @@
+"""The HTTP side of TestClient and AsyncTestClient, against small raw ASGI apps."""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import gzip
+import json
+import zlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from microasgi.testclient import (
+    ASGIProtocolError,
+    AsyncTestClient,
+    Cookies,
+    HTTPStatusError,
+    TestClient,
+    TestResponse,
+    TooManyRedirects,
+)
+from microasgi.types import ASGIApp, Message, Receive, Scope, Send
+
+TestClientFactory = Callable[..., TestClient]
+
+
+def respond(
+    body: bytes = b"", status: int = 200, headers: list[tuple[bytes, bytes]] | None = None
+) -> ASGIApp:
+    """An app answering every request with one response."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers or []})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def script(*messages: Message) -> ASGIApp:
+    """An app sending exactly ``messages`` (to trigger each checker rule)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for message in messages:
+            await send(message)
+
+    return app
+
+
+async def read_body(receive: Receive) -> tuple[bytes, list[Message]]:
+    messages = []
+    body = b""
+    while True:
+        message = await receive()
+        messages.append(message)
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return body, messages
+
+
+def scope_echo() -> ASGIApp:
+    """An app answering with its scope (and the body it received) as JSON."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body, messages = await read_body(receive)
+        shown = {
+            key: value.decode("latin-1") if isinstance(value, bytes) else value
+            for key, value in scope.items()
+        }
+        shown["headers"] = [[n.decode(), v.decode()] for n, v in scope["headers"]]
+        shown["body"] = body.decode("latin-1")
+        shown["chunks"] = [
+            [m.get("body", b"").decode(), m.get("more_body", False)] for m in messages
+        ]
+        data = json.dumps(shown).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": data})
+
+    return app
+
+
+START: Message = {"type": "http.response.start", "status": 200, "headers": []}
+END: Message = {"type": "http.response.body", "body": b""}
+
+
+# --- scope ----------------------------------------------------------------------------------------
+
+
+async def test_scope_is_what_a_server_sends() -> None:
+    client = AsyncTestClient(scope_echo())
+    scope = (await client.get("/caf%C3%A9/a%2Fb?x=1&y=%20", params={"z": "2"})).json()
+    assert scope["type"] == "http"
+    assert scope["asgi"] == {"version": "3.0", "spec_version": "2.4"}
+    assert scope["http_version"] == "1.1"
+    assert scope["method"] == "GET"
+    assert scope["scheme"] == "http"
+    assert scope["path"] == "/café/a/b"
+    assert scope["raw_path"] == "/caf%C3%A9/a%2Fb"
+    assert scope["query_string"] == "x=1&y=%20&z=2"
+    assert scope["root_path"] == ""
+    assert scope["client"] == ["testclient", 50000]
+    assert scope["server"] == ["testserver", 80]
+    assert scope["extensions"] == {"http.response.debug": {}}
+    assert "state" not in scope
+    assert scope["headers"] == [
+        ["host", "testserver"],
+        ["accept", "*/*"],
+        ["accept-encoding", "gzip, deflate"],
+        ["connection", "keep-alive"],
+        ["user-agent", "testclient"],
+    ]
+    assert scope["chunks"] == [["", False]]
+
+
+async def test_scope_options() -> None:
+    client = AsyncTestClient(
+        scope_echo(),
+        base_url="https://example.org:8443/api",
+        root_path="/api",
+        headers={"X-Client": "1"},
+        extensions={"http.response.push": {"x": 1}},
+        spec_version="2.3",
+        client=("10.0.0.1", 1234),
+    )
+    scope = (await client.get("/users", headers={"x-client": "2", "Accept": "text/html"})).json()
+    assert scope["scheme"] == "https"
+    assert scope["path"] == "/api/users"
+    assert scope["root_path"] == "/api"
+    assert scope["server"] == ["example.org", 8443]
+    assert scope["client"] == ["10.0.0.1", 1234]
+    assert scope["asgi"]["spec_version"] == "2.3"
+    assert scope["extensions"] == {"http.response.push": {"x": 1}}
+    headers = dict(scope["headers"])
+    assert headers["host"] == "example.org:8443"
+    assert headers["x-client"] == "2"
+    assert headers["accept"] == "text/html"
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "path", "query"),
+    [
+        ("/", None, "/", ""),
+        ("", None, "/", ""),
+        ("?a=1", None, "/", "a=1"),
+        ("/p", {"a": ["1", "2"], "b": True, "c": None, "d": 1.5}, "/p", "a=1&a=2&b=true&c=&d=1.5"),
+        ("/p?x=1", [("y", "2")], "/p", "x=1&y=2"),
+        ("/p", "a=1&b=%20", "/p", "a=1&b=+"),
+        ("/p", b"a=1", "/p", "a=1"),
+        ("/é x", None, "/é x", ""),
+        ("http://other.host/q?k=v", None, "/q", "k=v"),
+    ],
+)
+async def test_urls_and_params(url: str, params: Any, path: str, query: str) -> None:
+    scope = (await AsyncTestClient(scope_echo()).get(url, params=params)).json()
+    assert scope["path"] == path
+    assert scope["query_string"] == query
+
+
+async def test_query_is_percent_encoded() -> None:
+    scope = (await AsyncTestClient(scope_echo()).get("/?q=é x")).json()
+    assert scope["query_string"] == "q=%C3%A9%20x"
+
+
+@pytest.mark.parametrize("base_url", ["testserver", "ftp://host", "http://"])
+def test_bad_base_url(base_url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        AsyncTestClient(scope_echo(), base_url=base_url)
+
+
+def test_bad_options() -> None:
+    with pytest.raises(ValueError, match="spec_version"):
+        AsyncTestClient(scope_echo(), spec_version="latest")
+    with pytest.raises(TypeError, match="extensions"):
+        AsyncTestClient(scope_echo(), extensions={"http.response.push": True})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="backend"):
+        TestClient(scope_echo(), backend="curio")  # type: ignore[arg-type]
+
+
+def test_header_injection_is_refused(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(scope_echo())
+    with pytest.raises(ValueError, match="control character"):
+        client.get("/", headers={"x": "a\r\nb: c"})
+
+
+# --- request bodies ------------------------------------------------------------------------------
+
+
+async def agen(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+@pytest.mark.parametrize(
+    ("content", "chunks", "framing"),
+    [
+        (b"abc", [["abc", False]], ("content-length", "3")),
+        ("é", [["é", False]], ("content-length", "2")),
+        (
+            [b"a", "b", b"c"],
+            [["a", True], ["b", True], ["c", False]],
+            ("transfer-encoding", "chunked"),
+        ),
+        (iter([]), [["", False]], ("transfer-encoding", "chunked")),
+    ],
+)
+async def test_request_body_streams_with_more_body(
+    content: Any, chunks: list[Any], framing: tuple[str, str]
+) -> None:
+    scope = (await AsyncTestClient(scope_echo()).post("/", content=content)).json()
+    assert scope["chunks"] == chunks
+    assert framing in [tuple(h) for h in scope["headers"]]
+
+
+async def test_request_body_from_an_async_iterable() -> None:
+    scope = (await AsyncTestClient(scope_echo()).put("/", content=agen(b"x", b"y"))).json()
+    assert scope["chunks"] == [["x", True], ["y", False]]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+async def test_empty_body_methods_send_content_length_zero(method: str) -> None:
+    scope = (await getattr(AsyncTestClient(scope_echo()), method)("/")).json()
+    assert ["content-length", "0"] in scope["headers"]
+
+
+async def test_form_and_json_bodies() -> None:
+    client = AsyncTestClient(scope_echo())
+    form = (await client.post("/", data={"a": "1", "b": ["x y", "é"]})).json()
+    assert form["body"] == "a=1&b=x+y&b=%C3%A9"
+    assert ["content-type", "application/x-www-form-urlencoded"] in form["headers"]
+    sent = (await client.patch("/", json={"k": ["é", 1]})).json()
+    assert json.loads(sent["body"].encode("latin-1")) == {"k": ["é", 1]}
+    assert ["content-type", "application/json"] in sent["headers"]
+
+
+async def test_bad_bodies_are_refused() -> None:
+    client = AsyncTestClient(scope_echo())
+    with pytest.raises(TypeError, match="content="):
+        await client.post("/", data="raw")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="content= takes"):
+        await client.post("/", content=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must yield bytes or str"):
+        await client.post("/", content=[1])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="timeout"):
+        await client.get("/", timeout="1")  # type: ignore[arg-type]
+
+
+async def test_multipart_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "report.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    client = AsyncTestClient(scope_echo())
+    with path.open("rb") as handle:
+        response = await client.post(
+            "/",
+            data={'ti"tle': 'say "hi"', "tags": ["x", "y"]},
+            files=[
+                ("upload", handle),
+                ("text", ("notes.txt", "héllo")),
+                ("raw", (None, b"\x00\x01", "application/x-raw")),
+                ("typed", ("data.bin", b"xyz", "application/custom", {"X-Extra": "1"})),
+                ("plain", b"bare"),
+                ("guess", ("file.unknownext", b"?")),
+            ],
+        )
+    sent = response.json()
+    content_type = dict(sent["headers"])["content-type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    raw = f"Content-Type: {content_type}\r\n\r\n".encode() + sent["body"].encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
+    parts = [
+        (
+            part.get_param("name", header="content-disposition"),
+            part.get_filename(),
+            part.get_content_type() if part["content-type"] else None,
+            part.get_payload(decode=True),
+            part["x-extra"],
+        )
+        for part in message.iter_parts()
+    ]
+    assert parts == [
+        ("ti%22tle", None, None, b'say "hi"', None),
+        ("tags", None, None, b"x", None),
+        ("tags", None, None, b"y", None),
+        ("upload", "report.csv", "text/csv", b"a,b\n1,2\n", None),
+        ("text", "notes.txt", "text/plain", "héllo".encode(), None),
+        ("raw", None, "application/x-raw", b"\x00\x01", None),
+        ("typed", "data.bin", "application/custom", b"xyz", "1"),
+        ("plain", "upload", "application/octet-stream", b"bare", None),
+        ("guess", "file.unknownext", "application/octet-stream", b"?", None),
+    ]
+
+
+async def test_multipart_parses_with_the_multipart_package() -> None:
+    import multipart
+
+    sent = (await AsyncTestClient(scope_echo()).post("/", files={"f": ("a.txt", b"data")})).json()
+    boundary = dict(sent["headers"])["content-type"].split("boundary=")[1]
+    parser = multipart.PushMultipartParser(boundary)
+    events = list(parser.parse(sent["body"].encode("latin-1"))) + list(parser.parse(b""))
+    segments = [e for e in events if isinstance(e, multipart.MultipartSegment)]
+    assert [(s.name, s.filename, s.content_type) for s in segments] == [
+        ("f", "a.txt", "text/plain")
+    ]
+    assert b"".join(e for e in events if isinstance(e, bytes | bytearray)) == b"data"
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+async def test_response_attributes() -> None:
+    app = respond(
+        b'{"a": 1}',
+        headers=[(b"content-type", b"application/json"), (b"x-multi", b"1"), (b"x-multi", b"2")],
+    )
+    response = await AsyncTestClient(app).get("/path?q=1")
+    assert repr(response) == "<TestResponse [200 OK]>"
+    assert response.status_code == 200
+    assert response.reason_phrase == "OK"
+    assert response.http_version == "HTTP/1.1"
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers.getlist("x-multi") == ["1", "2"]
+    assert response.content == b'{"a": 1}'
+    assert response.json() == {"a": 1}
+    assert response.url == "http://testserver/path?q=1"
+    assert response.url.path == "/path"
+    assert response.request.method == "GET"
+    assert response.request.headers["host"] == "testserver"
+    assert response.request.content == b""
+    assert repr(response.request) == "<TestRequest [GET] 'http://testserver/path?q=1'>"
+    assert response.history == []
+    assert response.is_success
+    assert not response.is_error
+    assert not response.is_redirect
+    assert response.raise_for_status() is response
+    assert response.is_closed
+    assert response.push_promises == []
+    assert response.early_hints == []
+    assert response.trailers is None
+    assert response.debug_info is None
+    assert response.extension_messages == []
+    assert list(response.iter_bytes()) == [b'{"a": 1}']
+    assert [chunk async for chunk in response.aiter_bytes(3)] == [b'{"a', b'": ', b"1}"]
+    assert list(response.iter_lines()) == ['{"a": 1}']
+    response.close()
+    await response.aclose()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "text", "encoding"),
+    [
+        (b"text/plain; charset=latin-1", "é".encode("latin-1"), "é", "iso8859-1"),
+        (b'text/plain; charset="utf-16"', "é".encode("utf-16"), "é", "utf-16"),
+        (b"text/plain; charset=bogus", "é".encode(), "é", "utf-8"),
+        (b"text/plain; format=flowed", "é".encode(), "é", "utf-8"),
+        (b"text/plain", b"\xff", "\ufffd", "utf-8"),
+    ],
+)
+async def test_text_decoding(content_type: bytes, body: bytes, text: str, encoding: str) -> None:
+    response = await AsyncTestClient(respond(body, headers=[(b"content-type", content_type)])).get(
+        "/"
+    )
+    assert response.text == text
+    assert response.encoding == encoding
+
+
+@pytest.mark.parametrize(
+    ("status", "flags", "error"),
+    [
+        (101, {"is_informational"}, "Informational response '101 Switching Protocols'"),
+        (302, set(), "Redirect response '302 Found'"),
+        (404, {"is_client_error", "is_error"}, "Client error response '404 Not Found'"),
+        (503, {"is_server_error", "is_error"}, "Server error response '503 Service Unavailable'"),
+        (299, {"is_success"}, None),
+        (799, set(), "Error response '799 '"),
+    ],
+)
+def test_status_predicates(status: int, flags: set[str], error: str | None) -> None:
+    response = TestResponse(status)
+    names = ["is_informational", "is_success", "is_client_error", "is_server_error", "is_error"]
+    assert {name for name in names if getattr(response, name)} == flags
+    if error is None:
+        assert response.raise_for_status() is response
+        return
+    with pytest.raises(HTTPStatusError, match=error) as caught:
+        response.raise_for_status()
+    assert caught.value.response is response
+
+
+@pytest.mark.parametrize(
+    ("chunks", "lines"),
+    [
+        ([b"a\nb\r\nc\rd"], ["a", "b", "c", "d"]),
+        ([b"a\r", b"\nb"], ["a", "b"]),
+        ([b"a", b"b\n", b"\n"], ["ab", ""]),
+        ([b"line\n"], ["line"]),
+        ([b""], []),
+    ],
+)
+async def test_lines_across_chunks(chunks: list[bytes], lines: list[str]) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send(END)
+
+    async with AsyncTestClient(app).stream("GET", "/") as response:
+        assert [line async for line in response.aiter_lines()] == lines
+
+
+def test_lines_sync(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(respond("é\nx".encode()))
+    with client.stream("GET", "/") as response:
+        assert list(response.iter_lines()) == ["é", "x"]
+    with client.stream("GET", "/") as response:
+        assert list(response.iter_text()) == ["é\nx"]
+    assert list(client.get("/").iter_text()) == ["é\nx"]
+
+
+async def test_aiter_text_decodes_split_characters() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({**START, "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+        for byte in "é".encode():
+            await send({"type": "http.response.body", "body": bytes([byte]), "more_body": True})
+        await send({"type": "http.response.body", "body": b"\xc3"})
+
+    async with AsyncTestClient(app).stream("GET", "/") as response:
+        assert [text async for text in response.aiter_text()] == ["é", "\ufffd"]
+
+
+@pytest.mark.parametrize(
+    ("coding", "compress"),
+    [
+        (b"gzip", gzip.compress),
+        (b"deflate", zlib.compress),
+        (b"identity", lambda data: data),
+    ],
+)
+async def test_content_encoding_is_decoded(
+    coding: bytes, compress: Callable[[bytes], bytes]
+) -> None:
+    body = compress(b"hello " * 100)
+    app = respond(body, headers=[(b"content-encoding", coding)])
+    client = AsyncTestClient(app)
+    assert (await client.get("/")).content == b"hello " * 100
+    async with client.stream("GET", "/") as response:
+        assert b"".join([c async for c in response.aiter_bytes()]) == b"hello " * 100
+
+
+async def test_head_response_has_no_body() -> None:
+    app = respond(b"body", headers=[(b"content-length", b"4")])
+    response = await AsyncTestClient(app).head("/")
+    assert response.content == b""
+    assert response.headers["content-length"] == "4"
+
+
+async def test_every_method() -> None:
+    client = AsyncTestClient(scope_echo())
+    for method in ("get", "head", "options", "delete", "post", "put", "patch"):
+        response = await getattr(client, method)("/")
+        assert response.request.method == method.upper()
+    assert (await client.request("purge", "/")).json()["method"] == "PURGE"
+
+
+def test_every_method_sync(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(scope_echo())
+    for method in ("get", "head", "options", "delete", "post", "put", "patch"):
+        response = getattr(client, method)("/", headers={"x": "1"})
+        assert response.request.method == method.upper()
+        assert response.request.headers["x"] == "1"
+    assert client.request("PURGE", "/").json()["method"] == "PURGE"
+    assert client.app is not None
+    assert client.base_url == "http://testserver"
+
+
+# --- disconnect and send-after-disconnect -------------------------------------------------------
+
+
+async def test_disconnect_comes_after_the_body_and_the_response() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive)
+
+        async def watch() -> None:
+            message = await receive()
+            seen.append(f"{message['type']} after {len(sent)} sends")
+            seen.append((await receive())["type"])
+
+        sent: list[Message] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            for message in (START, {**END, "more_body": True}, END):
+                await anyio.lowlevel.checkpoint()
+                sent.append(message)
+                await send(message)
+
+    await AsyncTestClient(app).post("/", content=[b"a", b"b"])
+    assert seen == ["http.disconnect after 3 sends", "http.disconnect"]
+
+
+async def test_disconnect_when_the_client_leaves_early_spec_24() -> None:
+    events: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        try:
+            while True:
+                await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        except OSError as exc:
+            events.append(type(exc).__name__)
+        events.append((await receive())["type"])
+
+    async with AsyncTestClient(app).stream("GET", "/") as response:
+        async for _ in response.aiter_bytes():
+            break
+    assert events == ["ClientDisconnectedError", "http.disconnect"]
+
+
+async def test_send_after_disconnect_is_a_no_op_below_spec_24() -> None:
+    events: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await send({"type": "http.response.body", "body": b"1", "more_body": True})
+        await send({"type": "http.response.body", "body": b"2", "more_body": True})
+        events.append((await receive())["type"])
+        await send({"type": "http.response.body", "body": b"3"})
+        events.append("returned")
+
+    client = AsyncTestClient(app, spec_version="2.3")
+    async with client.stream("GET", "/") as response:
+        async for chunk in response.aiter_bytes():
+            assert chunk == b"1"
+            break
+    assert events == ["http.disconnect", "returned"]
+
+
+async def test_an_app_raising_oserror_itself_is_an_error() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        await AsyncTestClient(app).get("/")
+
+
+# --- streaming -----------------------------------------------------------------------------------
+
+
+def incremental_app(gate: anyio.Event, log: list[str]) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({**START, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        log.append("waiting")
+        await gate.wait()
+        log.append("released")
+        await send({"type": "http.response.body", "body": b"second"})
+
+    return app
+
+
+async def test_async_stream_is_truly_incremental() -> None:
+    gate, log = anyio.Event(), list[str]()
+    async with AsyncTestClient(incremental_app(gate, log)).stream("GET", "/") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/plain"
+        with pytest.raises(RuntimeError, match=r"response.read\(\)"):
+            _ = response.content
+        chunks = response.aiter_bytes()
+        assert await anext(chunks) == b"first"
+        assert log == []  # the app waits for the reader before it goes on
+        gate.set()
+        assert await anext(chunks) == b"second"
+        assert log == ["waiting", "released"]
+        with pytest.raises(StopAsyncIteration):
+            await anext(chunks)
+        assert response.is_closed
+        with pytest.raises(RuntimeError, match="read once"):
+            await response.aread()
+
+
+def test_sync_stream_is_truly_incremental(test_client_factory: TestClientFactory) -> None:
+    log: list[str] = []
+    holder: dict[str, anyio.Event] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        holder["gate"] = anyio.Event()
+        await incremental_app(holder["gate"], log)(scope, receive, send)
+
+    client = test_client_factory(app)
+    with client.stream("GET", "/") as response:
+        chunks = response.iter_bytes()
+        assert next(chunks) == b"first"
+        assert "released" not in log  # the first chunk arrived while the app was still held
+        response._portal.call(holder["gate"].set)  # type: ignore[union-attr]
+        assert next(chunks) == b"second"
+        assert list(chunks) == []
+        assert log == ["waiting", "released"]
+
+
+async def test_stream_read_and_rechunk() -> None:
+    app = respond(b"abcdefg")
+    client = AsyncTestClient(app)
+    async with client.stream("GET", "/") as response:
+        assert await response.aread() == b"abcdefg"
+        assert await response.aread() == b"abcdefg"
+        assert response.text == "abcdefg"
+    async with client.stream("GET", "/") as response:
+        assert [c async for c in response.aiter_bytes(3)] == [b"abc", b"def", b"g"]
+    async with client.stream("GET", "/") as response:
+        with pytest.raises(RuntimeError, match="aiter_bytes"):
+            list(response.iter_bytes())
+
+
+def test_sync_stream_read_and_rechunk(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(respond(b"abcdefg"))
+    with client.stream("POST", "/", json={"a": 1}) as response:
+        assert list(response.iter_bytes(3)) == [b"abc", b"def", b"g"]
+    with client.stream("GET", "/") as response:
+        assert response.read() == b"abcdefg"
+        assert response.read() == b"abcdefg"
+    with TestClient(respond(b"xy")) as inside, inside.stream("GET", "/") as response:
+        assert response.read() == b"xy"
+
+
+async def test_leaving_a_stream_on_an_error_stops_the_app() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await anyio.sleep_forever()
+
+    with pytest.raises(KeyError, match="test failed"):
+        async with AsyncTestClient(app).stream("GET", "/"):
+            raise KeyError("test failed")
+
+
+async def test_stream_records_extensions_and_errors_at_the_end() -> None:
+    app = script(
+        {**START, "trailers": True},
+        {"type": "http.response.body", "body": b"x"},
+        {"type": "http.response.trailers", "headers": [(b"checksum", b"1")]},
+    )
+    client = AsyncTestClient(app, extensions={"http.response.trailers": {}})
+    async with client.stream("GET", "/") as response:
+        assert response.trailers is None
+        assert [c async for c in response.aiter_bytes()] == [b"x"]
+        trailers: Any = response.trailers  # filled in once the body is read
+        assert trailers["checksum"] == "1"
+
+
+async def test_stream_raises_app_errors_after_the_start() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        raise LookupError("mid-stream")
+
+    async with AsyncTestClient(app).stream("GET", "/") as response:
+        chunks = response.aiter_bytes()
+        assert await anext(chunks) == b"x"
+        with pytest.raises(LookupError, match="mid-stream"):
+            await anext(chunks)
+
+    async with AsyncTestClient(app, raise_server_exceptions=False).stream("GET", "/") as response:
+        assert [c async for c in response.aiter_bytes()] == [b"x"]
+
+
+async def test_stream_raises_errors_before_the_start() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise LookupError("no start")
+
+    with pytest.raises(LookupError, match="no start"):
+        async with AsyncTestClient(app).stream("GET", "/"):
+            pass  # pragma: no cover
+    async with AsyncTestClient(app, raise_server_exceptions=False).stream("GET", "/") as response:
+        assert response.status_code == 500
+        assert [c async for c in response.aiter_bytes()] == []
+
+
+async def test_stream_raises_background_errors_on_exit() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await send(END)
+        raise LookupError("background task")
+
+    with pytest.raises(LookupError, match="background task"):
+        async with AsyncTestClient(app).stream("GET", "/") as response:
+            assert response.status_code == 200
+
+
+# --- raise_server_exceptions ---------------------------------------------------------------------
+
+
+async def test_app_exceptions_surface_as_themselves() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise ZeroDivisionError("boom")
+
+    with pytest.raises(ZeroDivisionError, match="boom"):
+        await AsyncTestClient(app).get("/")
+    response = await AsyncTestClient(app, raise_server_exceptions=False).get("/")
+    assert response.status_code == 500
+    assert response.content == b""
+
+
+def test_app_exceptions_sync(test_client_factory: TestClientFactory) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+        raise ZeroDivisionError("late")
+
+    with pytest.raises(ZeroDivisionError, match="late"):
+        test_client_factory(app).get("/")
+    response = test_client_factory(app, raise_server_exceptions=False).get("/")
+    assert (response.status_code, response.content) == (200, b"partial")
+
+
+# --- the checker, end to end ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("app", "rule"),
+    [
+        (script(END), "http.order"),
+        (script(START, END, END), "http.order"),
+        (script({**START, "status": "200"}), "http.response.start.status"),
+        (script({**START, "headers": [(b"X-Up", b"1")]}), "headers.lowercase"),
+        (script({**START, "headers": [("x", "1")]}), "headers.bytes"),
+        (script(START, {"type": "http.response.body", "body": "text"}), "http.response.body.body"),
+        (
+            script(START, {"type": "http.response.push", "path": "/a", "headers": []}),
+            "extension.not_advertised",
+        ),
+        (
+            script(
+                {**START, "headers": [(b"content-length", b"1")]},
+                {"type": "http.response.body", "body": b"12"},
+            ),
+            "http.content_length",
+        ),
+        (
+            script(
+                {**START, "headers": [(b"content-length", b"5")]},
+                {"type": "http.response.body", "body": b"12"},
+            ),
+            "http.content_length",
+        ),
+        (
+            script({**START, "status": 204}, {"type": "http.response.body", "body": b"x"}),
+            "http.body.forbidden",
+        ),
+        (script(), "http.incomplete"),
+        (script(START), "http.incomplete"),
+        (script(START, {**END, "more_body": True}), "http.incomplete"),
+    ],
+)
+async def test_protocol_errors_raise_naming_the_rule(app: ASGIApp, rule: str) -> None:
+    for raise_server_exceptions in (True, False):
+        client = AsyncTestClient(app, raise_server_exceptions=raise_server_exceptions)
+        with pytest.raises(ASGIProtocolError) as caught:
+            await client.get("/")
+        assert caught.value.rule == rule
+
+
+async def test_protocol_errors_cannot_be_swallowed_by_the_app() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({**START, "status": "bad"})
+        except AssertionError:
+            await send(START)  # an error middleware trying to answer 500 instead
+
+    with pytest.raises(ASGIProtocolError) as caught:
+        await AsyncTestClient(app).get("/")
+    assert caught.value.rule == "http.response.start.status"
+
+
+async def test_protocol_errors_while_streaming() -> None:
+    app = script(START, {"type": "http.response.body", "body": "text"})
+    with pytest.raises(ASGIProtocolError, match="must be bytes"):
+        async with AsyncTestClient(app).stream("GET", "/") as response:
+            await response.aread()
+    with pytest.raises(ASGIProtocolError, match=r"before|waiting"):
+        async with AsyncTestClient(script(END)).stream("GET", "/"):
+            pass  # pragma: no cover
+
+
+# --- extensions: recorded on the response --------------------------------------------------------
+
+EVERY_EXTENSION: dict[str, dict[str, Any]] = {
+    "http.response.debug": {},
+    "http.response.early_hint": {},
+    "http.response.push": {},
+    "http.response.trailers": {},
+}
+
+
+async def test_extension_messages_are_recorded() -> None:
+    messages: list[Message] = [
+        {"type": "http.response.debug", "info": {"template": "index.html", "context": {"a": 1}}},
+        {"type": "http.response.early_hint", "links": [b"</a.css>; rel=preload"]},
+        {**START, "trailers": True},
+        {"type": "http.response.push", "path": "/a.css", "headers": [(b"accept", b"text/css")]},
+        {"type": "http.response.body", "body": b"page"},
+        {"type": "http.response.trailers", "headers": [(b"x-a", b"1")], "more_trailers": True},
+        {"type": "http.response.trailers", "headers": [(b"x-b", b"2")]},
+    ]
+    response = await AsyncTestClient(script(*messages), extensions=EVERY_EXTENSION).get("/")
+    assert response.content == b"page"
+    assert response.debug_info == {"template": "index.html", "context": {"a": 1}}
+    assert response.template == "index.html"
+    assert response.context == {"a": 1}
+    assert response.early_hints == [["</a.css>; rel=preload"]]
+    assert [(path, dict(headers)) for path, headers in response.push_promises] == [
+        ("/a.css", {"accept": "text/css"})
+    ]
+    assert response.trailers is not None
+    assert dict(response.trailers) == {"x-a": "1", "x-b": "2"}
+    assert [m["type"] for m in response.extension_messages] == [
+        "http.response.debug",
+        "http.response.early_hint",
+        "http.response.push",
+        "http.response.trailers",
+        "http.response.trailers",
+    ]
+
+
+async def test_template_needs_debug_info() -> None:
+    response = await AsyncTestClient(
+        script({"type": "http.response.debug", "info": {}}, START, END)
+    ).get("/")
+    assert response.debug_info == {}
+    with pytest.raises(AttributeError, match="'template'"):
+        _ = response.template
+    with pytest.raises(AttributeError, match="'context'"):
+        _ = (await AsyncTestClient(respond()).get("/")).context
+
+
+async def test_pathsend_reads_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "f.txt"
+    path.write_bytes(b"from disk")
+    app = script(START, {"type": "http.response.pathsend", "path": str(path)})
+    client = AsyncTestClient(app, extensions={"http.response.pathsend": {}})
+    assert (await client.get("/")).content == b"from disk"
+    async with client.stream("GET", "/") as response:
+        assert [c async for c in response.aiter_bytes()] == [b"from disk"]
+    missing = script(START, {"type": "http.response.pathsend", "path": str(tmp_path / "nope")})
+    with pytest.raises(ASGIProtocolError, match="cannot read") as caught:
+        await AsyncTestClient(missing, extensions={"http.response.pathsend": {}}).get("/")
+    assert caught.value.rule == "http.response.pathsend.path"
+
+
+async def test_zerocopysend_reads_offset_and_count(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"0123456789" * 10000)
+    positions: list[int] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        with path.open("rb") as file:
+            file.seek(5)
+            await send(START)
+            await send(
+                {"type": "http.response.zerocopysend", "file": file, "count": 3, "more_body": True}
+            )
+            positions.append(file.tell())
+            await send(
+                {
+                    "type": "http.response.zerocopysend",
+                    "file": file,
+                    "offset": 0,
+                    "count": 2,
+                    "more_body": True,
+                }
+            )
+            positions.append(file.tell())
+            await send({"type": "http.response.body", "body": b"|", "more_body": True})
+            await send({"type": "http.response.zerocopysend", "file": file, "offset": 99998})
+            await send(
+                {"type": "http.response.zerocopysend", "file": file, "offset": 0, "count": 0}
+            )  # after the end
+
+    client = AsyncTestClient(app, extensions={"http.response.zerocopysend": {}})
+    with pytest.raises(ASGIProtocolError, match=r"http\.order"):
+        await client.get("/")
+    assert positions == [8, 8]
+
+    async def whole(scope: Scope, receive: Receive, send: Send) -> None:
+        with path.open("rb") as file:
+            await send(START)
+            await send(
+                {
+                    "type": "http.response.zerocopysend",
+                    "file": file,
+                    "offset": 0,
+                    "count": 2,
+                    "more_body": True,
+                }
+            )
+            await send({"type": "http.response.zerocopysend", "file": file})
+
+    response = await AsyncTestClient(whole, extensions={"http.response.zerocopysend": {}}).get("/")
+    assert response.content == b"01" + b"0123456789" * 10000
+
+
+# --- cookies -------------------------------------------------------------------------------------
+
+
+def cookie_app() -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        headers = [(b"x-got", dict(scope["headers"]).get(b"cookie", b""))]
+        if path == "/set":
+            headers += [
+                (b"set-cookie", b"session=abc; Path=/"),
+                (b"set-cookie", b"theme=dark; Path=/"),
+                (b"set-cookie", b"scoped=1; Path=/admin"),
+                (b"set-cookie", b"gone=1; Max-Age=0"),
+            ]
+        elif path == "/expire":
+            headers.append((b"set-cookie", b"session=; Max-Age=0; Path=/"))
+        elif path == "/secure":
+            headers.append((b"set-cookie", b"secret=1; Secure; Path=/"))
+        elif path == "/other-domain":
+            headers.append((b"set-cookie", b"foreign=1; Domain=example.com; Path=/"))
+        await send({**START, "headers": headers})
+        await send(END)
+
+    return app
+
+
+async def test_cookies_persist_and_follow_the_rules() -> None:
+    client = AsyncTestClient(cookie_app())
+    response = await client.get("/set")
+    assert dict(response.cookies) == {"session": "abc", "theme": "dark", "scoped": "1"}
+    assert (await client.get("/")).headers["x-got"] == "session=abc; theme=dark"
+    assert (await client.get("/admin/x")).headers["x-got"] == "scoped=1; session=abc; theme=dark"
+    await client.get("/expire")
+    assert (await client.get("/")).headers["x-got"] == "theme=dark"
+    await client.get("/secure")
+    await client.get("/other-domain")
+    assert "secret" not in (await client.get("/")).headers["x-got"]
+    assert client.cookies.get("foreign") is None
+    assert (await client.get("/", cookies={"theme": "light", "x": "1"})).headers[
+        "x-got"
+    ] == "theme=light; x=1"
+
+
+async def test_secure_cookies_go_to_https_only() -> None:
+    client = AsyncTestClient(cookie_app(), base_url="https://testserver")
+    await client.get("/secure")
+    assert (await client.get("/")).headers["x-got"] == "secret=1"
+
+
+def test_cookies_sync(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(cookie_app(), cookies={"preset": "1"})
+    client.get("/set")
+    assert client.get("/").headers["x-got"] == "preset=1; session=abc; theme=dark"
+    client.cookies = {"only": "this"}
+    assert client.get("/").headers["x-got"] == "only=this"
+
+
+def test_cookies_mapping() -> None:
+    cookies = Cookies({"a": "1"})
+    cookies["b"] = "2"
+    cookies.set("c", "3", domain="example.com", path="/x")
+    assert sorted(cookies) == ["a", "b", "c"]
+    assert len(cookies) == 3
+    assert cookies["a"] == "1"
+    assert cookies.get("c", domain="example.com", path="/x") == "3"
+    assert cookies.get("c", domain="other.com") is None
+    assert cookies.get("zzz", "default") == "default"
+    assert "a='1' for /" in repr(cookies)
+    copy = Cookies(cookies)
+    del cookies["a"]
+    assert "a" not in cookies
+    assert "a" in copy
+    with pytest.raises(KeyError):
+        _ = cookies["a"]
+    with pytest.raises(KeyError):
+        del cookies["a"]
+    cookies.delete("c", domain="other.com")
+    assert "c" in cookies
+    cookies.clear()
+    assert len(cookies) == 0
+
+
+# --- redirects -----------------------------------------------------------------------------------
+
+
+def redirect_app() -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body, _ = await read_body(receive)
+        path = scope["path"]
+        if path.startswith("/r/"):
+            status, target = path.split("/")[2], path.split("/", 3)[3]
+            headers = [(b"location", target.replace("~", "/").encode())]
+            await send({**START, "status": int(status), "headers": headers})
+            await send(END)
+            return
+        if path == "/loop":
+            await send({**START, "status": 302, "headers": [(b"location", b"/loop")]})
+            await send(END)
+            return
+        result = {
+            "method": scope["method"],
+            "path": path,
+            "body": body.decode(),
+            "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
+        }
+        await send(START)
+        await send({"type": "http.response.body", "body": json.dumps(result).encode()})
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "expected_method", "keeps_body"),
+    [
+        (301, "POST", "GET", False),
+        (301, "PUT", "PUT", True),
+        (302, "POST", "GET", False),
+        (302, "HEAD", "HEAD", False),
+        (303, "PUT", "GET", False),
+        (307, "POST", "POST", True),
+        (308, "PATCH", "PATCH", True),
+    ],
+)
+async def test_redirects(status: int, method: str, expected_method: str, keeps_body: bool) -> None:
+    client = AsyncTestClient(redirect_app())
+    content = None if method == "HEAD" else b"payload"
+    response = await client.request(method, f"/r/{status}/~final", content=content)
+    assert response.url == "http://testserver/final"
+    assert [r.status_code for r in response.history] == [status]
+    assert response.history[0].url == f"http://testserver/r/{status}/~final"
+    if method == "HEAD":
+        return
+    result = response.json()
+    assert result["method"] == expected_method
+    assert result["body"] == ("payload" if keeps_body else "")
+    assert ("content-length" in result["headers"]) == keeps_body
+
+
+async def test_redirect_to_another_host_drops_authorization() -> None:
+    client = AsyncTestClient(redirect_app())
+    response = await client.get("/r/307/http:~~other.host~x", headers={"Authorization": "secret"})
+    assert response.json()["headers"]["host"] == "other.host"
+    assert "authorization" not in response.json()["headers"]
+    same = await client.get("/r/307/~x", headers={"Authorization": "secret"})
+    assert same.json()["headers"]["authorization"] == "secret"
+
+
+async def test_redirects_not_followed() -> None:
+    client = AsyncTestClient(redirect_app(), follow_redirects=False)
+    response = await client.get("/r/302/~final")
+    assert response.status_code == 302
+    assert response.is_redirect
+    assert response.headers["location"] == "/final"
+    followed = await client.get("/r/302/~final", follow_redirects=True)
+    assert followed.status_code == 200
+
+
+async def test_too_many_redirects() -> None:
+    with pytest.raises(TooManyRedirects, match="max_redirects=20"):
+        await AsyncTestClient(redirect_app()).get("/loop")
+    with pytest.raises(TooManyRedirects, match="2 times"):
+        await AsyncTestClient(redirect_app(), max_redirects=2).get("/loop")
+
+
+async def test_streamed_body_cannot_be_replayed() -> None:
+    with pytest.raises(RuntimeError, match="streamed from an iterator"):
+        await AsyncTestClient(redirect_app()).post("/r/307/~x", content=agen(b"a"))
+
+
+async def test_streamed_redirects() -> None:
+    async with AsyncTestClient(redirect_app()).stream("GET", "/r/302/~final") as response:
+        assert [r.status_code for r in response.history] == [302]
+        assert json.loads(await response.aread())["path"] == "/final"
+
+
+def test_redirects_sync(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(redirect_app())
+    response = client.post("/r/303/~done", data={"a": "1"})
+    assert response.json()["method"] == "GET"
+    with client.stream("GET", "/r/301/~done") as streamed:
+        assert json.loads(streamed.read())["path"] == "/done"
+
+
+# --- timeouts ------------------------------------------------------------------------------------
+
+
+async def test_timeout_bounds_the_request() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await anyio.sleep_forever()
+
+    with pytest.raises(TimeoutError, match=r"GET http://testserver/slow within timeout=0.01"):
+        await AsyncTestClient(app).get("/slow", timeout=0.01)
+    async with AsyncTestClient(respond(b"fast")).stream("GET", "/", timeout=5) as response:
+        assert await response.aread() == b"fast"
+
+
+async def test_timeout_bounds_a_stream() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await anyio.sleep_forever()
+
+    with pytest.raises(TimeoutError, match=r"timeout=0\.01"):
+        async with AsyncTestClient(app).stream("GET", "/", timeout=0.01) as response:
+            await response.aread()
+
+
+def test_timeout_sync(test_client_factory: TestClientFactory) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await anyio.sleep_forever()
+
+    with pytest.raises(TimeoutError, match="timeout"):
+        test_client_factory(app).get("/", timeout=0.01)
+
+
+# --- misc ----------------------------------------------------------------------------------------
+
+
+def test_not_collected_by_pytest() -> None:
+    assert TestClient.__test__ is False
+    assert TestResponse.__test__ is False
+
+
+def test_client_headers_are_mutable(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(scope_echo(), headers=[("x-a", "1")])
+    client.headers["x-b"] = "2"
+    headers = dict(map(tuple, client.get("/").json()["headers"]))
+    assert (headers["x-a"], headers["x-b"]) == ("1", "2")
