@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from microasgi._driver import parse_spec_version
 from microasgi._testclient_cookies import Cookies
@@ -337,12 +338,12 @@ class ClientCore:
         wire = self._wire_headers(out.url, out.headers, out.cookies)
         scope = self._scope("http", out.url, wire, "http.response.debug")
         scope["method"] = out.method
-        exchange = HTTPExchange(scope, out.body, spec_version=self.spec, streaming=True)
-        try:
-            async with self._streaming(exchange, out, wire, limit) as response:
+        # PERF: a zero-size buffer makes the app wait for the reader: streaming is incremental.
+        send_chunks, receive_chunks = anyio.create_memory_object_stream[bytes](0)
+        with send_chunks, receive_chunks:
+            exchange = HTTPExchange(scope, out.body, spec_version=self.spec, chunks=send_chunks)
+            async with self._streaming(exchange, receive_chunks, out, wire, limit) as response:
                 yield response
-        finally:
-            exchange.close()
         self._surface(exchange)
         self._fill(response, exchange)
 
@@ -350,6 +351,7 @@ class ClientCore:
     async def _streaming(
         self,
         exchange: HTTPExchange,
+        chunks: MemoryObjectReceiveStream[bytes],
         out: Outgoing,
         wire: list[tuple[bytes, bytes]],
         limit: float | None,
@@ -365,13 +367,14 @@ class ClientCore:
             response: TestResponse
 
             async def next_chunk() -> bytes | None:
-                with _deadline(limit, what):
-                    chunk = await exchange.next_chunk()
-                if chunk is not None:
-                    return decoder.decode(chunk)
-                self._surface(exchange)
-                self._fill(response, exchange)
-                return decoder.flush() or None
+                try:
+                    with _deadline(limit, what):
+                        chunk = await chunks.receive()
+                except anyio.EndOfStream:
+                    self._surface(exchange)
+                    self._fill(response, exchange)
+                    return decoder.flush() or None
+                return decoder.decode(chunk)
 
             response = self._response(exchange, self._record(out, wire), next_chunk)
             try:
@@ -383,6 +386,7 @@ class ClientCore:
                 # The client leaves before the end: receive() returns http.disconnect and send()
                 # raises OSError (spec 2.4) or does nothing; the app is expected to return.
                 exchange.disconnect()
+                chunks.close()
             with _deadline(limit, what):
                 await exchange.finished.wait()
 

@@ -4,7 +4,7 @@ The exchange feeds the request body through ``receive`` (``http.request`` chunks
 ``more_body``, then ``http.disconnect`` once the body is delivered and the response complete or the
 client gone), checks every message the app sends with :class:`HTTPResponseChecker`, and hands the
 response to the client: buffered (a list of chunks) or streamed through a zero-size memory object
-stream, so the app produces a chunk only when the client reads the previous one.
+stream given by the client.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from microasgi._driver import (
     ASGIProtocolError,
@@ -105,7 +105,8 @@ class HTTPExchange:
         body: the request body: bytes, or a sync or async iterable of bytes/str chunks.
         spec_version: the advertised ``asgi.spec_version``; from (2, 4) a ``send`` after the client
             has gone raises ``OSError``, below it is a no-op.
-        streaming: when True, body chunks go through :meth:`next_chunk` as the app sends them.
+        chunks: when given, the body is streamed: each chunk is sent there as the app sends it
+            (give a zero-size stream and the app waits for the reader: truly incremental).
     """
 
     def __init__(
@@ -114,7 +115,7 @@ class HTTPExchange:
         body: RequestBody,
         *,
         spec_version: tuple[int, int],
-        streaming: bool = False,
+        chunks: MemoryObjectSendStream[bytes] | None = None,
     ) -> None:
         self.scope = scope
         self.checker = HTTPResponseChecker(scope.get("extensions") or {}, scope["method"])
@@ -130,11 +131,7 @@ class HTTPExchange:
         self._body = _chunks(body)
         self._lookahead: bytes | None = None
         self._raise_after_close = spec_version >= (2, 4)
-        self._send_chunk: MemoryObjectSendStream[bytes] | None = None
-        self._receive_chunk: MemoryObjectReceiveStream[bytes] | None = None
-        if streaming:
-            # PERF: a zero-size buffer makes the app wait for the reader: truly incremental.
-            self._send_chunk, self._receive_chunk = anyio.create_memory_object_stream[bytes](0)
+        self._send_chunk = chunks
 
     @property
     def delivered(self) -> bool:
@@ -247,26 +244,13 @@ class HTTPExchange:
                 await self._body.aclose()
 
     def disconnect(self) -> None:
-        """The client goes away: wake the app's ``receive`` and make later sends fail or no-op."""
+        """The client goes away: wake the app's ``receive`` and make later sends fail or no-op.
+
+        The reader also closes its end of the chunk stream, which fails a send the app is
+        blocked in.
+        """
         self.client_gone = True
         self._done.set()
-        if self._receive_chunk is not None:
-            self._receive_chunk.close()
-
-    def close(self) -> None:
-        """Release the chunk stream of a streaming exchange."""
-        if self._send_chunk is not None and self._receive_chunk is not None:
-            self._send_chunk.close()
-            self._receive_chunk.close()
-
-    async def next_chunk(self) -> bytes | None:
-        """Return the next streamed body chunk, or None once the response (or the app) ended."""
-        if self._receive_chunk is None:
-            raise RuntimeError("next_chunk() needs an exchange created with streaming=True.")
-        try:
-            return await self._receive_chunk.receive()
-        except anyio.EndOfStream:
-            return None
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
         """The response headers the app sent (empty before ``http.response.start``)."""

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import anyio
 import anyio.abc
 from anyio.from_thread import BlockingPortal
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from microasgi._driver import ASGIProtocolError, ClientDisconnectedError, WebSocketChecker
 from microasgi._testclient_response import WebSocketDenialResponse
@@ -79,8 +80,11 @@ class AsyncWebSocketTestSession:
         self._checker = WebSocketChecker(
             scope.get("extensions") or {}, scope.get("subprotocols", [])
         )
-        self._to_app, self._inbox = anyio.create_memory_object_stream[Message](math.inf)
-        self._outbox, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
+        # The message streams are made on entering the session (unentered, nothing leaks).
+        self._to_app: MemoryObjectSendStream[Message]
+        self._inbox: MemoryObjectReceiveStream[Message]
+        self._outbox: MemoryObjectSendStream[Message]
+        self._from_app: MemoryObjectReceiveStream[Message]
         self._app_final: Message | None = None  # what the app's receive() returns once closed
         self._close: Message | None = None  # the close the client received
         self._client_closed = False
@@ -152,13 +156,15 @@ class AsyncWebSocketTestSession:
     # --- connecting ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncWebSocketTestSession:
+        self._to_app, self._inbox = anyio.create_memory_object_stream[Message](math.inf)
+        self._outbox, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
         group = await self._stack.enter_async_context(task_group())
         group.start_soon(self._run)
         try:
             self._to_app.send_nowait({"type": "websocket.connect"})
             await self._handshake()
-        except BaseException:
-            await self._finish(raising=False)
+        except BaseException as exc:
+            await self._finish(exc)
             raise
         return self
 
@@ -178,11 +184,12 @@ class AsyncWebSocketTestSession:
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
         else:
             status, headers = message["status"], list(message.get("headers", []))
-            body = []
-            while (part := await self._next()) is not None:
+            body, more = [], True
+            while more:
+                # The app cannot end the denial cleanly halfway: _next() raises instead of None.
+                part = await self._next() or {}
                 body.append(part.get("body", b""))
-                if not part.get("more_body", False):
-                    break
+                more = part.get("more_body", False)
             raise WebSocketDenialResponse(status, headers, b"".join(body))
 
     async def __aexit__(
@@ -191,18 +198,19 @@ class AsyncWebSocketTestSession:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self._finish(raising=exc is None)
+        await self._finish(exc)
 
-    async def _finish(self, *, raising: bool) -> None:
+    async def _finish(self, exc: BaseException | None) -> None:
         await self.close(1000)
         try:
             await self._stack.aclose()
         finally:
             for stream in (self._to_app, self._inbox, self._outbox, self._from_app):
                 stream.close()
-        if raising and self._protocol_error is not None:
+        # A protocol error is the root cause of whatever the test body saw: it always surfaces.
+        if self._protocol_error is not None and exc is not self._protocol_error:
             raise self._protocol_error
-        if raising and self._error is not None and self._raise_errors:
+        if exc is None and self._error is not None and self._raise_errors:
             raise self._error
 
     # --- talking to the app ----------------------------------------------------------------------

@@ -259,6 +259,7 @@ async def test_multipart_round_trip(tmp_path: Path) -> None:
                 ("upload", handle),
                 ("text", ("notes.txt", "héllo")),
                 ("raw", (None, b"\x00\x01", "application/x-raw")),
+                ("field", (None, b"plain value")),
                 ("typed", ("data.bin", b"xyz", "application/custom", {"X-Extra": "1"})),
                 ("plain", b"bare"),
                 ("guess", ("file.unknownext", b"?")),
@@ -286,6 +287,7 @@ async def test_multipart_round_trip(tmp_path: Path) -> None:
         ("upload", "report.csv", "text/csv", b"a,b\n1,2\n", None),
         ("text", "notes.txt", "text/plain", "héllo".encode(), None),
         ("raw", None, "application/x-raw", b"\x00\x01", None),
+        ("field", None, None, b"plain value", None),
         ("typed", "data.bin", "application/custom", b"xyz", "1"),
         ("plain", "upload", "application/octet-stream", b"bare", None),
         ("guess", "file.unknownext", "application/octet-stream", b"?", None),
@@ -518,7 +520,8 @@ async def test_disconnect_when_the_client_leaves_early_spec_24() -> None:
     assert events == ["ClientDisconnectedError", "http.disconnect"]
 
 
-async def test_send_after_disconnect_is_a_no_op_below_spec_24() -> None:
+@pytest.mark.parametrize("app_blocked", [True, False], ids=["blocked-in-send", "between-sends"])
+async def test_send_after_disconnect_is_a_no_op_below_spec_24(app_blocked: bool) -> None:
     events: list[str] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -533,8 +536,22 @@ async def test_send_after_disconnect_is_a_no_op_below_spec_24() -> None:
     async with client.stream("GET", "/") as response:
         async for chunk in response.aiter_bytes():
             assert chunk == b"1"
+            if app_blocked:
+                await anyio.wait_all_tasks_blocked()
             break
     assert events == ["http.disconnect", "returned"]
+
+
+async def test_disconnect_while_blocked_in_send_spec_24() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        while True:  # never catches the OSError: the client ignores it, as a server does
+            await send({"type": "http.response.body", "body": b"x", "more_body": True})
+
+    async with AsyncTestClient(app).stream("GET", "/") as response:
+        async for _ in response.aiter_bytes():
+            await anyio.wait_all_tasks_blocked()
+            break
 
 
 async def test_an_app_raising_oserror_itself_is_an_error() -> None:
@@ -1114,6 +1131,13 @@ def test_timeout_sync(test_client_factory: TestClientFactory) -> None:
 
 
 # --- misc ----------------------------------------------------------------------------------------
+
+
+def test_hand_built_response_has_no_request() -> None:
+    response = TestResponse(200, content=b"x")
+    assert response.url == ""
+    with pytest.raises(RuntimeError, match="no request"):
+        _ = response.request
 
 
 def test_not_collected_by_pytest() -> None:
