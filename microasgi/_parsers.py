@@ -21,6 +21,7 @@ __all__ = [
     "TooManyFieldsError",
     "UrlencodedParser",
     "decode_form_fields",
+    "json_nesting_exceeds",
     "parse_cookie_header",
     "parse_options_header",
     "unquote_form_bytes",
@@ -409,3 +410,35 @@ def decode_form_fields(
         raise InvalidFormEncodingError(
             f"The form is not valid {charset}: {exc.reason} at byte {exc.start} of a field."
         ) from None
+
+
+# An escape (backslash and the next byte), a JSON string once escapes are gone, and every byte
+# that is not a bracket: what is left of a body once all three are removed is its bracket
+# structure. Neither pattern has a group, so both run in linear time.
+_JSON_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_JSON_STRING = re.compile(rb'"[^"]*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
+
+
+def json_nesting_exceeds(body: bytes, limit: int) -> bool:
+    """Tell whether the JSON text ``body`` nests arrays and objects deeper than ``limit``.
+
+    Linear in the body and independent of the interpreter's recursion limit (which a test runner
+    or an app may have raised, letting ``json.loads`` go deep enough to exhaust the C stack).
+    Brackets inside strings do not count. (For UTF-16 and UTF-32 bodies the count is rougher, and
+    the parser's own recursion guard stays behind it.)
+    """
+    # PERF: the depth cannot pass the number of opening brackets, counted at C speed.
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    structure = _JSON_STRING.sub(b"", _JSON_ESCAPE.sub(b"", body)).translate(None, _NOT_BRACKETS)
+    for byte in structure:
+        if byte in _OPENING:
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False

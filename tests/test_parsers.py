@@ -20,6 +20,7 @@ from microasgi._parsers import (
     TooManyFieldsError,
     UrlencodedParser,
     decode_form_fields,
+    json_nesting_exceeds,
     parse_cookie_header,
     parse_options_header,
     unquote_form_bytes,
@@ -485,3 +486,20 @@ def test_errors_share_a_base_and_are_value_errors() -> None:
 
 def test_all_is_sorted() -> None:
     assert _parsers.__all__ == sorted(_parsers.__all__)
+
+
+@pytest.mark.parametrize(
+    ("body", "limit", "exceeds"),
+    [
+        (b"[" * 3 + b"]" * 3, 3, False),
+        (b"[" * 4 + b"]" * 4, 3, True),
+        (b'{"a": {"b": {"c": [1]}}}', 3, True),
+        (b'{"a": {"b": {"c": [1]}}}', 4, False),
+        (b'["[[[[[[", "{{{{{{"]', 2, False),  # brackets inside strings do not count
+        (b'["\\"[[[[", [1], [2], [3]]', 2, False),  # nor after an escaped quote
+        (b"[1, 2, 3, [4], [5], [6], [7]]", 2, False),  # many brackets, shallow
+        (b"]]]][[[", 2, False),  # malformed: json.loads refuses it; depth never passes 2
+    ],
+)
+def test_json_nesting_exceeds(body: bytes, limit: int, exceeds: bool) -> None:
+    assert json_nesting_exceeds(body, limit) is exceeds

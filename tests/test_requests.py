@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -432,7 +433,10 @@ async def test_json(body: bytes, expected: Any) -> None:
         (b"{'a': 1}", "Request body is not valid JSON: Expecting property name"),
         (b'{"a": 1', "not valid JSON"),
         (b'"\xff\xfe\xfa"', "Request body is not valid UTF-8 JSON: invalid start byte."),
-        (b"[" * 10_000 + b"]" * 10_000, "Request body is JSON nested too deeply."),
+        (
+            b"[" * 10_000 + b"]" * 10_000,
+            "Request body is JSON nested too deeply (over 256 levels).",
+        ),
         (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "nested too deeply"),
     ],
 )
@@ -907,7 +911,10 @@ async def test_end_to_end_json_form_and_cookies() -> None:
         "json": {"a": [1, 2]},
     }
     assert as_form.json()["form"] == [["name", "Ada"], ["tags", "x"], ["tags", "y"]]
-    assert (bad_json.status_code, bad_json.text) == (400, "Request body is JSON nested too deeply.")
+    assert (bad_json.status_code, bad_json.text) == (
+        400,
+        "Request body is JSON nested too deeply (over 256 levels).",
+    )
 
 
 async def test_end_to_end_streaming_and_cap() -> None:
@@ -923,3 +930,21 @@ async def test_end_to_end_streaming_and_cap() -> None:
     fits = await client(capped(150)).post("/body", content=pieces())
     assert (too_big.status_code, declared.status_code) == (413, 413)
     assert fits.json()["body"] == "a" * 100 + "b" * 50
+
+
+async def test_json_recursion_guard_stays_behind_the_depth_check() -> None:
+    # With the depth check lifted, the parser's own recursion guard still answers 400, not 500.
+    class Permissive(Request):
+        max_json_depth = 1_000_000
+
+    body = b"[" * 100_000 + b"]" * 100_000
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        request = Permissive(make_scope(method="POST"), FakeReceive(*body_messages(body)))
+        with pytest.raises(HTTPException) as info:
+            await request.json()
+    finally:
+        sys.setrecursionlimit(limit)
+    assert info.value.status_code == 400
+    assert "nested too deeply" in info.value.detail
