@@ -23,6 +23,7 @@ from urllib.parse import quote
 import anyio
 
 from microasgi._headers import encode_header, encode_header_value
+from microasgi._utils import unwrap_group
 from microasgi.background import BackgroundTask
 from microasgi.concurrency import iterate_in_threadpool, run_in_threadpool
 from microasgi.datastructures import URL, MutableHeaders
@@ -456,7 +457,7 @@ class StreamingResponse(Response):
                 await self._stream(send, _HTTP_TYPES)
                 task_group.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            raise _unwrap(group) from None
+            raise unwrap_group(group) from None
 
     async def _close_iterator(self) -> None:
         """Close the producer so its ``finally`` blocks run now, not at garbage collection."""
@@ -534,19 +535,6 @@ def _unsupported_scope(response: Response, scope: Scope) -> ValueError:
         f"{type(response).__name__} answers 'http' and 'websocket' scopes, got {scope['type']!r}. "
         "Route lifespan scopes to the application, not to a response."
     )
-
-
-def _unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """Return the one real error inside ``group`` (nested groups flattened), else the group."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(reversed(exc.exceptions))
-        else:
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else group
 
 
 def _build_cookie(

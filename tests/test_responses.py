@@ -12,7 +12,6 @@ from typing import Any
 import anyio
 import pytest
 
-from microasgi import responses
 from microasgi.background import BackgroundTask
 from microasgi.datastructures import URL
 from microasgi.responses import (
@@ -986,11 +985,3 @@ async def test_two_errors_at_once_stay_grouped() -> None:
     with pytest.raises(BaseExceptionGroup) as info:
         await StreamingResponse(chunks())(http_scope(), receive, Recorder())
     assert sorted(type(e).__name__ for e in info.value.exceptions) == ["RuntimeError", "ValueError"]
-
-
-def test_unwrap_flattens_nested_groups() -> None:
-    inner = ValueError("x")
-    group = BaseExceptionGroup("outer", [BaseExceptionGroup("inner", [inner])])
-    assert responses._unwrap(group) is inner
-    two = BaseExceptionGroup("two", [ValueError("a"), KeyError("b")])
-    assert responses._unwrap(two) is two

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from microasgi._utils import is_async_callable
+from microasgi._utils import collapse_excgroups, is_async_callable, unwrap_group
 
 
 async def _coro(x: int) -> int:
@@ -42,3 +42,27 @@ class _SyncCallable:
 )
 def test_is_async_callable(obj: Any, expected: bool) -> None:
     assert is_async_callable(obj) is expected
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (ExceptionGroup("g", [ValueError("x")]), ValueError),
+        (BaseExceptionGroup("g", [ExceptionGroup("h", [KeyError("k")])]), KeyError),
+        (ExceptionGroup("g", [ValueError("x"), KeyError("k")]), ExceptionGroup),
+        (ValueError("plain"), ValueError),
+    ],
+)
+def test_collapse_excgroups(raised: BaseException, expected: type[BaseException]) -> None:
+    with pytest.raises(expected) as info, collapse_excgroups():
+        raise raised
+    assert type(info.value) is expected
+
+
+def test_unwrap_group_flattens_nested_groups() -> None:
+    inner = ValueError("x")
+    assert (
+        unwrap_group(BaseExceptionGroup("outer", [BaseExceptionGroup("inner", [inner])])) is inner
+    )
+    two = BaseExceptionGroup("two", [ValueError("a"), KeyError("b")])
+    assert unwrap_group(two) is two
