@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -20,4 +20,4 @@ def test_client_factory(anyio_backend_name: str) -> Callable[..., Any]:
     """``TestClient`` bound to the backend of the current parametrization."""
     from microasgi.testclient import TestClient
 
-    return functools.partial(TestClient, backend=anyio_backend_name)
+    return functools.partial(TestClient, backend=cast(Any, anyio_backend_name))

@@ -1,10 +1,11 @@
 from microasgi.requests import Request
-from microasgi.responses import JSONResponse, PlainTextResponse
+from microasgi.responses import JSONResponse, PlainTextResponse, Response
 from microasgi.types import Receive, Scope, Send
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
+    response: Response
     if request.method == "POST":
         data = await request.json()  # invalid JSON answers 400, a body over 16 MiB 413
         response = JSONResponse({"received": data}, status_code=201)
