@@ -25,6 +25,7 @@ from microasgi.requests import (
     Request,
 )
 from microasgi.responses import JSONResponse, PlainTextResponse, Response
+from microasgi.testclient import AsyncTestClient
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -888,9 +889,8 @@ async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
-def client(app: ASGIApp, **options: Any) -> Any:
-    # The test client is written alongside this module; until it lands these tests skip.
-    return pytest.importorskip("microasgi.testclient").AsyncTestClient(app, **options)
+def client(app: ASGIApp, **options: Any) -> AsyncTestClient:
+    return AsyncTestClient(app, **options)
 
 
 def capped(limit: int) -> ASGIApp:
