@@ -173,8 +173,10 @@ class ClientCore:
     def _wire_headers(
         self, out_url: str, headers: list[tuple[bytes, bytes]], cookies: Mapping[str, str] | None
     ) -> list[tuple[bytes, bytes]]:
-        host = urlsplit(out_url).netloc.encode("ascii")
-        wire = [(b"host", host), *headers]
+        # A host header given by the test replaces the one from the URL, as in HTTPX.
+        given = [value for name, value in headers if name == b"host"]
+        host = given[-1] if given else urlsplit(out_url).netloc.encode("ascii")
+        wire = [(b"host", host), *((name, value) for name, value in headers if name != b"host")]
         pairs = dict(
             part.partition("=")[::2]
             for part in (self.cookies.header_for(out_url) or "").split("; ")

@@ -1150,3 +1150,17 @@ def test_client_headers_are_mutable(test_client_factory: TestClientFactory) -> N
     client.headers["x-b"] = "2"
     headers = dict(map(tuple, client.get("/").json()["headers"]))
     assert (headers["x-a"], headers["x-b"]) == ("1", "2")
+
+
+def test_a_given_host_header_replaces_the_url_host(test_client_factory: Any) -> None:
+    seen: list[list[tuple[bytes, bytes]]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append([h for h in scope["headers"] if h[0] == b"host"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    client = test_client_factory(app)
+    client.get("/", headers={"Host": "tenant.example.com"})
+    client.get("/")
+    assert seen == [[(b"host", b"tenant.example.com")], [(b"host", b"testserver")]]
