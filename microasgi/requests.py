@@ -9,15 +9,26 @@ middleware and then the endpoint), so both can read it.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable, Iterator, Mapping
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, NoReturn
 
 import anyio
 
+from microasgi._extensions import (
+    EARLY_HINT,
+    PUSH,
+    TLSInfo,
+    check_push_path,
+    encode_links,
+    offers,
+    push_headers,
+    tls_info,
+)
 from microasgi._parsers import (
     MalformedHeaderError,
     json_nesting_exceeds,
@@ -27,7 +38,7 @@ from microasgi._parsers import (
 from microasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from microasgi.exceptions import HTTPException
 from microasgi.formparsers import FormParser, MultiPartException, _check_limit
-from microasgi.types import Message, Receive, Scope, Send
+from microasgi.types import EarlyHintEvent, HTTPResponsePushEvent, Message, Receive, Scope, Send
 
 __all__ = [
     "ClientDisconnect",
@@ -35,6 +46,7 @@ __all__ = [
     "HTTPConnection",
     "MAX_BODY_SIZE_KEY",
     "Request",
+    "TLSInfo",
 ]
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
@@ -48,9 +60,6 @@ When the key is present it also caps ``stream()``."""
 # The body reader of the scope: a ``_BodyReader`` bound to one ``receive``. A ``Request`` built
 # later over the same scope and ``receive`` reuses it, so the body is read from the wire once.
 _BODY_KEY = "microasgi.body"
-
-# Request headers a server push copies from the request that triggered it (Starlette's list).
-_PUSH_HEADERS = ("accept", "accept-encoding", "accept-language", "cache-control", "user-agent")
 
 _MISSING: Any = object()
 
@@ -205,6 +214,14 @@ class HTTPConnection(Mapping[str, Any]):
             else:
                 self._cookies = {}
         return self._cookies
+
+    # Cached in the instance dict (allocated only for connections that read it): rarely read.
+    @functools.cached_property
+    def tls(self) -> TLSInfo | None:
+        """The TLS details of the connection (certificates, version, cipher), from the ``tls``
+        extension; ``None`` on a plain connection or when the server does not offer the
+        extension (see the extensions page for which servers do)."""
+        return tls_info(self._scope)
 
     @property
     def client(self) -> Address | None:
@@ -431,7 +448,8 @@ class Request(HTTPConnection):
     Args:
         scope: an ASGI ``http`` scope.
         receive: the ASGI receive callable; without it, reading the body raises a clear error.
-        send: the ASGI send callable, used only by ``send_push_promise``.
+        send: the ASGI send callable, used only by ``send_push_promise`` and
+            ``send_early_hints``.
 
     Raises:
         ValueError: the scope is not an ``http`` scope.
@@ -649,14 +667,48 @@ class Request(HTTPConnection):
     async def send_push_promise(self, path: str) -> None:
         """Ask the server to push ``path`` (HTTP/2 server push), when it offers the extension.
 
-        The pushed request copies the ``Accept*``, ``Cache-Control`` and ``User-Agent``
-        headers of this one. Without the ``http.response.push`` extension this does nothing.
+        The pushed request copies the ``Accept*``, ``Cache-Control`` and ``User-Agent`` headers
+        of this one, so the pushed response matches what the browser would have asked for.
+        Without the ``http.response.push`` extension this does nothing. The spec allows the
+        push after ``http.response.start`` and before the end of the body (push from a
+        ``StreamingResponse`` body); hypercorn also accepts it before the response starts.
+
+        Args:
+            path: a decoded absolute path of this site, such as ``"/style.css"``.
+
+        Raises:
+            ValueError: the path is not absolute or holds whitespace or control characters
+                (checked whether or not the server offers push).
         """
-        if "http.response.push" not in self._scope.get("extensions", {}):
+        check_push_path(path)
+        if not offers(self._scope, PUSH):
             return
-        headers = [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name in _PUSH_HEADERS
-            for value in self.headers.getlist(name)
-        ]
-        await self._send({"type": "http.response.push", "path": path, "headers": headers})
+        message: HTTPResponsePushEvent = {
+            "type": "http.response.push",
+            "path": path,
+            "headers": push_headers(self._scope),
+        }
+        await self._send(message)  # type: ignore[arg-type]
+
+    async def send_early_hints(self, links: str | bytes | Iterable[str | bytes]) -> None:
+        """Send a ``103 Early Hints`` answer with ``Link`` headers, when the server offers it.
+
+        Call it before returning the response: the browser can start fetching what the page
+        will need while the endpoint is still working. The servers that offer the
+        ``http.response.early_hint`` extension accept it only before ``http.response.start``.
+        Without the extension this does nothing (the links are still validated).
+
+        Args:
+            links: one ``Link`` value or several, ``str`` (latin-1) or ``bytes``, such as
+                ``"</style.css>; rel=preload; as=style"``; each becomes one ``Link`` header.
+
+        Raises:
+            ValueError: no link, an empty link, or a link holding CR, LF, NUL or another control
+                character.
+            TypeError: a link is neither ``str`` nor ``bytes``.
+        """
+        encoded = encode_links(links)
+        if not offers(self._scope, EARLY_HINT):
+            return
+        message: EarlyHintEvent = {"type": "http.response.early_hint", "links": encoded}
+        await self._send(message)  # type: ignore[arg-type]

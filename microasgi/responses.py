@@ -17,11 +17,12 @@ import reprlib
 import time
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import quote
 
 import anyio
 
+from microasgi._extensions import TrailersSource, accepts_trailers, check_trailers, resolve_trailers
 from microasgi._headers import encode_header, encode_header_value
 from microasgi._utils import unwrap_group
 from microasgi.background import BackgroundTask
@@ -30,6 +31,7 @@ from microasgi.datastructures import URL, MutableHeaders
 from microasgi.types import (
     HTTPResponseBodyEvent,
     HTTPResponseStartEvent,
+    HTTPResponseTrailersEvent,
     Message,
     Receive,
     Scope,
@@ -76,14 +78,25 @@ class Response:
             or other control characters) and encoded once, here.
         media_type: the ``Content-Type``; ``text/*`` types get ``; charset=...`` appended.
         background: a task run after the response has been sent.
+        trailers: trailer fields sent after the body (``http.response.trailers`` extension): a
+            mapping, or a function (sync or async) returning one, called once the body is done.
+            Sent only when the server offers the extension and the request carries
+            ``TE: trailers``; otherwise the body is sent alone and the function is not called.
+        trailer_names: the names a trailers function will return, announced in the ``Trailer``
+            header before the body; a mapping's keys are its names.
 
     Raises:
         TypeError: the content has a type ``render`` cannot turn into bytes.
-        ValueError: a header, the media type or the status code is invalid.
+        ValueError: a header, a trailer, the media type or the status code is invalid.
     """
 
     media_type: str | None = None
     charset = "utf-8"
+    trailers: TrailersSource | None = None
+    """The trailers to send after the body, as given to the constructor."""
+    # The validated trailer names, or None for no trailers; a class default so subclasses that
+    # skip Response.__init__ keep working.
+    _trailer_names: tuple[bytes, ...] | None = None
 
     def __init__(
         self,
@@ -92,6 +105,9 @@ class Response:
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
         background: BackgroundTask | None = None,
+        *,
+        trailers: TrailersSource | None = None,
+        trailer_names: Iterable[str] | None = None,
     ) -> None:
         self.status_code = _check_status(status_code)
         if media_type is not None:
@@ -99,6 +115,28 @@ class Response:
         self.background = background
         self.body = self.render(content)
         self.init_headers(headers)
+        if trailers is not None or trailer_names is not None:
+            self._init_trailers(trailers, trailer_names)
+
+    def _init_trailers(
+        self, trailers: TrailersSource | None, trailer_names: Iterable[str] | None
+    ) -> None:
+        self._trailer_names = check_trailers(trailers, trailer_names)
+        self.trailers = trailers
+
+    def _trailer_start_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The start headers of a response with trailers: ``Trailer`` names them."""
+        headers = self.raw_headers
+        if scope.get("http_version") == "1.1":
+            # SPEC: RFC 9112 section 7.1.2, HTTP/1.1 carries trailers only in chunked framing,
+            # which the server uses only when no Content-Length is given.
+            headers = [item for item in headers if item[0] != b"content-length"]
+        return [*headers, (b"trailer", b", ".join(self._trailer_names or ()))]
+
+    async def _resolve_trailers(self) -> list[tuple[bytes, bytes]]:
+        """Call (and await) the trailers function, or take the mapping; validate the fields."""
+        source = cast(TrailersSource, self.trailers)
+        return await resolve_trailers(source, self._trailer_names or ())
 
     def render(self, content: Any) -> bytes | memoryview:
         """Turn ``content`` into the body bytes; subclasses override this to add formats."""
@@ -231,7 +269,9 @@ class Response:
         background task still runs, since it belongs after the response however that ended.
         """
         scope_type = scope["type"]
-        if scope_type == "http":
+        if scope_type == "http" and self._trailer_names is not None and accepts_trailers(scope):
+            await self._send_with_trailers(scope, send)
+        elif scope_type == "http":
             start: HTTPResponseStartEvent = {
                 "type": "http.response.start",
                 "status": self.status_code,
@@ -267,6 +307,29 @@ class Response:
         if self.background is not None:
             await self.background()
 
+    async def _send_with_trailers(self, scope: Scope, send: Send) -> None:
+        # The trailers are resolved before anything is sent, so a failing trailers function
+        # still lets an error middleware answer 500.
+        fields = await self._resolve_trailers()
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self._trailer_start_headers(scope),
+            "trailers": True,
+        }
+        body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": self.body}  # type: ignore[typeddict-item]
+        trailers: HTTPResponseTrailersEvent = {
+            "type": "http.response.trailers",
+            "headers": fields,
+            "more_trailers": False,
+        }
+        try:
+            await send(start)  # type: ignore[arg-type]
+            await send(body)  # type: ignore[arg-type]
+            await send(trailers)  # type: ignore[arg-type]
+        except OSError:
+            pass  # SPEC: ASGI 2.4, the client has gone.
+
 
 class HTMLResponse(Response):
     """A response with ``Content-Type: text/html; charset=utf-8``."""
@@ -297,8 +360,19 @@ class JSONResponse(Response):
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
         background: BackgroundTask | None = None,
+        *,
+        trailers: TrailersSource | None = None,
+        trailer_names: Iterable[str] | None = None,
     ) -> None:
-        super().__init__(content, status_code, headers, media_type, background)
+        super().__init__(
+            content,
+            status_code,
+            headers,
+            media_type,
+            background,
+            trailers=trailers,
+            trailer_names=trailer_names,
+        )
 
     def render(self, content: Any) -> bytes:
         """Encode ``content`` as compact JSON without ASCII escapes."""
@@ -349,6 +423,10 @@ class StreamingResponse(Response):
     ``content`` may be an async iterable or a plain iterable (iterated in a worker thread) of
     ``str`` (encoded with ``charset``), ``bytes`` or ``memoryview``. The producer stops, and is
     closed, as soon as the client disconnects; see the docs page for how that is detected.
+
+    ``trailers=`` and ``trailer_names=`` work as for ``Response``; a trailers function is called
+    after the last chunk, so it can report what the body turned out to be (a checksum, a count,
+    a status).
     """
 
     body_iterator: AsyncIterable[str | bytes | memoryview]
@@ -360,6 +438,9 @@ class StreamingResponse(Response):
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
         background: BackgroundTask | None = None,
+        *,
+        trailers: TrailersSource | None = None,
+        trailer_names: Iterable[str] | None = None,
     ) -> None:
         self._sync_iterator: Iterator[str | bytes | memoryview] | None = None
         if isinstance(content, AsyncIterable):
@@ -378,6 +459,8 @@ class StreamingResponse(Response):
             self.media_type = media_type
         self.background = background
         self.init_headers(headers)
+        if trailers is not None or trailer_names is not None:
+            self._init_trailers(trailers, trailer_names)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Stream the body, stop when the client leaves, then run the background task.
@@ -391,13 +474,21 @@ class StreamingResponse(Response):
                 await self._close_iterator()
                 await _send_quietly(send, self._start_message(_HTTP_TYPES[0]))
                 await _send_quietly(send, {"type": "http.response.body", "body": b""})
-            elif _body_cannot_be_stolen(scope):
-                await self._stream_until_disconnect(receive, send)
             else:
-                await self._stream(send, _HTTP_TYPES)
+                with_trailers = self._trailer_names is not None and accepts_trailers(scope)
+                start = self._start_message(_HTTP_TYPES[0])
+                if with_trailers:
+                    start["headers"] = self._trailer_start_headers(scope)
+                    start["trailers"] = True
+                if _body_cannot_be_stolen(scope):
+                    await self._stream_until_disconnect(receive, send, start, with_trailers)
+                else:
+                    await self._stream(send, _HTTP_TYPES, start, with_trailers)
         elif scope_type == "websocket":
             if _offers_denial_response(scope):
-                await self._stream(send, _WEBSOCKET_TYPES)
+                await self._stream(
+                    send, _WEBSOCKET_TYPES, self._start_message(_WEBSOCKET_TYPES[0]), False
+                )
             else:
                 await self._close_iterator()
                 await _send_quietly(send, _WEBSOCKET_CLOSE)  # type: ignore[arg-type]
@@ -410,12 +501,15 @@ class StreamingResponse(Response):
     def _start_message(self, message_type: str) -> Message:
         return {"type": message_type, "status": self.status_code, "headers": self.raw_headers}
 
-    async def _stream(self, send: Send, types: tuple[str, str]) -> None:
-        """Send start, each chunk, and the final empty body; stop quietly if the client has gone."""
+    async def _stream(
+        self, send: Send, types: tuple[str, str], start: Message, with_trailers: bool
+    ) -> None:
+        """Send start, each chunk, the final empty body and the trailers if any; stop quietly if
+        the client has gone."""
         exhausted = False
         try:
             try:
-                await send(self._start_message(types[0]))
+                await send(start)
             except OSError:
                 return  # SPEC: ASGI 2.4, the client has gone.
             body_type = types[1]
@@ -433,15 +527,28 @@ class StreamingResponse(Response):
                 except OSError:
                     return  # SPEC: ASGI 2.4, the client has gone: stop producing.
             exhausted = True
+            if with_trailers:
+                # Resolved before the body ends: if the function fails, the body stays
+                # incomplete and the client cannot mistake the response for a whole one.
+                fields = await self._resolve_trailers()
             try:
                 await send({"type": body_type, "body": b"", "more_body": False})
+                if with_trailers:
+                    trailers: HTTPResponseTrailersEvent = {
+                        "type": "http.response.trailers",
+                        "headers": fields,
+                        "more_trailers": False,
+                    }
+                    await send(trailers)  # type: ignore[arg-type]
             except OSError:
                 return  # SPEC: ASGI 2.4, the client left just before the end.
         finally:
             if not exhausted:
                 await self._close_iterator()
 
-    async def _stream_until_disconnect(self, receive: Receive, send: Send) -> None:
+    async def _stream_until_disconnect(
+        self, receive: Receive, send: Send, start: Message, with_trailers: bool
+    ) -> None:
         """Stream while a second task waits for ``http.disconnect`` and cancels the stream."""
         try:
             async with anyio.create_task_group() as task_group:
@@ -454,7 +561,7 @@ class StreamingResponse(Response):
                     task_group.cancel_scope.cancel()
 
                 task_group.start_soon(cancel_on_disconnect)
-                await self._stream(send, _HTTP_TYPES)
+                await self._stream(send, _HTTP_TYPES, start, with_trailers)
                 task_group.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             raise unwrap_group(group) from None

@@ -1,0 +1,1 @@
+"""Integration tests: microasgi under real ASGI servers, over loopback sockets."""

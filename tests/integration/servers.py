@@ -1,0 +1,247 @@
+"""Real ASGI servers as subprocesses on 127.0.0.1, and the clients the integration tests use.
+
+Each server runs ``integration.serverapp:app`` on a free loopback port. ``start`` waits for the
+port with a bounded connect loop and ``stop`` ends the server by its process id (terminate, wait,
+kill). Never any address but loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+
+HOST = "127.0.0.1"  # SECURITY: the tests only ever talk to loopback.
+APP = "integration.serverapp:app"
+TESTS_DIR = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 5.0
+IO_TIMEOUT = 10.0
+
+
+def _commands(port: int) -> dict[str, list[str]]:
+    python = sys.executable
+    uvicorn = [python, "-m", "uvicorn", APP, "--host", HOST, "--port", str(port)]
+    quiet = ["--log-level", "warning", "--lifespan", "on"]
+    return {
+        "uvicorn-h11": [*uvicorn, "--http", "h11", *quiet],
+        "uvicorn-httptools": [*uvicorn, "--http", "httptools", *quiet],
+        "hypercorn": [python, "-m", "hypercorn", "--bind", f"{HOST}:{port}", APP],
+        "granian": [
+            *(python, "-m", "granian", "--interface", "asgi", "--host", HOST),
+            *("--port", str(port), "--workers", "1", "--log-level", "warning", APP),
+        ],
+        "daphne": [python, "-m", "daphne", "-b", HOST, "-p", str(port), APP],
+    }
+
+
+SERVER_NAMES = tuple(_commands(0))
+
+
+@dataclasses.dataclass
+class Server:
+    """A running server: its name, port and process."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    def output(self) -> str:
+        """What the server printed so far (for failure messages)."""
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+
+def free_port() -> int:
+    """A port the kernel just handed out on loopback (free unless raced, which is rare)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def launch(name: str) -> Server:
+    """Start server ``name`` without waiting for it (see ``wait_ready``)."""
+    port = free_port()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(
+        _commands(port)[name], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+    )
+    return Server(name, port, process, log)
+
+
+def wait_ready(server: Server, deadline: float) -> None:
+    """Wait until the server accepts connections; fail with its output if it dies or is late."""
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited early:\n{server.output()}")
+        try:
+            with socket.create_connection((HOST, server.port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{server.name} did not listen on {HOST}:{server.port} within "
+                    f"{START_TIMEOUT}s:\n{server.output()}"
+                ) from None
+            time.sleep(0.05)  # polling a subprocess's port: nothing to wait on but time
+
+
+def stop(server: Server) -> None:
+    """Stop the server by its process id: terminate, wait, then kill if it lingers."""
+    try:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=STOP_TIMEOUT)
+    finally:
+        server.log.close()
+
+
+@contextlib.contextmanager
+def running(names: Sequence[str]) -> Iterator[dict[str, Server]]:
+    """Start the servers together (their start-ups overlap), yield them, and always stop them."""
+    servers: dict[str, Server] = {}
+    try:
+        for name in names:
+            servers[name] = launch(name)
+        deadline = time.monotonic() + START_TIMEOUT
+        for server in servers.values():
+            wait_ready(server, deadline)
+        yield servers
+    finally:
+        for server in servers.values():
+            stop(server)
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+
+def http1_get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 GET with the standard library's client."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=IO_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def http1_json(port: int, path: str) -> Any:
+    """GET ``path`` over HTTP/1.1 and decode the JSON body."""
+    status, _, body = http1_get(port, path)
+    assert status == 200, body
+    return json.loads(body)
+
+
+@dataclasses.dataclass
+class H2Stream:
+    """What an HTTP/2 stream received."""
+
+    informational: list[list[tuple[bytes, bytes]]] = dataclasses.field(default_factory=list)
+    headers: list[tuple[bytes, bytes]] = dataclasses.field(default_factory=list)
+    body: bytes = b""
+    trailers: list[tuple[bytes, bytes]] = dataclasses.field(default_factory=list)
+    ended: bool = False
+
+    @property
+    def status(self) -> int:
+        """The final status."""
+        return int(dict(self.headers)[b":status"])
+
+
+@dataclasses.dataclass
+class H2Result:
+    """The response to one HTTP/2 request, with the streams the server pushed."""
+
+    response: H2Stream
+    promises: dict[int, list[tuple[bytes, bytes]]]  # pushed stream id: promised request headers
+    pushed: dict[int, H2Stream]
+
+
+def h2_get(port: int, path: str, headers: Sequence[tuple[str, str]] = ()) -> H2Result:
+    """One GET over cleartext HTTP/2 with prior knowledge (h2c), push enabled.
+
+    Reads until the response and every pushed response have ended, within ``IO_TIMEOUT``.
+
+    Raises:
+        ConnectionError: the server closed the connection first, or does not speak HTTP/2.
+    """
+    config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+    connection = h2.connection.H2Connection(config=config)
+    streams: dict[int, H2Stream] = {}
+    promises: dict[int, list[tuple[bytes, bytes]]] = {}
+    with socket.create_connection((HOST, port), timeout=IO_TIMEOUT) as sock:
+        connection.initiate_connection()
+        stream_id = connection.get_next_available_stream_id()
+        request = [
+            (":method", "GET"),
+            (":path", path),
+            (":scheme", "http"),
+            (":authority", f"{HOST}:{port}"),
+            *headers,
+        ]
+        connection.send_headers(stream_id, request, end_stream=True)
+        sock.sendall(connection.data_to_send())
+        streams[stream_id] = H2Stream()
+        deadline = time.monotonic() + IO_TIMEOUT
+        while not all(stream.ended for stream in streams.values()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"HTTP/2 GET {path} did not complete: {streams!r}")
+            data = sock.recv(65536)
+            try:
+                if not data:
+                    raise ConnectionError(f"The server closed the connection: {streams!r}")
+                events = connection.receive_data(data)
+            except h2.exceptions.ProtocolError as exc:
+                raise ConnectionError(f"The server does not speak HTTP/2: {exc}") from None
+            for event in events:
+                _h2_event(connection, event, streams, promises)
+            sock.sendall(connection.data_to_send())
+    response = streams.pop(stream_id)
+    return H2Result(response, promises, streams)
+
+
+def _h2_event(
+    connection: h2.connection.H2Connection,
+    event: h2.events.Event,
+    streams: dict[int, H2Stream],
+    promises: dict[int, list[tuple[bytes, bytes]]],
+) -> None:
+    if isinstance(event, h2.events.PushedStreamReceived) and event.pushed_stream_id is not None:
+        promises[event.pushed_stream_id] = list(event.headers or [])
+        streams[event.pushed_stream_id] = H2Stream()
+    elif isinstance(event, h2.events.InformationalResponseReceived):
+        streams[event.stream_id].informational.append(list(event.headers or []))
+    elif isinstance(event, h2.events.ResponseReceived):
+        streams[event.stream_id].headers = list(event.headers or [])
+    elif isinstance(event, h2.events.DataReceived):
+        streams[event.stream_id].body += event.data or b""
+        connection.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
+    elif isinstance(event, h2.events.TrailersReceived):
+        streams[event.stream_id].trailers = list(event.headers or [])
+    elif isinstance(event, h2.events.StreamEnded | h2.events.StreamReset):
+        if event.stream_id in streams:
+            streams[event.stream_id].ended = True
