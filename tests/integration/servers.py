@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.client
+import ipaddress
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -34,10 +36,11 @@ STOP_TIMEOUT = 5.0
 IO_TIMEOUT = 10.0
 
 
-def _commands(port: int) -> dict[str, list[str]]:
+def _commands(port: int, cert: Path, key: Path) -> dict[str, list[str]]:
     python = sys.executable
     uvicorn = [python, "-m", "uvicorn", APP, "--host", HOST, "--port", str(port)]
     quiet = ["--log-level", "warning", "--lifespan", "on"]
+    granian = [python, "-m", "granian", "--interface", "asgi", "--host", HOST, "--port", str(port)]
     return {
         "uvicorn-h11": [*uvicorn, "--http", "h11", *quiet],
         "uvicorn-httptools": [*uvicorn, "--http", "httptools", *quiet],
@@ -47,10 +50,66 @@ def _commands(port: int) -> dict[str, list[str]]:
             *("--port", str(port), "--workers", "1", "--log-level", "warning", APP),
         ],
         "daphne": [python, "-m", "daphne", "-b", HOST, "-p", str(port), APP],
+        # The same servers over TLS, to measure which offers the tls extension.
+        "uvicorn-tls": [*uvicorn, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key), *quiet],
+        "hypercorn-tls": [
+            *(python, "-m", "hypercorn", "--bind", f"{HOST}:{port}"),
+            *("--certfile", str(cert), "--keyfile", str(key), APP),
+        ],
+        "granian-tls": [
+            *granian,
+            *("--ssl-certificate", str(cert), "--ssl-keyfile", str(key), "--log-level", "warning"),
+            APP,
+        ],
+        "daphne-tls": [
+            *(python, "-m", "daphne", "-e"),
+            f"ssl:{port}:interface={HOST}:privateKey={key}:certKey={cert}",
+            APP,
+        ],
     }
 
 
-SERVER_NAMES = tuple(_commands(0))
+_ALL = tuple(_commands(0, Path(), Path()))
+TLS_NAMES = tuple(name for name in _ALL if name.endswith("-tls"))
+SERVER_NAMES = tuple(name for name in _ALL if name not in TLS_NAMES)
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1: (certificate, PKCS#8 key) PEM files."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "microasgi test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
 
 
 @dataclasses.dataclass
@@ -77,14 +136,14 @@ def free_port() -> int:
         return port
 
 
-def launch(name: str) -> Server:
+def launch(name: str, cert: Path, key: Path) -> Server:
     """Start server ``name`` without waiting for it (see ``wait_ready``)."""
     port = free_port()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        _commands(port)[name], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        _commands(port, cert, key)[name], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
     )
     return Server(name, port, process, log)
 
@@ -120,12 +179,12 @@ def stop(server: Server) -> None:
 
 
 @contextlib.contextmanager
-def running(names: Sequence[str]) -> Iterator[dict[str, Server]]:
+def running(names: Sequence[str], cert: Path, key: Path) -> Iterator[dict[str, Server]]:
     """Start the servers together (their start-ups overlap), yield them, and always stop them."""
     servers: dict[str, Server] = {}
     try:
         for name in names:
-            servers[name] = launch(name)
+            servers[name] = launch(name, cert, key)
         deadline = time.monotonic() + START_TIMEOUT
         for server in servers.values():
             wait_ready(server, deadline)
@@ -145,6 +204,21 @@ def http1_get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
         connection.request("GET", path)
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def https_json(port: int, path: str, cert: Path) -> Any:
+    """GET ``path`` over HTTPS/1.1, trusting only the test certificate, and decode the JSON."""
+    context = ssl.create_default_context(cafile=str(cert))
+    context.set_alpn_protocols(["http/1.1"])
+    connection = http.client.HTTPSConnection(HOST, port, timeout=IO_TIMEOUT, context=context)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200, body
+        return json.loads(body)
     finally:
         connection.close()
 

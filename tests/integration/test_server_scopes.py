@@ -6,12 +6,22 @@ These tables are the source of the support matrix on the extensions docs page.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets.sync.client
 
-from .servers import HOST, IO_TIMEOUT, SERVER_NAMES, Server, h2_get, http1_json
+from .servers import (
+    HOST,
+    IO_TIMEOUT,
+    SERVER_NAMES,
+    TLS_NAMES,
+    Server,
+    h2_get,
+    http1_json,
+    https_json,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +87,18 @@ def test_http2_scope(servers: dict[str, Server], name: str) -> None:
     info = json.loads(result.response.body)
     assert info["http_version"] == "2"
     assert info["extensions"] == expected
+
+
+# Measured over HTTPS: whether the server offers the tls extension (request.tls) and its scheme.
+TLS: dict[str, tuple[list[str], str | None, str]] = {
+    "uvicorn-tls": ([], None, "https"),
+    "hypercorn-tls": ([], None, "https"),
+    "granian-tls": (GRANIAN, None, "https"),
+    "daphne-tls": ([], None, "https"),
+}
+
+
+@pytest.mark.parametrize("name", TLS_NAMES)
+def test_tls_scope(servers: dict[str, Server], certificate: tuple[Path, Path], name: str) -> None:
+    info = https_json(servers[name].port, "/scope", certificate[0])
+    assert (info["extensions"], info["tls_version"], info["scheme"]) == TLS[name]
