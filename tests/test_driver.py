@@ -63,8 +63,8 @@ def run(checker: Any, *messages: Any) -> None:
             id="early-hint-before-start",
         ),
         pytest.param(
-            [START, {"type": "http.response.early_hint", "links": []}, END],
-            id="early-hint-after-start",
+            [{"type": "http.response.push", "path": "/a.css", "headers": []}, START, END],
+            id="push-before-start",
         ),
         pytest.param(
             [{**START, "trailers": True}, END, {"type": "http.response.trailers", "headers": []}],
@@ -139,6 +139,7 @@ BAD_HTTP: list[Any] = [
         "http.order",
     ),
     ([START], {"type": "http.response.debug", "info": {}}, "http.order"),
+    ([START], {"type": "http.response.early_hint", "links": []}, "http.order"),
     (
         [{"type": "http.response.debug", "info": {}}],
         {"type": "http.response.debug", "info": {}},
