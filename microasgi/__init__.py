@@ -12,7 +12,8 @@ from microasgi.responses import (
     Response,
     StreamingResponse,
 )
-from microasgi.routing import Host, Mount, Route, Router
+from microasgi.routing import Host, Mount, Route, Router, WebSocketRoute
+from microasgi.websockets import WebSocket, WebSocketDisconnect
 
 __version__ = "0.1.0"
 
@@ -31,4 +32,7 @@ __all__ = [
     "Route",
     "Router",
     "StreamingResponse",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketRoute",
 ]

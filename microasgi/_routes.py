@@ -1,4 +1,5 @@
-"""The route kinds a router dispatches to: ``Route``, ``Mount`` and ``Host`` (public in ``routing``).
+"""The route kinds a router dispatches to: ``Route``, ``WebSocketRoute``, ``Mount`` and ``Host``
+(public in ``routing``).
 
 Each route is an ASGI app on its own and answers ``matches(scope)`` for custom routers, but a
 ``Router`` does not ask them one by one: it compiles their paths into one trie
@@ -19,6 +20,7 @@ from urllib.parse import quote
 from microasgi._matcher import CompiledPath, compile_path
 from microasgi._scope import full_path, route_path
 from microasgi._utils import is_async_callable
+from microasgi._websocket_protocol import check_message_size
 from microasgi.concurrency import run_in_threadpool
 from microasgi.convertors import Convertor, _UnknownConvertorError
 from microasgi.datastructures import URLPath
@@ -27,6 +29,12 @@ from microasgi.middleware import Middleware, _build_stack
 from microasgi.requests import MAX_BODY_SIZE_KEY, Request
 from microasgi.responses import PlainTextResponse, Response
 from microasgi.types import ASGIApp, Receive, Scope, Send
+from microasgi.websockets import (
+    MAX_MESSAGE_SIZE_KEY,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketState,
+)
 
 if TYPE_CHECKING:
     from microasgi.routing import _MountedRouter
@@ -86,6 +94,46 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
                 "Response, for example JSONResponse(data) or PlainTextResponse(text)."
             )
         await response(scope, receive, send)
+
+    return app
+
+
+def websocket_session(func: Callable[[WebSocket], Awaitable[Any]]) -> ASGIApp:
+    """Turn an ``async def`` function taking a ``WebSocket`` into an ASGI app.
+
+    The session ends quietly when the connection does (a ``WebSocketDisconnect`` the function
+    lets through is the normal end, not an error). A ``Response`` the function returns before
+    accepting denies the handshake (``WebSocket.send_denial_response``). A connection the
+    function leaves open is closed with 1000.
+
+    Raises:
+        TypeError: ``func`` is not an ``async def`` function (at construction), or (per
+            connection) it returned a ``Response`` after answering the handshake.
+    """
+    if not is_async_callable(func):
+        raise TypeError(
+            f"A websocket endpoint must be an async function taking a WebSocket, got {func!r}. "
+            "Define it with 'async def'."
+        )
+    name = getattr(func, "__qualname__", repr(func))
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        try:
+            result = await func(websocket)
+        except WebSocketDisconnect:
+            return  # The connection is over; nobody is left to tell.
+        state = websocket.application_state
+        if isinstance(result, Response):
+            if state is not WebSocketState.CONNECTING:
+                raise TypeError(
+                    f"Websocket endpoint {name} returned {result!r} after answering the "
+                    "handshake; a Response can only deny a connection not yet accepted."
+                )
+            await websocket.send_denial_response(result)
+        elif state is WebSocketState.CONNECTED:
+            # Servers close it anyway once the app returns; closing here says how (1000).
+            await websocket.close()
 
     return app
 
@@ -265,6 +313,84 @@ class Route(_PathRoute):
     def __repr__(self) -> str:
         methods = sorted(self.methods or ())
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
+
+
+class WebSocketRoute(_PathRoute):
+    """A websocket endpoint at a path.
+
+    Args:
+        path: the path template, starting with ``/``; parameters as in ``Route``.
+        endpoint: an ``async def`` function taking a ``WebSocket`` (see ``websocket_session``),
+            a ``WebSocketEndpoint`` class, or any ASGI app.
+        name: the name for ``url_path_for``; defaults to the endpoint's ``__name__``. The URL
+            it builds has the ``websocket`` protocol, so ``url_for`` gives ``ws://`` or
+            ``wss://``.
+        middleware: middleware wrapping this route's endpoint only.
+        max_message_size: the cap, in bytes, on one received message on this route (``None``:
+            unlimited); a bigger message closes the connection with 1009. Defaults to the
+            enclosing setting (``scope[MAX_MESSAGE_SIZE_KEY]``), else 16 MiB.
+
+    Raises:
+        ValueError: a malformed path template, or an invalid ``max_message_size``.
+        TypeError: a plain (not ``async``) function endpoint.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        middleware: Sequence[Middleware[Any]] | None = None,
+        max_message_size: int | EllipsisType | None = ...,
+    ) -> None:
+        self.path = path
+        self._compile(None)
+        self.endpoint = endpoint
+        self.name = _endpoint_name(endpoint) if name is None else name
+        handler = endpoint
+        while isinstance(handler, functools.partial):
+            handler = handler.func
+        if inspect.isfunction(handler) or inspect.ismethod(handler):
+            app = websocket_session(endpoint)
+        else:
+            app = endpoint
+        self.max_message_size = (
+            max_message_size if max_message_size is ... else check_message_size(max_message_size)
+        )
+        self.app = _build_stack(app, middleware)
+        if max_message_size is not ...:
+            self.app = _with_message_limit(self.app, max_message_size)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "websocket":
+            return Match.NONE, {}
+        found = self._match_path(scope)
+        if found is None:
+            return Match.NONE, {}
+        return Match.FULL, {
+            "endpoint": self.endpoint,
+            "path_params": {**scope.get("path_params", {}), **found[0]},
+        }
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.compiled.param_convertors):
+            raise NoMatchFound(name, path_params)
+        return URLPath(self._replace_params(dict(path_params)), protocol="websocket")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
+
+
+def _with_message_limit(app: ASGIApp, limit: int | None) -> ASGIApp:
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+        scope[MAX_MESSAGE_SIZE_KEY] = limit
+        await app(scope, receive, send)
+
+    return limited
 
 
 class Mount(_PathRoute):

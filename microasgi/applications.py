@@ -168,6 +168,19 @@ class MicroASGI:
             path, route, methods=methods, name=name, include_in_schema=include_in_schema
         )
 
+    def add_websocket_route(
+        self, path: str, route: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Add ``WebSocketRoute(path, route, name=name)`` after the routes declared so far.
+
+        Raises:
+            RuntimeError: the application has started.
+        """
+        self._refuse_if_started(
+            "add a websocket route", "MicroASGI(routes=[WebSocketRoute(path, endpoint), ...])"
+        )
+        self.router.add_websocket_route(path, route, name=name)
+
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         """Add ``Mount(path, app, name=name)`` after the routes declared so far.
 

@@ -1,24 +1,26 @@
-"""Class-based endpoints: one method per HTTP method.
+"""Class-based endpoints: one method per HTTP method, or one per websocket event.
 
-``HTTPEndpoint`` is Starlette's: the class is the ASGI app. The router builds an instance per
-request with ``(scope, receive, send)`` and awaits it; the instance calls the method named after
-the request's method (``get``, ``post`` ...) with a ``Request`` and sends the ``Response`` it
-returns.
+``HTTPEndpoint`` and ``WebSocketEndpoint`` are Starlette's: the class is the ASGI app. The router
+builds an instance per request with ``(scope, receive, send)`` and awaits it. An ``HTTPEndpoint``
+calls the method named after the request's method (``get``, ``post`` ...) with a ``Request`` and
+sends the ``Response`` it returns; a ``WebSocketEndpoint`` calls ``on_connect``, ``on_receive``
+for each message (decoded as its ``encoding`` says) and ``on_disconnect``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from microasgi._utils import is_async_callable
 from microasgi.concurrency import run_in_threadpool
 from microasgi.exceptions import HTTPException
 from microasgi.requests import Request
 from microasgi.responses import PlainTextResponse, Response
-from microasgi.types import Receive, Scope, Send
+from microasgi.types import Message, Receive, Scope, Send
+from microasgi.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-__all__ = ["HTTPEndpoint"]
+__all__ = ["HTTPEndpoint", "WebSocketEndpoint"]
 
 # The methods an endpoint may define, in the order the ``Allow`` header lists them (Starlette's).
 # SECURITY: only these names are ever looked up. Looking up ``request.method.lower()`` as it comes
@@ -107,3 +109,100 @@ class HTTPEndpoint:
         if "app" in self.scope:
             raise HTTPException(405, headers=headers)
         return PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)
+
+
+_ENCODINGS = (None, "text", "bytes", "json")
+
+
+class WebSocketEndpoint:
+    """An endpoint class for a websocket: override ``on_connect``, ``on_receive``, ``on_disconnect``.
+
+    ``on_connect`` accepts by default. Each message is decoded as ``encoding`` says and handed to
+    ``on_receive``: ``"text"`` (a binary message closes the connection with 1003, unsupported
+    data), ``"bytes"`` (a text message closes with 1003), ``"json"`` (text or UTF-8 bytes; invalid
+    UTF-8 or JSON closes with 1007), or ``None`` for the raw ``str`` or ``bytes``. When the
+    connection ends, ``on_disconnect`` gets the close code: the client's, the application's own
+    close, or 1011 when ``on_receive`` raised (the exception then goes on to the exception
+    handlers, which close the connection with 1011 if nothing else answers it).
+
+    Use the class itself as the endpoint: ``WebSocketRoute("/ws", ChatEndpoint)``.
+
+    Args:
+        scope: the ASGI ``websocket`` scope.
+        receive: the ASGI receive callable.
+        send: the ASGI send callable.
+
+    Raises:
+        ValueError: the scope is not a ``websocket`` scope, or (when the class is defined) its
+            ``encoding`` is not one of ``None``, ``"text"``, ``"bytes"``, ``"json"``.
+    """
+
+    encoding: Literal["text", "bytes", "json"] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.encoding not in _ENCODINGS:
+            raise ValueError(
+                f"{cls.__name__}.encoding must be None, 'text', 'bytes' or 'json', got "
+                f"{cls.encoding!r}."
+            )
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            raise ValueError(
+                f"{type(self).__name__} serves 'websocket' scopes, got {scope['type']!r}. Route "
+                "http requests to a Route."
+            )
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self.dispatch().__await__()
+
+    async def dispatch(self) -> None:
+        """Run the connection: ``on_connect``, ``on_receive`` per message, ``on_disconnect``."""
+        websocket = WebSocket(self.scope, receive=self.receive, send=self.send)
+        await self.on_connect(websocket)
+        failed = False
+        try:
+            # The loop runs while the connection is open: on_connect or on_receive may close it.
+            while websocket.application_state is WebSocketState.CONNECTED:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                await self.on_receive(websocket, await self.decode(websocket, message))
+        except WebSocketDisconnect:
+            pass  # The client left, or a message the encoding refuses closed the connection.
+        except Exception:
+            failed = True
+            raise
+        finally:
+            # The connection records how it ended: the client's code, or the app's own close.
+            await self.on_disconnect(websocket, 1011 if failed else websocket._conn.code)
+
+    async def decode(self, websocket: WebSocket, message: Message) -> Any:
+        """Turn a ``websocket.receive`` message into what ``on_receive`` gets, per ``encoding``.
+
+        Raises:
+            WebSocketDisconnect: the message does not fit the encoding; the connection was closed
+                with 1003 (wrong kind of message) or 1007 (invalid UTF-8 or JSON).
+        """
+        text: str | None = message.get("text")
+        if self.encoding == "json":
+            return await websocket._decode_json(message)
+        if self.encoding == "text" and text is None:
+            await websocket._fail(1003, "Expected text messages, got a binary one.")
+        if self.encoding == "bytes" and text is not None:
+            await websocket._fail(1003, "Expected binary messages, got a text one.")
+        return message["bytes"] if text is None else text
+
+    async def on_connect(self, websocket: WebSocket) -> None:
+        """Answer the handshake; accepts by default. Override to check, then accept or close."""
+        await websocket.accept()
+
+    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+        """Handle one decoded message; does nothing by default."""
+
+    async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
+        """Run once the connection is over, with its close code; does nothing by default."""

@@ -5,8 +5,8 @@ the same with 10 routes as with 10,000, and among the routes that match, the one
 wins, exactly as Starlette's linear scan would decide. A path that matches with the wrong method
 answers 405 with an ``Allow`` header listing every method that would have matched.
 
-``Route``, ``Mount`` and ``Host`` live in ``microasgi._routes``; the lifespan protocol in
-``microasgi._lifespan``.
+``Route``, ``WebSocketRoute``, ``Mount`` and ``Host`` live in ``microasgi._routes``; the lifespan
+protocol in ``microasgi._lifespan``.
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from microasgi._routes import (
     Mount,
     NoMatchFound,
     Route,
+    WebSocketRoute,
     _PathRoute,
     check_limit,
     method_not_allowed,
     mount_scope,
     not_found,
     request_response,
+    websocket_session,
 )
 from microasgi._scope import decode_query_string, full_path, route_path
 from microasgi.convertors import Convertor
@@ -53,17 +55,30 @@ __all__ = [
     "Route",
     "RouteShadowedWarning",
     "Router",
+    "WebSocketRoute",
     "request_response",
+    "websocket_session",
 ]
 
 # The public home of the names defined in _routes is this module: docs, reprs and pickles name it.
-for _public in (BaseRoute, Host, Match, Mount, NoMatchFound, Route, request_response):
+for _public in (
+    BaseRoute,
+    Host,
+    Match,
+    Mount,
+    NoMatchFound,
+    Route,
+    WebSocketRoute,
+    request_response,
+    websocket_session,
+):
     _public.__module__ = __name__
 del _public
 
 # RFC 3986 section 3.3: the characters a path segment may hold unencoded (pchar), plus "/".
 _PATH_SAFE = "/!$&'()*+,;=:@"
 _HTTP = frozenset({"http"})
+_WEBSOCKET = frozenset({"websocket"})
 _HTTP_AND_WEBSOCKET = frozenset({"http", "websocket"})
 
 
@@ -138,10 +153,12 @@ class Router:
         entries: list[Entry] = []
         custom: list[tuple[int, BaseRoute]] = []
         for index, route in enumerate(self.routes):
-            if isinstance(route, Route | Mount) and not _overrides_matches(route):
+            if isinstance(route, Route | WebSocketRoute | Mount) and not _overrides_matches(route):
                 compiled = route.bind(self._convertors)
                 if isinstance(route, Mount):
                     entries.append(Entry(index, compiled, _HTTP_AND_WEBSOCKET, None, route, True))
+                elif isinstance(route, WebSocketRoute):
+                    entries.append(Entry(index, compiled, _WEBSOCKET, None, route))
                 else:
                     methods = frozenset(route.methods) if route.methods is not None else None
                     entries.append(Entry(index, compiled, _HTTP, methods, route))
@@ -151,8 +168,8 @@ class Router:
                 custom.append((index, route))
             else:
                 raise TypeError(
-                    f"Router routes must be Route, Mount, Host or other BaseRoute instances, "
-                    f"got {route!r} at position {index}."
+                    "Router routes must be Route, WebSocketRoute, Mount, Host or other BaseRoute "
+                    f"instances, got {route!r} at position {index}."
                 )
         self._matcher = Matcher(entries)
         self._custom = custom
@@ -315,6 +332,12 @@ class Router:
             Route(path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
         )
 
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Add a ``WebSocketRoute`` after the routes declared so far."""
+        self._add(WebSocketRoute(path, endpoint, name=name))
+
     def _add(self, route: BaseRoute) -> None:
         self.routes.append(route)
         self._compile(stacklevel=4)
@@ -351,7 +374,7 @@ class _MountedRouter(Router):
 
 def _overrides_matches(route: BaseRoute) -> bool:
     # A subclass with its own matches() keeps it: such routes are asked in declaration order.
-    return type(route).matches not in (Route.matches, Mount.matches)
+    return type(route).matches not in (Route.matches, WebSocketRoute.matches, Mount.matches)
 
 
 def _route_names(routes: Sequence[BaseRoute], prefix: str) -> dict[str, set[str]]:

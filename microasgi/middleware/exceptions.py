@@ -4,6 +4,11 @@ Handlers are looked up by status code (for an ``HTTPException``) and by exceptio
 the class's MRO, most specific first). Without a handler of its own, an ``HTTPException`` answers
 its status with its ``detail`` (no body for 204, 205 and 304) and its headers; any other
 exception goes on up to ``ServerErrorMiddleware`` and the server.
+
+In a websocket scope handlers get a ``WebSocket`` instead of a ``Request``: a
+``WebSocketException`` closes the connection with its code; a ``Response`` a handler returns
+(the ``HTTPException`` default, say) denies a handshake not yet accepted; any other exception
+closes an accepted connection with 1011 and goes on up.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from microasgi._utils import is_async_callable
+from microasgi._websocket_protocol import Connection, fit_reason, offers_denial_response
 from microasgi.concurrency import run_in_threadpool
-from microasgi.exceptions import HTTPException
+from microasgi.exceptions import HTTPException, WebSocketException
 from microasgi.requests import Request
 from microasgi.responses import PlainTextResponse, Response
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
+from microasgi.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 __all__ = ["ExceptionMiddleware"]
 
@@ -85,7 +92,11 @@ class ExceptionMiddleware:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        scope_type = scope["type"]
+        if scope_type == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if scope_type != "http":
             await self.app(scope, receive, send)
             return
         started = False
@@ -111,6 +122,62 @@ class ExceptionMiddleware:
                 raise
             response = await _run_handler(handler, Request(scope, receive, send), exc)
             await response(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The connection's phase, followed through the messages both ways with the same state
+        # table WebSocket uses, so a handler's WebSocket knows whether it was accepted.
+        conn = Connection()
+
+        async def receiver() -> Message:
+            message = await receive()
+            conn.observe_received(message)
+            return message
+
+        async def sender(message: Message) -> None:
+            conn.observe_sent(message)
+            await send(message)
+
+        try:
+            await self.app(scope, receiver, sender)
+        except Exception as exc:
+            handler = self._lookup(exc)
+            if handler is None and isinstance(exc, WebSocketException):
+                handler = _websocket_exception
+            websocket = WebSocket._resume(scope, receive, send, conn)
+            if handler is None:
+                if isinstance(exc, WebSocketDisconnect):
+                    return  # The connection is over: the normal end of a session, not an error.
+                await _close_after_error(websocket)
+                raise
+            result = await _run_websocket_handler(handler, websocket, exc)
+            if result is None:
+                return
+            if websocket.application_state is WebSocketState.CONNECTING:
+                await websocket.send_denial_response(cast(Response, result))
+                return
+            exc.add_note(
+                f"The exception handler {_qualname(handler)} returned {result!r} for "
+                f"{type(exc).__name__}, but the websocket was already answered: a Response can "
+                "only deny a handshake. To close an accepted websocket, raise "
+                "WebSocketException(code, reason)."
+            )
+            await _close_after_error(websocket)
+            raise
+
+
+async def _close_after_error(websocket: WebSocket) -> None:
+    """Close with 1011 (internal error) an accepted connection the app failed on.
+
+    An unanswered handshake gets a 500 denial response when the server offers the extension;
+    without it nothing is sent, so the server answers the handshake with its own 500.
+    """
+    state = websocket.application_state
+    if state is WebSocketState.CONNECTED:
+        await websocket.close(1011)
+    elif state is WebSocketState.CONNECTING and offers_denial_response(websocket.scope):
+        await websocket.send_denial_response(
+            PlainTextResponse("Internal Server Error", status_code=500)
+        )
 
 
 def _check_handler(key: object, handler: object) -> int | type[Exception]:
@@ -150,6 +217,30 @@ async def _run_handler(handler: ExceptionHandler, request: Request, exc: Excepti
             "PlainTextResponse('...', status_code=400)."
         ) from exc
     return cast(ASGIApp, response)
+
+
+async def _run_websocket_handler(
+    handler: ExceptionHandler, websocket: WebSocket, exc: Exception
+) -> ASGIApp | None:
+    """Call ``handler`` with the websocket; it closes it itself, or returns a denial response."""
+    if is_async_callable(handler):
+        result = await handler(websocket, exc)
+    else:
+        result = await run_in_threadpool(handler, websocket, exc)
+    if result is not None and not callable(result):
+        raise TypeError(
+            f"The exception handler {_qualname(handler)} returned {result!r} for "
+            f"{type(exc).__name__} in a websocket; it must close the websocket and return None, "
+            "or return a Response to deny the handshake."
+        ) from exc
+    return cast(ASGIApp | None, result)
+
+
+async def _websocket_exception(websocket: WebSocket, exc: WebSocketException) -> None:
+    """The default answer to a ``WebSocketException``: close with its code and reason."""
+    if websocket.application_state in (WebSocketState.CONNECTING, WebSocketState.CONNECTED):
+        # A close before accept makes the server answer the handshake with 403.
+        await websocket.close(exc.code, fit_reason(exc.reason))
 
 
 async def _http_exception(request: Request, exc: HTTPException) -> Response:
