@@ -88,7 +88,7 @@ TRANSITIONS: dict[Phase, dict[Step, Phase]] = {
     _P.DENYING: {_S.DENY_BODY: _P.DENYING, _S.DENY_END: _P.CLOSED, _S.LOST: _P.GONE},
     # DISCONNECT here is the app's own close completing (after a 1003/1007/1009 close).
     _P.CLOSED: {_S.DISCONNECT: _P.GONE, _S.LOST: _P.GONE},
-    # close() after the client left does nothing; a send raises WebSocketDisconnect (see _transmit).
+    # close() after the client left does nothing; a send raises WebSocketDisconnect (WebSocket._transmit).
     _P.GONE: {_S.CLOSE: _P.GONE},
 }
 
@@ -127,6 +127,7 @@ INCOMING: dict[str, Step] = {
 
 
 def outgoing_step(message: Message) -> Step | None:
+    """The step a message the app sends takes; ``None`` for a type no websocket app sends."""
     kind = message.get("type")
     if kind == "websocket.http.response.body":
         return _S.DENY_BODY if message.get("more_body", False) else _S.DENY_END
