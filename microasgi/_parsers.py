@@ -1,4 +1,4 @@
-"""Sans-I/O parsers for request data: cookies, option headers and urlencoded form bodies.
+"""Sans-I/O parsers for request data: cookies, option headers and form bodies.
 
 Pure functions and one small incremental parser over ``str``/``bytes``: no ``receive``, no anyio, no
 I/O, so they are tested and fuzzed without an event loop. Every function runs in time linear in its
@@ -21,9 +21,12 @@ __all__ = [
     "TooManyFieldsError",
     "UrlencodedParser",
     "decode_form_fields",
+    "decode_multipart_fields",
+    "is_multipart_boundary",
     "json_nesting_exceeds",
     "parse_cookie_header",
     "parse_options_header",
+    "text_codec",
     "unquote_form_bytes",
 ]
 
@@ -33,7 +36,7 @@ class MalformedHeaderError(ValueError):
 
 
 class FormDataError(ValueError):
-    """An urlencoded form body breaks a limit or cannot be decoded."""
+    """A form body breaks a limit or cannot be decoded."""
 
 
 class TooManyFieldsError(FormDataError):
@@ -369,10 +372,16 @@ _REFUSED_CODECS = frozenset(
 )
 
 
-def _text_codec(charset: str) -> str:
+def text_codec(charset: str) -> str:
+    """Return the codec name for a form charset, refusing what is not a text encoding.
+
+    Raises:
+        InvalidFormEncodingError: the charset is unknown, a bytes-to-bytes codec (``base64``,
+            ``rot13`` ...) or a hazardous one (``utf-7``, the escape codecs, ``punycode``).
+    """
     try:
         info = codecs.lookup(charset)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         info = None
     # ``_is_text_encoding`` is how ``bytes.decode`` itself refuses base64, zlib, rot13 ...
     if info is None or not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
@@ -380,6 +389,15 @@ def _text_codec(charset: str) -> str:
             f"Unsupported form charset {_clip(charset)!r}; use a text encoding such as 'utf-8'."
         )
     return info.name
+
+
+def _charset_field(value: bytes) -> str:
+    try:
+        return value.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidFormEncodingError(
+            f"The _charset_ field {_clip(repr(value))} is not an ASCII charset name."
+        ) from None
 
 
 def decode_form_fields(
@@ -396,20 +414,62 @@ def decode_form_fields(
     """
     for name, value in fields:
         if name == b"_charset_":
-            try:
-                charset = value.decode("ascii")
-            except UnicodeDecodeError:
-                raise InvalidFormEncodingError(
-                    f"The _charset_ field {_clip(repr(value))} is not an ASCII charset name."
-                ) from None
+            charset = _charset_field(value)
             break
-    codec = _text_codec(charset)
+    codec = text_codec(charset)
     try:
         return [(name.decode(codec), value.decode(codec)) for name, value in fields]
     except UnicodeDecodeError as exc:
         raise InvalidFormEncodingError(
             f"The form is not valid {charset}: {exc.reason} at byte {exc.start} of a field."
         ) from None
+
+
+def decode_multipart_fields(
+    fields: list[tuple[str, bytes, str | None]], charset: str = "utf-8"
+) -> list[str]:
+    """Decode the values of the text fields of a multipart form, in order.
+
+    Each value is decoded with the ``charset`` of its part's ``Content-Type`` when it has one;
+    otherwise with the form's default charset: the value of a ``_charset_`` field if the form holds
+    one (RFC 7578 section 4.6, HTML's rule), else ``charset`` (from the request's
+    ``Content-Type``, UTF-8 by default).
+
+    Args:
+        fields: ``(name, value, part_charset)`` for each text field; names are already text
+            (they come from the part headers).
+        charset: the default charset.
+
+    Raises:
+        InvalidFormEncodingError: a charset is unknown or not a text encoding, or a value is not
+            valid in its charset.
+    """
+    for name, value, _ in fields:
+        if name == "_charset_":
+            charset = _charset_field(value)
+            break
+    default = text_codec(charset)
+    values: list[str] = []
+    for name, value, part_charset in fields:
+        codec = default if part_charset is None else text_codec(part_charset)
+        try:
+            values.append(value.decode(codec))
+        except UnicodeDecodeError as exc:
+            raise InvalidFormEncodingError(
+                f"The form field {_clip(name)!r} is not valid {part_charset or charset}: "
+                f"{exc.reason} at byte {exc.start}."
+            ) from None
+    return values
+
+
+# SPEC: RFC 2046 section 5.1.1: boundary := 0*69<bchars> bcharsnospace, and bchars are these.
+_BOUNDARY = re.compile(r"[0-9A-Za-z'+_,\-./:=?() ]{0,69}[0-9A-Za-z'+_,\-./:=?()]")
+
+
+def is_multipart_boundary(boundary: str) -> bool:
+    """Tell whether ``boundary`` is a valid multipart boundary (RFC 2046: 1 to 70 characters
+    from ``A-Z a-z 0-9 '()+_,-./:=?`` and space, not ending in a space)."""
+    return _BOUNDARY.fullmatch(boundary) is not None
 
 
 # An escape (backslash and the next byte), a JSON string once escapes are gone, and every byte

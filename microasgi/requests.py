@@ -8,13 +8,14 @@ middleware and then the endpoint), so both can read it.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable, Iterator, Mapping
 from contextlib import aclosing
-from types import TracebackType
+from types import EllipsisType, TracebackType
 from typing import Any, NoReturn
 
 import anyio
@@ -37,7 +38,13 @@ from microasgi._parsers import (
 )
 from microasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from microasgi.exceptions import HTTPException
-from microasgi.formparsers import FormParser, MultiPartException, _check_limit
+from microasgi.formparsers import (
+    FORM_LIMITS_KEY,
+    FormLimits,
+    FormParser,
+    MultiPartException,
+    MultiPartParser,
+)
 from microasgi.types import EarlyHintEvent, HTTPResponsePushEvent, Message, Receive, Scope, Send
 
 __all__ = [
@@ -62,6 +69,8 @@ When the key is present it also caps ``stream()``."""
 _BODY_KEY = "microasgi.body"
 
 _MISSING: Any = object()
+
+_DEFAULT_FORM_LIMITS = FormLimits()
 
 
 class ClientDisconnect(Exception):
@@ -335,12 +344,14 @@ def _too_large(limit: int) -> HTTPException:
 class _BodyReader:
     """The body of one ASGI receive channel, shared by every ``Request`` over the scope."""
 
-    __slots__ = ("body", "disconnected", "pending", "pending_size", "receive", "state")
+    __slots__ = ("body", "disconnected", "form", "pending", "pending_size", "receive", "state")
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive
         self.state = _BodyState.UNREAD
         self.body: bytes | None = None  # the whole body, once read into memory
+        # The parsed form: a multipart body cannot be streamed twice, so it is shared.
+        self.form: FormData | None = None
         # Messages taken by is_disconnected() and not yet read by the stream, in order.
         self.pending: deque[Message] = deque()
         self.pending_size = 0
@@ -589,39 +600,76 @@ class Request(HTTPConnection):
     def form(
         self,
         *,
-        max_files: int | float = 1000,
-        max_fields: int | float = 1000,
-        max_part_size: int = 1024 * 1024,
+        max_files: int | float | EllipsisType = ...,
+        max_fields: int | float | EllipsisType = ...,
+        max_part_size: int | EllipsisType = ...,
+        max_file_size: int | EllipsisType = ...,
+        max_fields_memory: int | EllipsisType = ...,
+        max_part_header_size: int | EllipsisType = ...,
     ) -> _FormContext:
         """Parse the body as a form, once: ``await request.form()`` or ``async with request.form()``.
 
-        ``application/x-www-form-urlencoded`` bodies are parsed as they stream in, with the
-        limits checked on every chunk. Any other content type, or none, gives an empty
-        ``FormData``, as in Starlette; ``multipart/form-data`` support arrives in a later release.
-        The context manager form closes the form (its uploaded files) on exit.
+        ``application/x-www-form-urlencoded`` and ``multipart/form-data`` bodies are parsed as
+        they stream in, with every limit checked on each chunk. Any other content type, or none,
+        gives an empty ``FormData``, as in Starlette. The context manager form closes the form
+        (deletes its uploaded files) on exit; the router closes it when the request ends.
+
+        A limit left out (``...``) comes from ``scope[FORM_LIMITS_KEY]`` (a ``FormLimits`` an
+        application or middleware put there), else from ``FormLimits``' defaults (shown here).
+        The fields of a multipart form held in memory are also capped by the request's body cap
+        (``scope[MAX_BODY_SIZE_KEY]``, else ``DEFAULT_MAX_BODY_SIZE``); its files are not: they
+        go to disk, bounded by ``max_file_size`` each.
 
         Args:
-            max_files: the most files a multipart form may hold; ``math.inf`` for no limit.
-            max_fields: the most fields (400 beyond it); ``math.inf`` for no limit.
-            max_part_size: the longest field name or value, in bytes as sent (413 beyond it).
+            max_files: the most files a multipart form may hold (400 beyond it), default 1000;
+                ``math.inf`` for no limit.
+            max_fields: the most text fields (400 beyond it), default 1000; ``math.inf`` for no
+                limit.
+            max_part_size: the largest text field, in bytes as sent (413 beyond it), default
+                1 MiB.
+            max_file_size: the largest uploaded file, in bytes (413 beyond it), default 100 MiB.
+            max_fields_memory: the most bytes of text fields and part headers a multipart form
+                holds in memory (413 beyond it), default 16 MiB.
+            max_part_header_size: the longest header line of a multipart part (400 beyond it),
+                default 8 KiB.
 
         Raises:
             ValueError: a limit is not an int >= 0, or ``math.inf`` for the counts (raised here,
                 not when awaited).
-            HTTPException: 400 for a malformed ``Content-Type`` or form, 413 for a part or a body
-                over its limit.
+            TypeError: ``scope[FORM_LIMITS_KEY]`` is not a ``FormLimits``.
+            HTTPException: 400 for a malformed ``Content-Type`` or form, too many fields or
+                files; 413 for a field, a file, the fields in memory or a body over its limit.
         """
-        _check_limit("max_files", max_files, unbounded=True)
-        _check_limit("max_fields", max_fields, unbounded=True)
-        _check_limit("max_part_size", max_part_size)
-        return _FormContext(self._get_form(max_fields, max_part_size))
+        base = self._scope.get(FORM_LIMITS_KEY, _DEFAULT_FORM_LIMITS)
+        if not isinstance(base, FormLimits):
+            raise TypeError(
+                f"scope[{FORM_LIMITS_KEY!r}] must be a FormLimits, got {base!r}. Set it to "
+                "microasgi.formparsers.FormLimits(...)."
+            )
+        given: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("max_files", max_files),
+                ("max_fields", max_fields),
+                ("max_part_size", max_part_size),
+                ("max_file_size", max_file_size),
+                ("max_fields_memory", max_fields_memory),
+                ("max_part_header_size", max_part_header_size),
+            )
+            if value is not ...
+        }
+        limits = dataclasses.replace(base, **given) if given else base
+        return _FormContext(self._get_form(limits))
 
-    async def _get_form(self, max_fields: int | float, max_part_size: int) -> FormData:
+    async def _get_form(self, limits: FormLimits) -> FormData:
         if self._form is None:
-            self._form = await self._parse_form(max_fields, max_part_size)
+            reader = self._body_reader()
+            if reader.form is None:
+                reader.form = await self._parse_form(limits)
+            self._form = reader.form
         return self._form
 
-    async def _parse_form(self, max_fields: int | float, max_part_size: int) -> FormData:
+    async def _parse_form(self, limits: FormLimits) -> FormData:
         content_type = self.headers.get("content-type")
         if content_type is None:
             return FormData()
@@ -629,11 +677,32 @@ class Request(HTTPConnection):
             media_type, _ = parse_options_header(content_type)
         except MalformedHeaderError as exc:
             raise HTTPException(400, detail=str(exc)) from None
-        if media_type != "application/x-www-form-urlencoded":
+        parser: FormParser | MultiPartParser
+        if media_type == "multipart/form-data":
+            cap = self._limit(explicit=False)
+            memory = limits.max_fields_memory if cap is None else min(cap, limits.max_fields_memory)
+            # The files of a multipart body go to disk, so the stream is not capped as a whole
+            # by the in-memory body cap: the parser bounds every part as it streams in.
+            parser = MultiPartParser(
+                self.headers,
+                self._body_reader().read(None, None),
+                max_files=limits.max_files,
+                max_fields=limits.max_fields,
+                max_part_size=limits.max_part_size,
+                max_file_size=limits.max_file_size,
+                max_fields_memory=memory,
+                max_part_header_size=limits.max_part_header_size,
+                spool_max_size=limits.spool_max_size,
+            )
+        elif media_type == "application/x-www-form-urlencoded":
+            parser = FormParser(
+                self.headers,
+                self._keeping(),
+                max_fields=limits.max_fields,
+                max_part_size=limits.max_part_size,
+            )
+        else:
             return FormData()
-        parser = FormParser(
-            self.headers, self._keeping(), max_fields=max_fields, max_part_size=max_part_size
-        )
         try:
             return await parser.parse()
         except MultiPartException as exc:
@@ -651,9 +720,15 @@ class Request(HTTPConnection):
         reader.body = b"".join(chunks)
 
     async def close(self) -> None:
-        """Close the form, if it was parsed (its uploaded files)."""
-        if self._form is not None:
-            await self._form.close()
+        """Close the form, if it was parsed here or by another ``Request`` over the same scope
+        (its uploaded files are deleted)."""
+        form = self._form
+        if form is None:
+            # PERF: called for every request by the router; no reader is created for this.
+            reader = self._reader if self._reader is not None else self._scope.get(_BODY_KEY)
+            form = reader.form if isinstance(reader, _BodyReader) else None
+        if form is not None:
+            await form.close()
 
     async def is_disconnected(self) -> bool:
         """Tell whether the client has disconnected, without waiting.
