@@ -40,12 +40,15 @@ from microasgi.types import (
 )
 
 __all__ = [
+    "EventSourceResponse",
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
     "RedirectResponse",
     "Response",
+    "ServerSentEvent",
     "StreamingResponse",
+    "last_event_id",
 ]
 
 # Where microasgi.requests keeps the body reader shared by every Request over a scope.
@@ -723,3 +726,7 @@ def _expires(key: str, expires: datetime | str | int) -> str:
     if isinstance(expires, int):
         return email.utils.formatdate(time.time() + expires, usegmt=True)
     return _attribute(key, "expires", expires)
+
+
+# Server-Sent Events build on StreamingResponse, so their module is imported once it exists.
+from microasgi._sse import EventSourceResponse, ServerSentEvent, last_event_id  # noqa: E402
