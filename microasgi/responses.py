@@ -41,6 +41,7 @@ from microasgi.types import (
 
 __all__ = [
     "EventSourceResponse",
+    "FileResponse",
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
@@ -727,6 +728,9 @@ def _expires(key: str, expires: datetime | str | int) -> str:
         return email.utils.formatdate(time.time() + expires, usegmt=True)
     return _attribute(key, "expires", expires)
 
+
+# FileResponse subclasses Response and lives in its own module, imported once this one exists.
+from microasgi._fileresponse import FileResponse  # noqa: E402
 
 # Server-Sent Events build on StreamingResponse, so their module is imported once it exists.
 from microasgi._sse import EventSourceResponse, ServerSentEvent, last_event_id  # noqa: E402
