@@ -208,14 +208,14 @@ class _Pinging:
         "_send",
         "_source",
         "_started",
-        "_task_group",
         "_timer",
+        "task_group",
     )
 
     def __init__(self, source: AsyncIterator[Any], interval: float) -> None:
         self._source = source
         self._interval = interval
-        self._task_group: anyio.abc.TaskGroup | None = None
+        self.task_group: anyio.abc.TaskGroup | None = None
         self._send, self._receive = anyio.create_memory_object_stream[bytes](0)
         self._producer_scope = anyio.CancelScope()
         self._ping_scope = anyio.CancelScope()
@@ -234,7 +234,7 @@ class _Pinging:
             # the producer.
             self._started = True
             self._timer = anyio.CancelScope(deadline=anyio.current_time() + self._interval)
-            task_group = cast(anyio.abc.TaskGroup, self._task_group)
+            task_group = cast(anyio.abc.TaskGroup, self.task_group)
             task_group.start_soon(self._ping, self._send.clone())
             task_group.start_soon(self._produce)
         try:
@@ -369,7 +369,7 @@ class EventSourceResponse(StreamingResponse):
         try:
             with collapse_excgroups():
                 async with anyio.create_task_group() as task_group:
-                    events._task_group = task_group
+                    events.task_group = task_group
                     try:
                         await super().__call__(scope, receive, send)
                     finally:
