@@ -1,0 +1,266 @@
+"""Static files: an ASGI app that serves the files of directories and packages.
+
+``StaticFiles`` keeps Starlette's signature and behaviour. It never serves anything outside its
+directories: the request path is checked segment by segment (no ``..``, backslash, NUL or drive
+letter, whatever encoding carried them), then the file's real path must lie inside a directory's
+real path (symlinks included, unless ``follow_symlink=True``). Every file system call runs in a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ntpath
+import os
+import stat
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import anyio.to_thread
+
+from microasgi._fileresponse import FileResponse
+from microasgi._scope import decode_query_string, full_path, route_path
+from microasgi.exceptions import HTTPException
+from microasgi.responses import RedirectResponse
+from microasgi.types import Receive, Scope, Send
+
+__all__ = ["StaticFiles"]
+
+PathLike = str | os.PathLike[str]
+_Found = tuple[str, os.stat_result]
+# SPEC: RFC 3986 3.3, the characters a path segment may hold unencoded (pchar), plus "/".
+_PATH_SAFE = "/!$&'()*+,;=:@"
+_ALLOW = {"Allow": "GET, HEAD"}
+
+
+class StaticFiles:
+    """Serve files from ``directory`` and the ``statics`` folders of ``packages``.
+
+    Mount it: ``Mount("/static", app=StaticFiles(directory="static"), name="static")``, then
+    ``url_for("static", path="/css/app.css")`` builds its URLs. Directories are searched in order:
+    ``directory`` first, then each package's.
+
+    Files are sent by ``FileResponse``, so ``ETag``, ``Last-Modified``, 304 on conditional
+    requests, ``Range`` and the server's fastest transport come with them. Methods other than GET
+    and HEAD get 405 with ``Allow: GET, HEAD``; anything not found (or not readable, or not a
+    regular file) 404, raised as ``HTTPException`` so the app's handlers can render it.
+
+    Args:
+        directory: a directory to serve.
+        packages: package names, or ``(package, subdirectory)`` pairs; a plain name serves the
+            package's ``statics`` subdirectory.
+        html: HTML mode: a directory serves its ``index.html`` (``/docs`` redirects to
+            ``/docs/`` first, so relative links work) and a miss serves the top ``404.html``
+            with status 404 when there is one.
+        check_dir: raise at construction if ``directory`` does not exist.
+        follow_symlink: serve symlinks that point outside the directories. By default a
+            symlink is followed only when its target lies inside the directory too.
+
+    Raises:
+        RuntimeError: ``check_dir`` and ``directory`` does not exist.
+        ValueError: a package cannot be found or has no such subdirectory, or nothing to serve.
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: PathLike | None = None,
+        packages: Sequence[str | tuple[str, str]] | None = None,
+        html: bool = False,
+        check_dir: bool = True,
+        follow_symlink: bool = False,
+    ) -> None:
+        self.directory = directory
+        self.packages = packages
+        self.all_directories = self.get_directories(directory, packages)
+        self.html = html
+        self.follow_symlink = follow_symlink
+        self.config_checked = False
+        self._roots: list[str] = []
+        if check_dir and directory is not None and not os.path.isdir(directory):
+            raise RuntimeError(
+                f"Directory {os.fspath(directory)!r} does not exist. Create it, fix the path, "
+                "or pass check_dir=False to check it at the first request instead."
+            )
+
+    def get_directories(
+        self,
+        directory: PathLike | None = None,
+        packages: Sequence[str | tuple[str, str]] | None = None,
+    ) -> list[PathLike]:
+        """Return the directories to serve: ``directory``, then each package's folder."""
+        directories: list[PathLike] = [] if directory is None else [directory]
+        if isinstance(packages, str):
+            raise TypeError(
+                f"packages must be a list of package names, got the string {packages!r}. "
+                f"Use packages=[{packages!r}]."
+            )
+        for package in packages or ():
+            name, subdirectory = (package, "statics") if isinstance(package, str) else package
+            directories.append(_package_directory(name, subdirectory))
+        if not directories:
+            raise ValueError("StaticFiles needs something to serve: give directory= or packages=.")
+        return directories
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer an HTTP request with a file, a redirect, a 404 page, 404 or 405."""
+        if scope["type"] == "websocket":
+            # SPEC: websocket.close before accept makes the server answer 403.
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        if scope["type"] != "http":
+            raise ValueError(
+                f"StaticFiles answers 'http' scopes, got {scope['type']!r}. Mount it in a "
+                "router or an application, which handle lifespan themselves."
+            )
+        if not self.config_checked:
+            await self.check_config()
+            self.config_checked = True
+        response = await self.get_response(self.get_path(scope), scope)
+        await response(scope, receive, send)
+
+    def get_path(self, scope: Scope) -> str:
+        """Return the request path relative to the mount, ``""`` for the top directory.
+
+        Raises:
+            HTTPException: 404 for a path that could reach outside the directories.
+        """
+        relative = _safe_relative_path(route_path(scope))
+        if relative is None:
+            raise HTTPException(404)
+        return relative
+
+    async def get_response(self, path: str, scope: Scope) -> FileResponse | RedirectResponse:
+        """Return the response for the relative ``path`` (see ``get_path``).
+
+        Raises:
+            HTTPException: 405 for methods other than GET and HEAD, 404 when nothing is found.
+        """
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(405, headers=_ALLOW)
+        found, index, missing = await anyio.to_thread.run_sync(self._resolve, path)
+        if found is not None:
+            return FileResponse(found[0], stat_result=found[1])
+        if index is not None:
+            if not scope["path"].endswith("/"):
+                return RedirectResponse(_slash_location(scope), status_code=307)
+            return FileResponse(index[0], stat_result=index[1])
+        if missing is not None:
+            return FileResponse(missing[0], stat_result=missing[1], status_code=404)
+        raise HTTPException(404)
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        """Return the full path and ``os.stat`` result of ``path`` in the first directory that
+        has it, or ``("", None)``. Blocking: call it in a worker thread.
+
+        A path whose real location lies outside the directory is skipped; so is one that cannot
+        be read (missing, too long, a symlink loop, no permission).
+        """
+        roots = self._roots or self._real_roots()
+        for root in roots:
+            joined = os.path.join(root, path)
+            # SECURITY: realpath resolves every symlink, so the check sees where the file is.
+            full = os.path.abspath(joined) if self.follow_symlink else os.path.realpath(joined)
+            if os.path.commonpath([full, root]) != root:
+                continue
+            try:
+                return full, os.stat(full)
+            except (OSError, ValueError):
+                continue
+        return "", None
+
+    async def check_config(self) -> None:
+        """Check, once, that ``directory`` exists and is a directory.
+
+        Raises:
+            RuntimeError: it does not exist, or is not a directory.
+        """
+        if self.directory is not None:
+            directory = self.directory
+            try:
+                result = await anyio.to_thread.run_sync(os.stat, directory)
+            except FileNotFoundError:
+                raise RuntimeError(
+                    f"StaticFiles directory {os.fspath(directory)!r} does not exist."
+                ) from None
+            if not stat.S_ISDIR(result.st_mode):
+                raise RuntimeError(f"StaticFiles path {os.fspath(directory)!r} is not a directory.")
+        self._roots = await anyio.to_thread.run_sync(self._real_roots)
+
+    def _real_roots(self) -> list[str]:
+        resolve = os.path.abspath if self.follow_symlink else os.path.realpath
+        return [resolve(os.fspath(directory)) for directory in self.all_directories]
+
+    def _resolve(self, path: str) -> tuple[_Found | None, _Found | None, _Found | None]:
+        """Find, in one worker thread, the file, else the index page, else the 404 page."""
+        full, result = self.lookup_path(path)
+        if result is not None and stat.S_ISREG(result.st_mode):
+            return (full, result), None, None
+        if self.html:
+            if result is not None and stat.S_ISDIR(result.st_mode):
+                index = self._regular_file(os.path.join(path, "index.html"))
+                if index is not None:
+                    return None, index, None
+            return None, None, self._regular_file("404.html")
+        return None, None, None
+
+    def _regular_file(self, path: str) -> _Found | None:
+        full, result = self.lookup_path(path)
+        return (full, result) if result is not None and stat.S_ISREG(result.st_mode) else None
+
+
+def _safe_relative_path(path: str) -> str | None:
+    """Return ``path`` as a relative path of plain segments, or None when it is unsafe.
+
+    ``scope["path"]`` is already percent-decoded, so ``%2e%2e``, ``%2f`` and ``%5c`` arrive here as
+    ``..``, ``/`` and ``\\``: checking the decoded segments covers every encoding.
+    """
+    # SECURITY: a backslash is a separator on Windows and NUL ends a C string: never valid.
+    if "\\" in path or "\x00" in path:
+        return None
+    segments = []
+    for segment in path.split("/"):
+        if not segment or segment == ".":
+            continue
+        # SECURITY: "..", and drive letters ("C:"), would leave the directory on some system.
+        if segment == ".." or ntpath.splitdrive(segment)[0]:
+            return None
+        segments.append(segment)
+    return "/".join(segments)
+
+
+def _slash_location(scope: Scope) -> str:
+    # SECURITY: relative (no Host header reflected), and never "//host" or "/\host".
+    location = "/" + quote(full_path(scope).lstrip("/\\"), safe=_PATH_SAFE) + "/"
+    query: bytes = scope.get("query_string", b"")
+    if query:
+        location += "?" + decode_query_string(query)
+    return location
+
+
+def _package_directory(package: str, subdirectory: str) -> str:
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise ValueError(
+            f"StaticFiles cannot find the package {package!r}. Check its name and that it is "
+            "installed (importable)."
+        )
+    locations: Any = spec.submodule_search_locations
+    if spec.origin is not None and os.path.isfile(spec.origin):
+        base = os.path.dirname(spec.origin)
+    elif locations:
+        base = next(iter(locations))  # a namespace package
+    else:
+        raise ValueError(f"StaticFiles cannot locate the files of package {package!r}.")
+    directory = os.path.normpath(os.path.join(base, subdirectory))
+    if not os.path.isdir(directory):
+        raise ValueError(
+            f"Directory {subdirectory!r} in package {package!r} could not be found (looked in "
+            f"{directory!r}). Create it, or name the subdirectory: packages=[({package!r}, "
+            "'static')]."
+        )
+    return directory
