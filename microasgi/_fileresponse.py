@@ -38,7 +38,6 @@ from microasgi.responses import (
     Response,
     _body_cannot_be_stolen,
     _check_status,
-    _unsupported_scope,
 )
 from microasgi.types import Message, Receive, Scope, Send
 
@@ -153,7 +152,11 @@ class FileResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the file (or a 304, 412, 416 or 206 as the request asks), then the background."""
         if scope["type"] != "http":
-            raise _unsupported_scope(self, scope)
+            # SPEC: an app should raise on a scope type it does not serve.
+            raise ValueError(
+                f"FileResponse answers 'http' scopes, got {scope['type']!r}. To deny a websocket "
+                "handshake with a file, read it and send a Response with its content."
+            )
         stat_result = self.stat_result
         if stat_result is None:
             stat_result = await anyio.to_thread.run_sync(self._stat)

@@ -211,7 +211,7 @@ async def test_websocket_scope_is_refused(file: Path) -> None:
     async def send(message: Message) -> None:
         raise AssertionError("not called")
 
-    with pytest.raises(ValueError, match="'http' and 'websocket' scopes, got 'websocket'"):
+    with pytest.raises(ValueError, match="FileResponse answers 'http' scopes, got 'websocket'"):
         await FileResponse(file)({"type": "websocket"}, receive, send)
 
 
