@@ -359,3 +359,19 @@ def test_multipart_layout_lengths_add_up() -> None:
     assert closing == b"\r\n--XYZ--\r\n"
     body = heads[0] + b"ab" + heads[1] + b"fghij" + closing
     assert len(body) == length
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet='bytes=0123456789-, \t"W/*', min_size=1, max_size=12))
+def test_hostile_repetitions_stay_linear(unit: str) -> None:
+    # ~200 KB headers built from a repeated fragment of the grammar's own characters.
+    field = unit * (200_000 // len(unit))
+    conditions = RequestConditions(
+        if_match=field, if_none_match=field, if_range=field, range="bytes=" + field
+    )
+    started = time.perf_counter()
+    parse_range(field, 1000)
+    parse_range("bytes=" + field, 1000)
+    evaluate_preconditions(conditions, "GET", ETAG, MODIFIED)
+    select_ranges(conditions, ETAG, MODIFIED, 1000)
+    assert time.perf_counter() - started < 1.0
