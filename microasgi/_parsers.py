@@ -18,6 +18,7 @@ __all__ = [
     "FormDataError",
     "InvalidFormEncodingError",
     "MalformedHeaderError",
+    "MultipartFrame",
     "TooManyFieldsError",
     "UrlencodedParser",
     "decode_form_fields",
@@ -464,6 +465,78 @@ def decode_multipart_fields(
 
 # SPEC: RFC 2046 section 5.1.1: boundary := 0*69<bchars> bcharsnospace, and bchars are these.
 _BOUNDARY = re.compile(r"[0-9A-Za-z'+_,\-./:=?() ]{0,69}[0-9A-Za-z'+_,\-./:=?()]")
+
+
+class MultipartFrame:
+    """Finds, across the chunks of a multipart body, its preamble and its closing delimiter.
+
+    RFC 2046 lets a body hold a preamble before its first delimiter and an epilogue after the
+    closing one, both to be ignored. Ignoring them must not mean reading them forever: ``feed``
+    refuses a preamble longer than ``max_preamble`` bytes and says where the closing delimiter
+    ends, so the reader stops there. Both answers depend on the bytes alone, never on how they
+    were split into chunks.
+
+    Args:
+        boundary: the boundary, from the ``Content-Type``.
+        max_preamble: the most bytes allowed before the first delimiter.
+    """
+
+    __slots__ = ("_close", "_consumed", "_first", "_max_preamble", "_state", "_tail", "done")
+
+    def __init__(self, boundary: str, max_preamble: int) -> None:
+        self._first = b"--" + boundary.encode("latin-1")
+        # SPEC: "\r\n--boundary" never occurs inside a part, so its first occurrence followed
+        # by "--" is the closing delimiter.
+        self._close = b"\r\n" + self._first + b"--"
+        self._max_preamble = max_preamble
+        self._state = "preamble"  # then "first" (at the first delimiter), then "body"
+        self._tail = b""  # the last bytes seen, where a delimiter split between chunks begins
+        self._consumed = 0  # bytes of the preamble before _tail
+        self.done = False  # the closing delimiter was seen
+
+    def feed(self, chunk: bytes) -> int:
+        """Take the next chunk; return how many of its bytes belong to the body proper (all of
+        them, or up to the end of the closing delimiter, after which ``done`` is true).
+
+        Raises:
+            FormDataError: the first delimiter starts more than ``max_preamble`` bytes in.
+        """
+        window = self._tail + chunk
+        offset = len(self._tail)  # where the chunk starts in the window
+        if self._state == "preamble":
+            index = window.find(self._first)
+            if index < 0:
+                keep = len(self._first) - 1
+                self._tail = window[-keep:]
+                self._check_preamble(self._consumed + len(window) - keep)
+                self._consumed += len(window) - len(self._tail)
+                return len(chunk)
+            self._check_preamble(self._consumed + index)
+            window, offset = window[index:], offset - index
+            self._state = "first"
+        if self._state == "first":
+            end = len(self._first) + 2
+            if len(window) < end:
+                self._tail = window
+                return len(chunk)
+            if window[len(self._first) : end] == b"--":
+                self.done = True  # an empty form: the first delimiter is the closing one
+                return end - offset
+            self._state = "body"
+            window, offset = window[len(self._first) :], offset - len(self._first)
+        index = window.find(self._close)
+        if index < 0:
+            self._tail = window[-(len(self._close) - 1) :]
+            return len(chunk)
+        self.done = True
+        return index + len(self._close) - offset
+
+    def _check_preamble(self, size: int) -> None:
+        if size > self._max_preamble:
+            raise FormDataError(
+                f"The multipart body has more than {self._max_preamble} bytes before its "
+                "first boundary."
+            )
 
 
 def is_multipart_boundary(boundary: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import AsyncIterable, Mapping
 from tempfile import SpooledTemporaryFile
 from typing import Any, BinaryIO, cast
@@ -23,6 +24,7 @@ from microasgi._parsers import (
     FieldTooLargeError,
     FormDataError,
     MalformedHeaderError,
+    MultipartFrame,
     UrlencodedParser,
     _clip,
     decode_form_fields,
@@ -186,6 +188,13 @@ class FormParser:
 # deprecated Content-Transfer-Encoding); eight leaves room for odd clients and no more.
 _MAX_PART_HEADERS = 8
 
+_CONTROL_IN_HEADER = (
+    "A part header holds a control character such as a bare LF; header lines end with CRLF."
+)
+# SECURITY: the library keeps a bare LF (or CR, NUL) inside a header value; such a value would
+# reach UploadFile.headers and whatever the application copies them into.
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
 # The multipart library's errors, as sentences for the client: (status, message). A message
 # the table does not know (a newer library) still becomes a 400 quoting the library's words.
 _LIBRARY_ERRORS = {
@@ -213,10 +222,7 @@ _LIBRARY_ERRORS = {
     ),
     "Segment header failed to decode": (400, "A part header is not valid UTF-8."),
     "Malformed segment header": (400, "A part header line has no ':' between name and value."),
-    "Invalid line break in segment header": (
-        400,
-        "A part header line ends with a bare LF; multipart lines end with CRLF.",
-    ),
+    "Invalid line break in segment header": (400, _CONTROL_IN_HEADER),
     "Segment Content-Length larger than maximum segment size": (
         413,
         "A part declares a Content-Length larger than any field or file may be.",
@@ -225,9 +231,9 @@ _LIBRARY_ERRORS = {
 
 
 def _library_error(exc: Exception, limits: FormLimits) -> MultiPartException:
-    status, message = _LIBRARY_ERRORS.get(
-        str(exc), (400, f"The multipart body is malformed: {exc}.")
-    )
+    # The first argument is the library's sentence; a second may hold the underlying error.
+    text = str(exc.args[0]) if exc.args else str(exc)
+    status, message = _LIBRARY_ERRORS.get(text, (400, f"The multipart body is malformed: {text}."))
     message = message.replace("{header}", str(limits.max_part_header_size))
     return MultiPartException(message, status_code=status)
 
@@ -294,10 +300,10 @@ class _FormBuilder:
                 "A part has no name in its Content-Disposition header; each part of a form "
                 "needs 'Content-Disposition: form-data; name=\"...\"'."
             )
-        raw = [
-            (key.lower().encode("latin-1"), value.encode("utf-8"))
-            for key, value in segment.headerlist
-        ]
+        headerlist: list[tuple[str, str]] = segment.headerlist
+        if any(_HEADER_CONTROL.search(value) for _, value in headerlist):
+            raise MultiPartException(_CONTROL_IN_HEADER)
+        raw = [(key.lower().encode("latin-1"), value.encode("utf-8")) for key, value in headerlist]
         self._hold(sum(len(key) + len(value) for key, value in raw))
         self._name = name
         self._size = 0
@@ -488,12 +494,9 @@ class MultiPartParser:
             max_segment_size=max(limits.max_part_size, limits.max_file_size) + 1,
             max_segment_count=limits.max_fields + limits.max_files + 1,
         )
-        # SECURITY: the library skips a preamble and an epilogue of any length without a word;
-        # bytes that give no parser event are bounded here (a header section is bounded by the
-        # library, well under this).
-        outside_limit = (_MAX_PART_HEADERS + 2) * (limits.max_part_header_size + 2)
-        outside_limit += len(boundary) + 8
-        outside = 0
+        # SECURITY: the library would skip a preamble and an epilogue of any length; the frame
+        # bounds the first and stops the reading at the closing delimiter.
+        frame = MultipartFrame(boundary, limits.max_part_header_size)
         builder = _FormBuilder(limits, spool)
         chunks = aiter(self._stream)
         try:
@@ -501,25 +504,21 @@ class MultiPartParser:
                 async for chunk in chunks:
                     if not chunk:
                         continue  # an empty chunk would tell the library the body has ended
-                    seen = False
-                    for event in parser.parse(chunk):
-                        seen = True
+                    used = frame.feed(chunk)
+                    for event in parser.parse(chunk if used == len(chunk) else chunk[:used]):
                         if event is None:
                             await builder.end()
                         elif isinstance(event, bytes | bytearray):
                             await builder.data(bytes(event))
                         else:
                             builder.start(event)
-                    outside = 0 if seen else outside + len(chunk)
-                    if outside > outside_limit:
-                        raise MultiPartException(
-                            f"The multipart body holds more than {outside_limit} bytes outside "
-                            "its parts: a preamble before the first boundary, or data after the "
-                            "closing one."
-                        )
+                    if frame.done:
+                        break  # PERF/SECURITY: an epilogue is never read
                 parser.close()
             except multipart.MultipartError as exc:
                 raise _library_error(exc, limits) from None
+            except FormDataError as exc:
+                raise MultiPartException(str(exc)) from None
             return builder.finish(charset)
         except BaseException:
             # Even when cancelled: a temporary file must not outlive the failed parse.

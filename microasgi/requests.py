@@ -728,7 +728,9 @@ class Request(HTTPConnection):
             reader = self._reader if self._reader is not None else self._scope.get(_BODY_KEY)
             form = reader.form if isinstance(reader, _BodyReader) else None
         if form is not None:
-            await form.close()
+            # Even when the request is cancelled (the client left): its files must not linger.
+            with anyio.CancelScope(shield=True):
+                await form.close()
 
     async def is_disconnected(self) -> bool:
         """Tell whether the client has disconnected, without waiting.
