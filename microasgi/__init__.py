@@ -5,6 +5,7 @@ from microasgi.exceptions import HTTPException
 from microasgi.middleware import Middleware
 from microasgi.requests import Request
 from microasgi.responses import (
+    FileResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -18,6 +19,7 @@ from microasgi.websockets import WebSocket, WebSocketDisconnect
 __version__ = "0.1.0"
 
 __all__ = [
+    "FileResponse",
     "HTMLResponse",
     "HTTPException",
     "Host",
