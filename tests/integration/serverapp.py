@@ -1,7 +1,7 @@
 """The app the integration tests serve: ``integration.serverapp:app``, imported by each server.
 
-HTTP goes through microasgi's ``Router``; websockets are answered with raw ASGI messages, so these
-tests measure the servers and the extension APIs, whatever stage the ``WebSocket`` class is at.
+HTTP and websockets go through microasgi's ``Router``, and websockets through its ``WebSocket``
+class, so these tests measure the servers and our APIs together.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 
 from microasgi.requests import HTTPConnection, Request
 from microasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from microasgi.routing import Route, Router
+from microasgi.routing import Route, Router, WebSocketRoute
 from microasgi.types import Receive, Scope, Send
+from microasgi.websockets import WebSocket
 
 STYLE = b"body { color: teal }"
 CHUNKS = (b"alpha ", b"beta ", b"gamma")
@@ -75,6 +76,30 @@ async def fixed_trailers(request: Request) -> Response:
     return PlainTextResponse("fixed", trailers={"x-count": "1"})
 
 
+async def echo(websocket: WebSocket) -> None:
+    """Echo text and bytes; ``close <code> <reason>`` closes with that code."""
+    await websocket.accept()
+    await websocket.send_text(json.dumps(describe(websocket.scope)))
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is not None and text.startswith("close "):
+            _, code, reason = text.split(" ", 2)
+            await websocket.close(code=int(code), reason=reason)
+            return
+        if text is not None:
+            await websocket.send_text(text)
+        else:
+            await websocket.send_bytes(message["bytes"])
+
+
+async def deny(websocket: WebSocket) -> None:
+    """Refuse the handshake with a 401 and a body (a close, so a 403, without the extension)."""
+    await websocket.send_denial_response(PlainTextResponse("no entry", status_code=401))
+
+
 router = Router(
     routes=[
         Route("/scope", scope_info),
@@ -82,34 +107,10 @@ router = Router(
         Route("/style.css", style),
         Route("/trailers", trailers),
         Route("/fixed-trailers", fixed_trailers),
+        WebSocketRoute("/ws", echo),
+        WebSocketRoute("/deny", deny),
     ]
 )
-
-
-async def websocket(scope: Scope, receive: Receive, send: Send) -> None:
-    """``/ws`` echoes and closes on request; ``/deny`` refuses the handshake with a 401."""
-    message = await receive()
-    if message["type"] != "websocket.connect":
-        return
-    if scope["path"] == "/deny":
-        # With websocket.http.response the 401 is sent as is; without it the server answers 403.
-        await PlainTextResponse("no entry", status_code=401)(scope, receive, send)
-        return
-    await send({"type": "websocket.accept"})
-    await send({"type": "websocket.send", "text": json.dumps(describe(scope))})
-    while True:
-        message = await receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text")
-        if text is not None and text.startswith("close "):
-            _, code, reason = text.split(" ", 2)
-            await send({"type": "websocket.close", "code": int(code), "reason": reason})
-            return
-        if text is not None:
-            await send({"type": "websocket.send", "text": text})
-        else:
-            await send({"type": "websocket.send", "bytes": message.get("bytes")})
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -122,7 +123,5 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             else:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    elif scope["type"] == "websocket":
-        await websocket(scope, receive, send)
     else:
         await router(scope, receive, send)
