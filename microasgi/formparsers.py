@@ -223,10 +223,6 @@ _LIBRARY_ERRORS = {
     "Segment header failed to decode": (400, "A part header is not valid UTF-8."),
     "Malformed segment header": (400, "A part header line has no ':' between name and value."),
     "Invalid line break in segment header": (400, _CONTROL_IN_HEADER),
-    "Segment Content-Length larger than maximum segment size": (
-        413,
-        "A part declares a Content-Length larger than any field or file may be.",
-    ),
 }
 
 
@@ -490,8 +486,10 @@ class MultiPartParser:
             boundary,
             max_header_size=limits.max_part_header_size,
             max_header_count=_MAX_PART_HEADERS,
-            # Backstops only: the builder's own checks fire first, with clearer messages.
-            max_segment_size=max(limits.max_part_size, limits.max_file_size) + 1,
+            # The builder bounds each part on every chunk, with the field or file limit that
+            # applies (the library cannot tell them apart, and would check a chunk before the
+            # builder sees it). The count is a backstop the builder always reaches first.
+            max_segment_size=math.inf,
             max_segment_count=limits.max_fields + limits.max_files + 1,
         )
         # SECURITY: the library would skip a preamble and an epilogue of any length; the frame

@@ -434,9 +434,17 @@ async def test_unknown_library_error_is_quoted(monkeypatch: pytest.MonkeyPatch) 
         (
             body(part("a", b"1", extra=b"Content-Length: 999999999999\r\n")),
             {},
-            413,
-            "A part declares a Content-Length larger than any field or file may be.",
+            400,
+            "The multipart body is malformed: Segment size does not match Content-Length header.",
         ),
+        # A part over its limit within one chunk: the limit that applies, field or file, answers.
+        (
+            body(part("f", b"x" * 70_000, filename="v")),
+            {"max_file_size": 65536},
+            413,
+            "(max_file_size)",
+        ),
+        (body(part("a", b"x" * 70_000)), {"max_part_size": 65536}, 413, "(max_part_size)"),
     ],
 )
 async def test_limits(data: bytes, limits: dict[str, Any], status: int, detail: str) -> None:
