@@ -84,16 +84,22 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
-        if is_async:
-            response = await cast(Callable[[Request], Awaitable[Response]], func)(request)
-        else:
-            response = await run_in_threadpool(cast(Callable[[Request], Response], func), request)
-        if not callable(response):
-            raise TypeError(
-                f"Endpoint {name} returned {response!r}, which is not a Response. Return a "
-                "Response, for example JSONResponse(data) or PlainTextResponse(text)."
-            )
-        await response(scope, receive, send)
+        try:
+            if is_async:
+                response = await cast(Callable[[Request], Awaitable[Response]], func)(request)
+            else:
+                response = await run_in_threadpool(
+                    cast(Callable[[Request], Response], func), request
+                )
+            if not callable(response):
+                raise TypeError(
+                    f"Endpoint {name} returned {response!r}, which is not a Response. Return a "
+                    "Response, for example JSONResponse(data) or PlainTextResponse(text)."
+                )
+            await response(scope, receive, send)
+        finally:
+            # The form's uploaded files are deleted when the request ends, also on error.
+            await request.close()
 
     return app
 

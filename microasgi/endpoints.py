@@ -82,22 +82,26 @@ class HTTPEndpoint:
     async def dispatch(self) -> None:
         """Call the method for this request and send its response."""
         request = Request(self.scope, self.receive, self.send)
-        found = self._handlers.get(request.method)
-        if found is None:
-            response: Any = await self.method_not_allowed(request)
-        else:
-            name, is_async = found
-            handler: Callable[[Request], Any] = getattr(self, name)
-            if is_async:
-                response = await handler(request)
+        try:
+            found = self._handlers.get(request.method)
+            if found is None:
+                response: Any = await self.method_not_allowed(request)
             else:
-                response = await run_in_threadpool(handler, request)
-            if not callable(response):
-                raise TypeError(
-                    f"{type(self).__name__}.{name}() returned {response!r}, which is not a "
-                    "Response. Return a Response, for example JSONResponse(data)."
-                )
-        await response(self.scope, self.receive, self.send)
+                name, is_async = found
+                handler: Callable[[Request], Any] = getattr(self, name)
+                if is_async:
+                    response = await handler(request)
+                else:
+                    response = await run_in_threadpool(handler, request)
+                if not callable(response):
+                    raise TypeError(
+                        f"{type(self).__name__}.{name}() returned {response!r}, which is not a "
+                        "Response. Return a Response, for example JSONResponse(data)."
+                    )
+            await response(self.scope, self.receive, self.send)
+        finally:
+            # The form's uploaded files are deleted when the request ends, also on error.
+            await request.close()
 
     async def method_not_allowed(self, request: Request) -> Response:
         """Answer a method the class does not serve: 405 with ``Allow``.

@@ -980,3 +980,47 @@ def test_text_codec() -> None:
     for bad in ("rot13", "utf-7", "\x00", "no-such-codec"):
         with pytest.raises(InvalidFormEncodingError, match="Unsupported form charset"):
             text_codec(bad)
+
+
+# --- the router closes the form when the request ends ----------------------------------------
+
+
+async def test_route_closes_the_form_after_the_response() -> None:
+    from microasgi.endpoints import HTTPEndpoint
+    from microasgi.routing import Route, Router
+
+    kept: list[UploadFile] = []
+
+    async def upload(request: Request) -> Response:
+        form = await request.form()
+        file = form["f"]
+        assert isinstance(file, UploadFile)
+        kept.append(file)
+        return PlainTextResponse(str(file.size))
+
+    async def failing(request: Request) -> Response:
+        form = await request.form()
+        file = form["f"]
+        assert isinstance(file, UploadFile)
+        kept.append(file)
+        raise RuntimeError("the endpoint failed after reading the form")
+
+    class Upload(HTTPEndpoint):
+        async def post(self, request: Request) -> Response:
+            return await upload(request)
+
+    app = Router(
+        [
+            Route("/f", upload, methods=["POST"]),
+            Route("/fail", failing, methods=["POST"]),
+            Route("/class", Upload),
+        ]
+    )
+    files = {"f": ("a.bin", b"x" * 10, "application/octet-stream")}
+    async with AsyncTestClient(app) as client:
+        assert (await client.post("/f", files=files)).text == "10"
+        assert (await client.post("/class", files=files)).text == "10"
+        with pytest.raises(RuntimeError, match="after reading the form"):
+            await client.post("/fail", files=files)
+    assert len(kept) == 3
+    assert all(file.file.closed for file in kept)

@@ -593,7 +593,7 @@ async def test_form_after_body() -> None:
             b"_charset_=latin-1&a=%E9",
             {"_charset_": "latin-1", "a": "é"},
         ),
-        # Other content types, multipart included for now, give an empty form (as Starlette).
+        # Other content types give an empty form (as Starlette); an empty multipart form is empty.
         ("application/json", b'{"a": 1}', {}),
         ("multipart/form-data; boundary=x", b"--x--", {}),
         ("text/plain", b"a=1", {}),
