@@ -17,6 +17,7 @@ from typing import Any
 from typing_extensions import ParamSpec
 
 from microasgi.datastructures import State, URLPath
+from microasgi.formparsers import FormLimits
 from microasgi.middleware import Middleware, _build_stack, _MiddlewareFactory
 from microasgi.middleware.errors import ServerErrorHandler, ServerErrorMiddleware
 from microasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, _check_handler
@@ -45,9 +46,12 @@ class MicroASGI:
         max_body_size: the cap, in bytes, on a request body read through ``Request`` (``body()``,
             ``json()``, ``form()``, ``stream()``); 413 past it. ``None`` means unlimited. Routes
             and mounts may set their own.
+        form_limits: the application's default ``FormLimits`` for ``request.form()`` (each
+            call's keyword arguments override it).
 
     Raises:
-        TypeError: an exception handler key or handler is invalid.
+        TypeError: an exception handler key or handler is invalid, or ``form_limits`` is not a
+            ``FormLimits``.
         ValueError: ``max_body_size`` is not a number of bytes or None.
     """
 
@@ -60,10 +64,13 @@ class MicroASGI:
         lifespan: Lifespan[MicroASGI] | None = None,
         *,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        form_limits: FormLimits | None = None,
     ) -> None:
         self._debug = debug
         self.state = State()
-        self.router = Router(routes, lifespan=lifespan, max_body_size=max_body_size)
+        self.router = Router(
+            routes, lifespan=lifespan, max_body_size=max_body_size, form_limits=form_limits
+        )
         self.user_middleware: list[Middleware[Any]] = list(middleware or ())
         self.exception_handlers: dict[Any, ExceptionHandler] = {}
         for key, handler in (exception_handlers or {}).items():

@@ -41,6 +41,7 @@ from microasgi._routes import (
 from microasgi._scope import decode_query_string, full_path, route_path
 from microasgi.convertors import Convertor
 from microasgi.datastructures import URLPath
+from microasgi.formparsers import FORM_LIMITS_KEY, FormLimits
 from microasgi.middleware import Middleware, _build_stack
 from microasgi.requests import MAX_BODY_SIZE_KEY
 from microasgi.responses import RedirectResponse
@@ -106,10 +107,12 @@ class Router:
             ``Mount(routes=...)``, on top of the registered ones.
         max_body_size: the default cap on a request body read into memory, for every route of
             this router (routes and mounts may set their own). ``None``: unlimited.
+        form_limits: the default ``FormLimits`` for ``request.form()`` under this router (a
+            mounted router's own wins); ``form()``'s keyword arguments override it per call.
 
     Raises:
         ValueError: a route path names an unknown converter, or ``max_body_size`` is negative.
-        TypeError: an item of ``routes`` is not a route.
+        TypeError: an item of ``routes`` is not a route, or ``form_limits`` not a ``FormLimits``.
 
     Warns:
         RouteShadowedWarning: a route can never match because an earlier one takes all its
@@ -130,12 +133,24 @@ class Router:
         middleware: Sequence[Middleware[Any]] | None = None,
         convertors: Mapping[str, Convertor[Any]] | None = None,
         max_body_size: MaxBodySize = ...,
+        form_limits: FormLimits | None = None,
     ) -> None:
+        if form_limits is not None and not isinstance(form_limits, FormLimits):
+            raise TypeError(
+                f"form_limits must be a FormLimits, got {form_limits!r}. Use "
+                "FormLimits(max_files=..., ...) from microasgi.formparsers."
+            )
+        self.form_limits = form_limits
         self.routes: list[BaseRoute] = list(routes or ())
         self.redirect_slashes = redirect_slashes
         self.default: ASGIApp = default if default is not None else not_found
         self.lifespan_context = lifespan
         self.max_body_size = check_limit(max_body_size)
+        self._scope_settings: dict[str, Any] = {}
+        if self.max_body_size is not ...:
+            self._scope_settings[MAX_BODY_SIZE_KEY] = self.max_body_size
+        if form_limits is not None:
+            self._scope_settings[FORM_LIMITS_KEY] = form_limits
         self._convertors: dict[str, Convertor[Any]] = dict(convertors or {})
         self._lifespan = LifespanRunner(self)
         self.middleware_stack: ASGIApp = _build_stack(self._dispatch, middleware)
@@ -208,8 +223,9 @@ class Router:
             self._lifespan.prepare_request(scope)
         if "router" not in scope:
             scope["router"] = self
-        if self.max_body_size is not ...:
-            scope[MAX_BODY_SIZE_KEY] = self.max_body_size
+        if self._scope_settings:
+            # PERF: the body cap and form limits, prepared once at construction.
+            scope.update(self._scope_settings)
         if self._compiled_count != len(self.routes):
             # Compiled lazily (a mounted router alone), or routes were appended to the list.
             self._compile()

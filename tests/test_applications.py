@@ -469,3 +469,30 @@ async def test_lifespan_gets_the_app_and_its_state_reaches_requests() -> None:
         [{"type": "http.request", "body": b""}],
     )
     assert response[1]["body"] == b"connected"
+
+
+def test_form_limits_apply_to_the_whole_app(test_client_factory: Any) -> None:
+    from microasgi.formparsers import FormLimits
+
+    async def count(request: Request) -> Response:
+        form = await request.form()
+        return PlainTextResponse(str(len(form)))
+
+    async def generous(request: Request) -> Response:
+        form = await request.form(max_fields=10)
+        return PlainTextResponse(str(len(form)))
+
+    app = MicroASGI(
+        routes=[Route("/", count, methods=["POST"]), Route("/more", generous, methods=["POST"])],
+        form_limits=FormLimits(max_fields=2),
+    )
+    client = test_client_factory(app)
+    assert client.post("/", data={"a": "1", "b": "2"}).text == "2"
+    refused = client.post("/", data={"a": "1", "b": "2", "c": "3"})
+    assert refused.status_code == 400
+    assert client.post("/more", data={"a": "1", "b": "2", "c": "3"}).text == "3"
+
+
+def test_form_limits_must_be_form_limits() -> None:
+    with pytest.raises(TypeError, match="form_limits must be a FormLimits"):
+        MicroASGI(form_limits={"max_fields": 2})  # type: ignore[arg-type]

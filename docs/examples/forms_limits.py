@@ -1,28 +1,13 @@
-"""Form limits: per call, and per application through ``scope[FORM_LIMITS_KEY]``."""
+"""Form limits: per call, and per application with ``form_limits=``."""
 
 from __future__ import annotations
 
 from microasgi.applications import MicroASGI
 from microasgi.exceptions import HTTPException
-from microasgi.formparsers import FORM_LIMITS_KEY, FormLimits
-from microasgi.middleware import Middleware
+from microasgi.formparsers import FormLimits
 from microasgi.requests import Request
 from microasgi.responses import JSONResponse, PlainTextResponse, Response
 from microasgi.routing import Route
-from microasgi.types import ASGIApp, Receive, Scope, Send
-
-
-class FormDefaults:
-    """Give every request below it these form limits (``request.form()`` arguments still win)."""
-
-    def __init__(self, app: ASGIApp, limits: FormLimits) -> None:
-        self.app = app
-        self.limits = limits
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, FORM_LIMITS_KEY: self.limits}  # copy the scope before changing it
-        await self.app(scope, receive, send)
 
 
 async def avatar(request: Request) -> Response:
@@ -44,7 +29,7 @@ async def survey(request: Request) -> Response:
 
 app = MicroASGI(
     routes=[Route("/avatar", avatar, methods=["POST"]), Route("/survey", survey, methods=["POST"])],
-    middleware=[Middleware(FormDefaults, limits=FormLimits(max_fields=20, max_part_size=4096))],
+    form_limits=FormLimits(max_fields=20, max_part_size=4096),
 )
 
 
