@@ -1,0 +1,147 @@
+"""``BodyLimitMiddleware``: cap the size of request bodies in front of any ASGI app.
+
+The same limit ``MicroASGI(max_body_size=...)`` and ``Route(..., max_body_size=...)`` give, as a
+middleware: it works around apps that never build a ``Request`` (a mounted raw ASGI app, another
+framework), and tells microasgi ``Request``\\ s downstream the limit through
+``scope[MAX_BODY_SIZE_KEY]`` so both agree.
+"""
+
+from __future__ import annotations
+
+from microasgi.exceptions import HTTPException
+from microasgi.requests import DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_KEY
+from microasgi.responses import PlainTextResponse
+from microasgi.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["BodyLimitMiddleware", "RequestBodyTooLarge"]
+
+_HUGE = 1 << 64  # stands for any Content-Length of more than 19 digits
+
+
+class RequestBodyTooLarge(HTTPException):
+    """The 413 raised from ``receive()`` when the body passes the limit.
+
+    It is an ``HTTPException``, so a microasgi app answers it with its own 413 handler; an app
+    that lets it escape gets the middleware's plain 413 instead.
+    """
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies larger than ``max_body_size`` bytes with ``413 Content Too Large``.
+
+    A ``Content-Length`` over the limit is answered at once, before the app runs (so an
+    ``Expect: 100-continue`` client never sends the body); a malformed one gets 400. A body
+    without one (chunked, HTTP/2 streams) is counted as the app reads it: the ``receive()``
+    call that would deliver the first byte past the limit raises ``RequestBodyTooLarge``
+    instead, and no byte past the limit reaches the app. The middleware answers 413 itself when
+    that exception escapes the app and the response has not started; if it has, the response is
+    left unfinished, which makes the server close the connection.
+
+    The limit also goes into a copy of the scope as ``scope[MAX_BODY_SIZE_KEY]``, so microasgi
+    ``Request.body()``, ``json()``, ``form()`` and ``stream()`` downstream apply it too. (A
+    ``MicroASGI`` app or ``Router`` below sets that key again from its own ``max_body_size``; the
+    smaller of the two limits then wins.)
+
+    Args:
+        app: the app to wrap.
+        max_body_size: the cap in bytes, or None for no cap (the key is still set, to None, so
+            ``Request`` applies no default either).
+
+    Raises:
+        ValueError: ``max_body_size`` is not an int >= 0 or None.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_size: int | None = DEFAULT_MAX_BODY_SIZE) -> None:
+        if max_body_size is not None and (
+            not isinstance(max_body_size, int)
+            or isinstance(max_body_size, bool)
+            or max_body_size < 0
+        ):
+            raise ValueError(
+                f"BodyLimitMiddleware max_body_size must be a number of bytes >= 0, or None for "
+                f"no limit, got {max_body_size!r}."
+            )
+        self.app = app
+        self.max_body_size = max_body_size
+        self._detail = f"Request body is too large: the limit is {max_body_size} bytes."
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_size
+        scope = {**scope, MAX_BODY_SIZE_KEY: limit}  # SPEC: middleware copy the scope they change
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope["headers"])
+        if declared is None:
+            await PlainTextResponse("Invalid Content-Length header.", 400)(scope, receive, send)
+            return
+        if declared >= 0:
+            if declared > limit:
+                await PlainTextResponse(self._detail, 413)(scope, receive, send)
+                return
+            # PERF: the server frames a body with a Content-Length to exactly that many bytes
+            # (RFC 9112 section 6.3; RFC 9113 section 8.1.1 for HTTP/2), so nothing to count.
+            await self.app(scope, receive, send)
+            return
+        guard = _Guard(receive, send, limit, self._detail)
+        try:
+            await self.app(scope, guard.receive, guard.send)
+        except RequestBodyTooLarge as exc:
+            if exc is not guard.error:
+                raise  # another limit's, for its own middleware to answer
+            if not guard.started:
+                await PlainTextResponse(self._detail, 413)(scope, receive, send)
+
+
+class _Guard:
+    """The ``receive`` and ``send`` of one request: counts body bytes, notes the start."""
+
+    __slots__ = ("_receive", "_send", "detail", "error", "limit", "started", "total")
+
+    def __init__(self, receive: Receive, send: Send, limit: int, detail: str) -> None:
+        self._receive = receive
+        self._send = send
+        self.limit = limit
+        self.detail = detail
+        self.total = 0
+        self.started = False
+        self.error: RequestBodyTooLarge | None = None
+
+    async def receive(self) -> Message:
+        if self.error is not None:
+            raise self.error  # asked again after the refusal: still refused, nothing read
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.total += len(message.get("body", b""))
+            if self.total > self.limit:
+                # SECURITY: the chunk that passes the limit is dropped, never handed on.
+                self.error = RequestBodyTooLarge(413, detail=self.detail)
+                raise self.error
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
+def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The request's ``Content-Length``: -1 when absent, None when malformed."""
+    found = -1
+    for name, value in headers:
+        if name != b"content-length":
+            continue
+        # SPEC: RFC 9110 section 8.6, a list of identical values ("5, 5") is one length.
+        for item in value.split(b","):
+            item = item.strip()
+            if not item.isdigit():  # bytes.isdigit: ASCII digits only
+                return None
+            # SECURITY: int() of a huge digit string is slow; past 19 digits it is too large.
+            length = int(item) if len(item) <= 19 else _HUGE
+            if found not in (-1, length):
+                return None
+            found = length
+    return found
