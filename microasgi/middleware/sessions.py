@@ -72,11 +72,12 @@ class SessionMiddleware:
 
     The session is ``request.session`` (``scope["session"]``). It is written back with the
     response only when it changed (compared in its serialized form, so changes to nested lists
-    and dicts count), or when its signature is older than half of ``max_age`` (so an active user
-    is not logged out). A session emptied by the endpoint clears the cookie; so does a response
-    to a request whose cookie was invalid. A tampered, truncated, malformed, expired or oversized
-    cookie, or one signed by an unknown key, gives an empty session, never an error. In a
-    websocket the session is read-only: a websocket cannot set cookies once connected.
+    and dicts count), when its signature is older than half of ``max_age`` (so an active user
+    is not logged out), or when a key other than the first signed it (to complete a rotation).
+    A session emptied by the endpoint clears the cookie; so does a response to a request whose
+    cookie was invalid. A tampered, truncated, malformed, expired or oversized cookie, or one
+    signed by an unknown key, gives an empty session, never an error. In a websocket the session
+    is read-only: a websocket cannot set cookies once connected.
 
     Values must be JSON types (``str``, ``int``, ``float``, ``bool``, ``None``, lists and dicts
     with string keys). Sessions are signed, not encrypted: users can read them (see the module
@@ -164,7 +165,8 @@ class SessionMiddleware:
             return empty
         value = raw.encode("ascii")
         signed, _, signature = value.rpartition(b".")
-        if not self._verify(signed, signature):
+        key_index = self._verify(signed, signature)
+        if key_index < 0:
             return empty
         # Everything below was signed by one of our keys, so it has the shape we wrote; the
         # checks stay for a key shared with a different writer.
@@ -182,17 +184,19 @@ class SessionMiddleware:
             return empty
         if not isinstance(session, dict):
             return empty
-        return session, text, signed_at
+        # A cookie signed by an older key reads as due for a refresh, so the next response
+        # re-signs it with the current key and a rotation completes as clients come back.
+        return session, text, signed_at if key_index == 0 else 0
 
-    def _verify(self, signed: bytes, signature: bytes) -> bool:
-        """Check ``signature`` against every key, in constant time for each."""
-        verified = False
-        for key in self._keys:
+    def _verify(self, signed: bytes, signature: bytes) -> int:
+        """Return the index of the key that signed ``signed``, or -1 if none did."""
+        found = -1
+        for index, key in enumerate(self._keys):
             expected = _b64encode(hmac.new(key, signed, hashlib.sha256).digest())
             # SECURITY: compare_digest, so the time taken does not tell how many bytes matched.
-            # Every key is tried (no early exit), so timing does not tell which key signed.
-            verified |= hmac.compare_digest(expected, signature)
-        return verified
+            if hmac.compare_digest(expected, signature) and found < 0:
+                found = index
+        return found
 
     def _header(
         self, session: dict[str, Any], original: str | None, signed_at: int, had_cookie: bool
