@@ -23,7 +23,7 @@ from microasgi.datastructures import Headers, MutableHeaders
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 try:
-    from compression import zstd as _zstd  # type: ignore[import-not-found]  # Python 3.14+
+    from compression import zstd as _zstd  # type: ignore[import-not-found,unused-ignore]  # 3.14+
 except ImportError:  # Python < 3.14: gzip only.
     _zstd = None
 
