@@ -154,10 +154,10 @@ class Headers(Mapping[str, str]):
 class MutableHeaders(Headers):
     """Headers you can change, writing through to the list they view.
 
-    ``MutableHeaders(scope=message)`` edits ``message["headers"]`` in place (replacing a tuple or
-    other iterable with a list first, and adding an empty list when the key is missing), and
-    ``MutableHeaders(raw=lst)`` edits ``lst``: the usual way for a middleware to change the headers
-    of an ``http.response.start`` message.
+    ``MutableHeaders(scope=message)`` puts a copy of ``message["headers"]`` into the message and
+    edits that (so a list shared with a reused ``Response`` is never changed; an empty list is
+    added when the key is missing): the usual way for a middleware to change the headers of an
+    ``http.response.start`` message. ``MutableHeaders(raw=lst)`` edits ``lst`` itself.
 
     # SECURITY: every name and value written goes through ``microasgi._headers.encode_header``,
     # which lowercases the name and raises ``ValueError`` on CR, LF, NUL and other control
@@ -182,9 +182,13 @@ class MutableHeaders(Headers):
                 f"{type(raw).__name__}. Pass list(raw), or use Headers(raw=...) to only read."
             )
         super().__init__(headers, raw, scope)
-        current = self._list if isinstance(self._list, list) else list(self._list)
-        if scope is not None and scope.get("headers") is not current:
-            scope["headers"] = current
+        if scope is not None:
+            # The message's list may be shared: a Response sends its own raw_headers, and a
+            # response object reused across requests would gather every edit. Edit a copy, and
+            # put the copy in the message (as Starlette does).
+            current = scope["headers"] = list(self._list)
+        else:
+            current = self._list if isinstance(self._list, list) else list(self._list)
         self._mutable: list[tuple[bytes, bytes]] = current
         self._list = current
 

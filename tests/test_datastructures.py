@@ -543,13 +543,15 @@ def test_add_vary_header(existing: str | None, vary: str, expected: str) -> None
     assert headers.getlist("vary") == [expected]
 
 
-def test_mutable_headers_write_back_into_a_message() -> None:
-    raw = [(b"content-type", b"text/plain")]
+def test_mutable_headers_write_back_into_a_message_without_touching_a_shared_list() -> None:
+    raw = [(b"content-type", b"text/plain")]  # e.g. the raw_headers of a reused Response
     message: dict[str, Any] = {"type": "http.response.start", "status": 200, "headers": raw}
     headers = MutableHeaders(scope=message)
     headers["x-frame-options"] = "DENY"
-    assert message["headers"] is raw
-    assert raw == [(b"content-type", b"text/plain"), (b"x-frame-options", b"DENY")]
+    assert message["headers"] == [(b"content-type", b"text/plain"), (b"x-frame-options", b"DENY")]
+    assert raw == [(b"content-type", b"text/plain")]
+    headers.append("x-more", "1")  # later edits keep going to the message's (new) list
+    assert message["headers"][-1] == (b"x-more", b"1")
 
 
 @pytest.mark.parametrize(
