@@ -7,17 +7,36 @@ from pathlib import Path
 
 import pytest
 
-from .servers import SERVER_NAMES, TLS_NAMES, Server, make_certificate, running
+from .servers import (
+    ROOT_NAMES,
+    SERVER_NAMES,
+    TLS_NAMES,
+    Server,
+    make_certificate,
+    make_download,
+    running,
+)
 
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A throwaway self-signed certificate for 127.0.0.1: (certificate, key)."""
-    return make_certificate(tmp_path_factory.mktemp("tls"))
+    """A throwaway self-signed certificate for 127.0.0.1: (certificate, key).
+
+    Its directory also holds ``download.bin``, the file the app's ``/download`` serves.
+    """
+    directory = tmp_path_factory.mktemp("tls")
+    make_download(directory)
+    return make_certificate(directory)
+
+
+@pytest.fixture(scope="session")
+def download(certificate: tuple[Path, Path]) -> bytes:
+    """The bytes of the file the servers' ``/download`` sends."""
+    return (certificate[0].parent / "download.bin").read_bytes()
 
 
 @pytest.fixture(scope="session")
 def servers(certificate: tuple[Path, Path]) -> Iterator[dict[str, Server]]:
-    """Every server, plain and over TLS, started together and stopped at the end of the session."""
-    with running([*SERVER_NAMES, *TLS_NAMES], *certificate) as started:
+    """Every server (plain, over TLS, with a root path) started together, stopped at the end."""
+    with running([*SERVER_NAMES, *TLS_NAMES, *ROOT_NAMES], *certificate) as started:
         yield started

@@ -1,22 +1,48 @@
 """The app the integration tests serve: ``integration.serverapp:app``, imported by each server.
 
-HTTP and websockets go through microasgi's ``Router``, and websockets through its ``WebSocket``
-class, so these tests measure the servers and our APIs together.
+It is a ``MicroASGI`` application with a lifespan, so these tests measure the servers and our
+APIs together: routing, bodies, forms, streaming, SSE, files, websockets, lifespan state.
+Side channels (``/gate/...``, ``/sse/closed/...``) let a test see inside the server without
+sleeping: each waits on an ``anyio.Event`` with a bounded timeout.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+
+from microasgi.applications import MicroASGI
+from microasgi.datastructures import UploadFile
 from microasgi.requests import HTTPConnection, Request
-from microasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from microasgi.routing import Route, Router, WebSocketRoute
-from microasgi.types import Receive, Scope, Send
+from microasgi.responses import (
+    EventSourceResponse,
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    ServerSentEvent,
+    StreamingResponse,
+)
+from microasgi.routing import Route, WebSocketRoute
+from microasgi.types import Scope
 from microasgi.websockets import WebSocket
 
+DOWNLOAD_ENV = "MICROASGI_IT_DOWNLOAD"  # the file /download serves, set by servers.launch
+UPLOAD_LIMIT = 128 * 1024 * 1024  # the body cap of /upload (the app's default is 16 MiB)
+WAIT = 10.0  # the longest a side channel waits for the event it reports
+STREAM_CHUNKS = tuple(f"chunk {index}\n".encode() for index in range(20))
+SSE_EVENTS = (
+    ServerSentEvent(data="first", id=1),
+    ServerSentEvent(data="two\nlines", event="multi", id=2),
+    ServerSentEvent(comment="a comment"),
+    ServerSentEvent(data="héllo ✓", id=3, retry=1500),
+)
 STYLE = b"body { color: teal }"
 CHUNKS = (b"alpha ", b"beta ", b"gamma")
 LINK = "</style.css>; rel=preload; as=style"
@@ -100,7 +126,136 @@ async def deny(websocket: WebSocket) -> None:
     await websocket.send_denial_response(PlainTextResponse("no entry", status_code=401))
 
 
-router = Router(
+# --- the matrix's endpoints ---------------------------------------------------------------
+
+
+@asynccontextmanager
+async def lifespan(app: MicroASGI) -> AsyncIterator[dict[str, Any]]:
+    """The lifespan state: the server's pid and a counter every request shares."""
+    yield {"pid": os.getpid(), "hits": {"count": 0}}
+
+
+async def lifespan_state(request: Request) -> Response:
+    hits = getattr(request.state, "hits", None)
+    if hits is None:  # daphne: no lifespan, so no state
+        return JSONResponse({"has_state": False})
+    hits["count"] += 1  # SPEC: the state is copied shallowly, so this object is shared
+    return JSONResponse({"has_state": True, "pid": request.state.pid, "hits": hits["count"]})
+
+
+async def item(request: Request) -> Response:
+    item_id: int = request.path_params["item_id"]
+    return JSONResponse(
+        {
+            "item_id": item_id,
+            "url": str(request.url_for("item", item_id=item_id)),
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "query": dict(request.query_params),
+        }
+    )
+
+
+async def files(request: Request) -> Response:
+    return JSONResponse({"rest": request.path_params["rest"]})
+
+
+async def echo_json(request: Request) -> Response:
+    return JSONResponse({"received": await request.json()})
+
+
+async def _describe_file(upload: UploadFile) -> dict[str, Any]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := await upload.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
+    return {
+        "filename": upload.filename,
+        "content_type": upload.content_type,
+        "size": size,
+        "sha256": digest.hexdigest(),
+    }
+
+
+async def echo_form(request: Request) -> Response:
+    """Every field in order; files by name, type, size and SHA-256 (read in 1 MiB chunks)."""
+    async with request.form() as form:
+        fields: list[list[Any]] = []
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                fields.append([name, await _describe_file(value)])
+            else:
+                fields.append([name, value])
+    return JSONResponse({"fields": fields})
+
+
+async def stream(request: Request) -> Response:
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in STREAM_CHUNKS:
+            yield chunk
+
+    return StreamingResponse(body(), media_type="text/plain")
+
+
+_gates: dict[str, anyio.Event] = {}
+_closed: dict[str, anyio.Event] = {}
+
+
+def _event(events: dict[str, anyio.Event], key: str) -> anyio.Event:
+    return events.setdefault(key, anyio.Event())
+
+
+async def gated(request: Request) -> Response:
+    """``first``, then ``second`` once ``/gate/<key>`` opened: proves the first was flushed."""
+    gate = _event(_gates, request.path_params["key"])
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"first\n"
+        with anyio.fail_after(WAIT):
+            await gate.wait()
+        yield b"second\n"
+
+    return StreamingResponse(body(), media_type="text/plain")
+
+
+async def open_gate(request: Request) -> Response:
+    _event(_gates, request.path_params["key"]).set()
+    return PlainTextResponse("open")
+
+
+async def sse(request: Request) -> Response:
+    return EventSourceResponse(list(SSE_EVENTS), ping=None)
+
+
+async def endless_sse(request: Request) -> Response:
+    """Events forever; when the response stops (the client left), ``/sse/closed/<key>`` answers."""
+    closed = _event(_closed, request.path_params["key"])
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        try:
+            number = 0
+            while True:
+                number += 1
+                yield ServerSentEvent(data=f"tick {number}", id=number)
+                await anyio.sleep(0.02)  # the producer's own pace
+        finally:
+            closed.set()
+
+    return EventSourceResponse(events(), ping=None)
+
+
+async def sse_closed(request: Request) -> Response:
+    closed = _event(_closed, request.path_params["key"])
+    with anyio.move_on_after(WAIT):
+        await closed.wait()
+    return JSONResponse({"closed": closed.is_set()})
+
+
+async def download(request: Request) -> Response:
+    return FileResponse(os.environ[DOWNLOAD_ENV], media_type="application/octet-stream")
+
+
+app = MicroASGI(
     routes=[
         Route("/scope", scope_info),
         Route("/page", page),
@@ -109,19 +264,20 @@ router = Router(
         Route("/fixed-trailers", fixed_trailers),
         WebSocketRoute("/ws", echo),
         WebSocketRoute("/deny", deny),
-    ]
+        Route("/lifespan", lifespan_state),
+        Route("/items/{item_id:int}", item, name="item"),
+        Route("/files/{rest:path}", files),
+        Route("/echo/json", echo_json, methods=["POST"]),
+        Route("/echo/form", echo_form, methods=["POST"]),
+        Route("/upload", echo_form, methods=["POST"], max_body_size=UPLOAD_LIMIT),
+        Route("/stream", stream),
+        Route("/stream/gated/{key}", gated),
+        Route("/gate/{key}", open_gate, methods=["POST"]),
+        Route("/sse", sse),
+        Route("/sse/endless/{key}", endless_sse),
+        Route("/sse/closed/{key}", sse_closed),
+        Route("/download", download),
+    ],
+    lifespan=lifespan,
 )
-
-
-async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    """The served app: lifespan, websockets and the HTTP router."""
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    else:
-        await router(scope, receive, send)
+"""The served app."""

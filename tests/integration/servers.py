@@ -2,7 +2,8 @@
 
 Each server runs ``integration.serverapp:app`` on a free loopback port. ``start`` waits for the
 port with a bounded connect loop and ``stop`` ends the server by its process id (terminate, wait,
-kill). Never any address but loopback.
+kill). Never any address but loopback. The ``-root`` servers are extra instances started with the
+server's own root-path option (``ROOT_PATH``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import http.client
 import ipaddress
 import json
 import os
+import random
 import socket
 import ssl
 import subprocess
@@ -28,12 +30,15 @@ import h2.connection
 import h2.events
 import h2.exceptions
 
+from .serverapp import DOWNLOAD_ENV
+
 HOST = "127.0.0.1"  # SECURITY: the tests only ever talk to loopback.
 APP = "integration.serverapp:app"
 TESTS_DIR = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 IO_TIMEOUT = 10.0
+ROOT_PATH = "/prefix"
 
 
 def _commands(port: int, cert: Path, key: Path) -> dict[str, list[str]]:
@@ -66,12 +71,27 @@ def _commands(port: int, cert: Path, key: Path) -> dict[str, list[str]]:
             f"ssl:{port}:interface={HOST}:privateKey={key}:certKey={cert}",
             APP,
         ],
+        # The same servers with their root-path option, to measure what each does with it.
+        "uvicorn-root": [*uvicorn, "--root-path", ROOT_PATH, *quiet],
+        "hypercorn-root": [
+            *(python, "-m", "hypercorn", "--bind", f"{HOST}:{port}"),
+            *("--root-path", ROOT_PATH, APP),
+        ],
+        "granian-root": [
+            *granian,
+            *("--workers", "1", "--log-level", "warning", "--url-path-prefix", ROOT_PATH, APP),
+        ],
+        "daphne-root": [
+            *(python, "-m", "daphne", "-b", HOST, "-p", str(port)),
+            *("--root-path", ROOT_PATH, APP),
+        ],
     }
 
 
 _ALL = tuple(_commands(0, Path(), Path()))
 TLS_NAMES = tuple(name for name in _ALL if name.endswith("-tls"))
-SERVER_NAMES = tuple(name for name in _ALL if name not in TLS_NAMES)
+ROOT_NAMES = tuple(name for name in _ALL if name.endswith("-root"))
+SERVER_NAMES = tuple(name for name in _ALL if name not in TLS_NAMES + ROOT_NAMES)
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
@@ -136,11 +156,22 @@ def free_port() -> int:
         return port
 
 
+def make_download(directory: Path) -> Path:
+    """The file ``/download`` serves: 3 MiB and a few bytes of seeded random data."""
+    path = directory / "download.bin"
+    path.write_bytes(random.Random(7).randbytes(3 * 1024 * 1024 + 123))
+    return path
+
+
 def launch(name: str, cert: Path, key: Path) -> Server:
-    """Start server ``name`` without waiting for it (see ``wait_ready``)."""
+    """Start server ``name`` without waiting for it (see ``wait_ready``).
+
+    The app serves ``download.bin`` from the certificate's directory (see ``make_download``).
+    """
     port = free_port()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
+    env[DOWNLOAD_ENV] = str(cert.parent / "download.bin")
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         _commands(port, cert, key)[name], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
