@@ -1,0 +1,1 @@
+"""The notes app (the README's quickstart): ``uvicorn examples.notes.app:app``."""
