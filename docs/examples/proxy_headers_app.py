@@ -14,17 +14,19 @@ async def whoami(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-app = ProxyHeadersMiddleware(whoami, trusted_hosts=["10.0.0.0/8"])
+app = ProxyHeadersMiddleware(whoami, trusted_hosts=["10.0.0.0/8"])  # reads X-Forwarded-*
+rfc7239_app = ProxyHeadersMiddleware(whoami, trusted_hosts=["10.0.0.0/8"], headers="forwarded")
 
 
 async def test_a_trusted_proxy_reports_the_client() -> None:
     proxy = AsyncTestClient(app, client=("10.0.0.2", 41000))
-    response = await proxy.get("/", headers={"forwarded": "for=203.0.113.7;proto=https"})
-    assert response.text == "https 203.0.113.7"
     response = await proxy.get(
         "/", headers={"x-forwarded-for": "203.0.113.7, 10.0.0.9", "x-forwarded-proto": "https"}
     )
     assert response.text == "https 203.0.113.7"  # 10.0.0.9 is a trusted proxy too: skipped
+    rfc7239 = AsyncTestClient(rfc7239_app, client=("10.0.0.2", 41000))
+    response = await rfc7239.get("/", headers={"forwarded": "for=203.0.113.7;proto=https"})
+    assert response.text == "https 203.0.113.7"
 
 
 async def test_anyone_else_cannot_pretend() -> None:

@@ -52,18 +52,18 @@ class ProxyHeadersMiddleware:
     proxy's own address, which you trust); an obfuscated identifier (``_hidden``) is kept as the
     host. Only the last 32 hops of a chain are looked at.
 
-    # SECURITY: your proxy must overwrite (or remove) the header family it sets, and the other
-    # one too in "auto" mode: a proxy that only appends X-Forwarded-For but passes on a
-    # client's own Forwarded header lets that client choose its address. Pin ``headers`` to the
-    # family your proxy writes to rule this out.
+    # SECURITY: only one header family is read by default (X-Forwarded-*): a proxy that appends
+    # X-Forwarded-For but passes on a client's own Forwarded header would otherwise let that
+    # client choose its address. "auto" reads both and needs a proxy that overwrites both.
 
     Args:
         app: the app to wrap.
         trusted_hosts: the proxies to trust: IP addresses (``"10.0.0.1"``, ``"::1"``), networks
             (``"10.0.0.0/8"``), other literal client names, or ``"*"`` for any peer. A string is
             split on commas (``"127.0.0.1, 10.0.0.0/8"``), as uvicorn's option.
-        headers: ``"auto"`` (``Forwarded``, else ``X-Forwarded-*``), ``"forwarded"`` or
-            ``"x-forwarded"`` to read only one family.
+        headers: which header family to read: ``"x-forwarded"`` (the default: what nginx,
+            Traefik, Caddy and Envoy write, and what uvicorn reads), ``"forwarded"`` (RFC 7239),
+            or ``"auto"`` (``Forwarded`` when present, else ``X-Forwarded-*``).
 
     Raises:
         ValueError: an entry is empty, holds spaces, or is a network with host bits set
@@ -75,7 +75,7 @@ class ProxyHeadersMiddleware:
         app: ASGIApp,
         trusted_hosts: Sequence[str] | str = ("127.0.0.1",),
         *,
-        headers: Literal["auto", "forwarded", "x-forwarded"] = "auto",
+        headers: Literal["auto", "forwarded", "x-forwarded"] = "x-forwarded",
     ) -> None:
         if headers not in _MODES:
             raise ValueError(

@@ -30,6 +30,7 @@ async def seen(
 ) -> Scope:
     """The scope the app behind the middleware sees."""
     downstream = Downstream()
+    options.setdefault("headers", "auto")  # both families, so each parser is exercised
     middleware = ProxyHeadersMiddleware(downstream, trusted, **options)
     request = scope([(b"host", b"internal:8000"), *request_headers], client=client)
     await call(middleware, request)
@@ -291,7 +292,9 @@ async def test_url_for_is_right_behind_a_proxy() -> None:
 
     app = MicroASGI(
         routes=[Route("/users/{name}", user, name="user")],
-        middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=["10.0.0.0/8"])],
+        middleware=[
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=["10.0.0.0/8"], headers="forwarded")
+        ],
     )
     behind_proxy = AsyncTestClient(app, base_url="http://internal:8000", client=PROXY)
     response = await behind_proxy.get(
@@ -312,3 +315,15 @@ async def test_url_for_is_right_behind_a_proxy() -> None:
         "link": "http://internal:8000/users/ann",
         "client": "203.0.113.7",
     }
+
+
+async def test_the_default_reads_x_forwarded_only() -> None:
+    # SECURITY: nginx, Traefik, Caddy and Envoy append X-Forwarded-For and pass a client's own
+    # Forwarded header through; reading Forwarded by default would let that client pick its address.
+    downstream = Downstream()
+    middleware = ProxyHeadersMiddleware(downstream, ["10.0.0.1"])
+    await call(
+        middleware,
+        scope([(b"forwarded", b"for=6.6.6.6"), (b"x-forwarded-for", b"203.0.113.7")], client=PROXY),
+    )
+    assert downstream.scopes[0]["client"] == ("203.0.113.7", 0)
