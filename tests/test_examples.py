@@ -1,15 +1,20 @@
-"""The apps under examples/ work, in-process and under a real server (the README's quickstart)."""
+"""The echo app works in-process and under uvicorn; the README quickstart serves the notes app.
+
+The other apps under examples/ have their own tests/test_examples_<app>.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +88,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def uvicorn_echo(tmp_path: Path) -> Iterator[str]:
-    """The quickstart's serve command, on a free loopback port, stopped by process id."""
+def quickstart_serve_command() -> list[str]:
+    """The README quickstart's serve command, as this test runs it.
+
+    The command's last step (``.venv/bin/uvicorn <app> --host 127.0.0.1 --port 8000``) is taken
+    from the README itself; the interpreter running the tests stands in for ``.venv/bin``.
+    """
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quickstart = readme.split("## Quickstart", 1)[1]
+    serve = re.findall(r"^```sh\n(.*?)^```", quickstart, re.MULTILINE | re.DOTALL)[0].strip()
+    program, *arguments = shlex.split(serve.rsplit("&&", 1)[1])
+    assert program == ".venv/bin/uvicorn"
+    return [sys.executable, "-m", "uvicorn", *arguments]
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str]) -> Iterator[str]:
+    """Run ``command`` on a free loopback port (its ``--port`` replaced) until the block ends.
+
+    Waits for the port with a bounded poll; stops the server by process id.
+    """
     port = _free_port()
-    env = {**os.environ, "MICROASGI_ECHO_DB": str(tmp_path / "echo.sqlite3")}
-    command = [sys.executable, "-m", "uvicorn", "examples.echo:app", "--host", "127.0.0.1"]
+    command = [*command]
+    command[command.index("--port") + 1] = str(port)
     proc = subprocess.Popen(
-        [*command, "--port", str(port)],
+        command,
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -120,8 +142,17 @@ def uvicorn_echo(tmp_path: Path) -> Iterator[str]:
         proc.stderr.close()
 
 
+@pytest.fixture
+def uvicorn_echo(tmp_path: Path) -> Iterator[str]:
+    """The echo app under uvicorn, on a free loopback port."""
+    command = [sys.executable, "-m", "uvicorn", "examples.echo:app", "--host", "127.0.0.1"]
+    env = {"MICROASGI_ECHO_DB": str(tmp_path / "echo.sqlite3")}
+    with serving([*command, "--port", "8000"], env) as url:
+        yield url
+
+
 @pytest.mark.integration
-def test_quickstart_app_under_uvicorn(uvicorn_echo: str) -> None:
+def test_echo_app_under_uvicorn(uvicorn_echo: str) -> None:
     with urllib.request.urlopen(f"{uvicorn_echo}/quickstart?ok=1", timeout=10) as reply:
         assert reply.status == 200
         body = json.loads(reply.read())
@@ -130,3 +161,32 @@ def test_quickstart_app_under_uvicorn(uvicorn_echo: str) -> None:
     assert body["requests_seen"] == 1
     with urllib.request.urlopen(f"{uvicorn_echo}/_log", timeout=10) as reply:
         assert json.loads(reply.read())["latest"][0]["path"] == "/quickstart"
+
+
+def test_quickstart_serves_the_notes_app() -> None:
+    command = quickstart_serve_command()
+    assert command[3:] == ["examples.notes.app:app", "--host", "127.0.0.1", "--port", "8000"]
+
+
+@pytest.mark.integration
+def test_quickstart_notes_app_under_uvicorn(tmp_path: Path) -> None:
+    database = tmp_path / "notes.sqlite3"
+    with serving(quickstart_serve_command(), {"MICROASGI_NOTES_DB": str(database)}) as url:
+        create = urllib.request.Request(
+            f"{url}/api/notes",
+            data=json.dumps({"title": "Quickstart <works>", "body": "under uvicorn"}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(create, timeout=10) as reply:
+            assert reply.status == 201
+            note = json.loads(reply.read())
+            assert reply.headers["Location"] == f"{url}/api/notes/{note['id']}"
+        with urllib.request.urlopen(f"{url}/api/notes", timeout=10) as reply:
+            listed = json.loads(reply.read())["notes"]
+        with urllib.request.urlopen(f"{url}/", timeout=10) as reply:
+            assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
+            page = reply.read().decode()
+    assert [(n["title"], n["body"]) for n in listed] == [("Quickstart <works>", "under uvicorn")]
+    assert "<h2>Quickstart &lt;works&gt;</h2>" in page
+    assert database.is_file()

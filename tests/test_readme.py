@@ -28,7 +28,7 @@ def test_quickstart_has_exactly_two_commands() -> None:
     serve, test = (c.strip() for c in commands)
     assert "\n" not in serve
     assert "\n" not in test
-    assert "uvicorn examples.echo:app --host 127.0.0.1 --port 8000" in serve
+    assert serve.endswith(".venv/bin/uvicorn examples.notes.app:app --host 127.0.0.1 --port 8000")
     assert "pytest" in test
 
 
