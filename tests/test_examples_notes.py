@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -428,3 +429,21 @@ async def test_pool_is_bounded(db_path: Path) -> None:
     assert 1 <= len(db._idle) <= 4
     await db.close()
     assert db._idle == []
+
+
+# --- the tutorial's snippets -----------------------------------------------------------------
+
+_ROOT = Path(__file__).resolve().parent.parent
+_SECTION_SNIPPET = re.compile(r"^--8<--\s+'([^':]+):([a-z][-_0-9a-z]*)'$", re.MULTILINE)
+
+
+def test_tutorial_sections_exist() -> None:
+    # docs/tutorial.md pulls named sections of the app's files ('path:section'); each must exist.
+    tutorial = (_ROOT / "docs/tutorial.md").read_text("utf-8")
+    refs = _SECTION_SNIPPET.findall(tutorial)
+    assert len(refs) >= 10
+    for path, section in refs:
+        text = (_ROOT / path).read_text("utf-8")
+        start, end = f"# --8<-- [start:{section}]\n", f"# --8<-- [end:{section}]\n"
+        assert text.count(start) == text.count(end) == 1, f"{path} lacks section {section!r}"
+        assert text.index(start) < text.index(end)

@@ -158,6 +158,7 @@ class Database:
             conn.close()
 
     # --- the pool -----------------------------------------------------------------------------
+    # --8<-- [start:pool]
 
     def _connect(self) -> sqlite3.Connection:
         # check_same_thread=False: a pooled connection moves between worker threads, but only
@@ -185,8 +186,11 @@ class Database:
             if not keep:
                 conn.close()
 
+    # --8<-- [end:pool]
+
     # --- notes --------------------------------------------------------------------------------
 
+    # --8<-- [start:query]
     async def list_notes(self, limit: int = 50, offset: int = 0) -> list[Note]:
         """The notes, newest first, with their attachments."""
         return await run_in_threadpool(self._list_sync, limit, offset)
@@ -199,6 +203,8 @@ class Database:
                 (limit, offset),
             ).fetchall()
             return [self._with_attachments(conn, row) for row in rows]
+
+    # --8<-- [end:query]
 
     async def get_note(self, note_id: int) -> Note | None:
         """The note ``note_id``, or ``None``."""
