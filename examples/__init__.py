@@ -1,1 +1,1 @@
-"""Example applications, each run by the test suite (tests/test_examples.py)."""
+"""Example applications, each run by the test suite (tests/test_examples*.py)."""
