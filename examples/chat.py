@@ -23,7 +23,7 @@ from microasgi.applications import MicroASGI
 from microasgi.requests import Request
 from microasgi.responses import HTMLResponse, Response
 from microasgi.routing import Route, WebSocketRoute
-from microasgi.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from microasgi.websockets import WebSocket, WebSocketDisconnect
 
 __all__ = ["MAX_NAME", "MAX_TEXT", "Room", "app", "create_app"]
 
@@ -133,19 +133,12 @@ async def chat(websocket: WebSocket) -> None:
                 tg.cancel_scope.cancel()
 
             tg.start_soon(forward)
-            try:
-                async for text in websocket.iter_text():  # ends when the client disconnects
-                    if len(text) > MAX_TEXT:
-                        ending.append((1009, f"At most {MAX_TEXT} characters a message."))
-                        break
-                    if text.strip():
-                        room.broadcast({"type": "message", "name": name, "text": text})
-            except RuntimeError:
-                # forward() found the client gone (its send raised) while this receive waited;
-                # the WebSocket then refuses the 'websocket.disconnect' that follows. Either
-                # way the client has left.
-                if websocket.client_state is not WebSocketState.DISCONNECTED:
-                    raise
+            async for text in websocket.iter_text():  # ends when the client disconnects
+                if len(text) > MAX_TEXT:
+                    ending.append((1009, f"At most {MAX_TEXT} characters a message."))
+                    break
+                if text.strip():
+                    room.broadcast({"type": "message", "name": name, "text": text})
             tg.cancel_scope.cancel()
     # Closed after the task group, so nothing is sent on the socket once it is closing.
     if ending:

@@ -89,7 +89,10 @@ TRANSITIONS: dict[Phase, dict[Step, Phase]] = {
     # DISCONNECT here is the app's own close completing (after a 1003/1007/1009 close).
     _P.CLOSED: {_S.DISCONNECT: _P.GONE, _S.LOST: _P.GONE},
     # close() after the client left does nothing; a send raises WebSocketDisconnect (WebSocket._transmit).
-    _P.GONE: {_S.CLOSE: _P.GONE},
+    # DISCONNECT here reaches a receive() that was already waiting when a send found the client
+    # gone (one task reads while another writes): it ends that receive normally. A new receive()
+    # is still refused, since RECEIVE is not allowed here.
+    _P.GONE: {_S.CLOSE: _P.GONE, _S.DISCONNECT: _P.GONE},
 }
 
 # (client_state, application_state) in each phase: Starlette's two views of the connection.

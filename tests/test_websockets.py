@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
+import anyio
 import pytest
 
 from microasgi._websocket_protocol import Connection, Phase, fit_reason
@@ -803,3 +804,42 @@ def test_connection_observes_leniently(messages: list[tuple[str, Message]], phas
 )
 def test_disconnect_text(exc: WebSocketDisconnect, text: str, shown: str) -> None:
     assert (str(exc), repr(exc)) == (text, shown)
+
+
+async def test_a_waiting_receive_ends_normally_when_a_send_found_the_client_gone() -> None:
+    # One task reads while another writes; the write fails (the client left), then the server
+    # delivers the disconnect to the read that was already waiting.
+    arrived = anyio.Event()
+    release = anyio.Event()
+
+    async def receive() -> Message:
+        if not arrived.is_set():
+            arrived.set()
+            return CONNECT
+        await release.wait()
+        return disconnect(1006)
+
+    async def send(message: Message) -> None:
+        if message["type"] == "websocket.send":
+            raise OSError("the client has gone")
+
+    websocket = WebSocket(make_scope(), receive, send)
+    await websocket.accept()
+    outcome: list[BaseException] = []
+
+    async def reader() -> None:
+        try:
+            await websocket.receive_text()
+        except WebSocketDisconnect as exc:
+            outcome.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(reader)
+        await anyio.wait_all_tasks_blocked()
+        with pytest.raises(WebSocketDisconnect):
+            await websocket.send_text("hello")
+        release.set()
+    assert [type(exc) for exc in outcome] == [WebSocketDisconnect]
+    assert websocket.client_state is WebSocketState.DISCONNECTED
+    with pytest.raises(RuntimeError, match="disconnected"):
+        await websocket.receive()  # a new receive after that is still refused
