@@ -20,7 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 EXAMPLES = sorted((DOCS / "examples").glob("*.py"))
-_SNIPPET = re.compile(r'^--8<--\s+"([^"]+)"', re.MULTILINE)
+# A pymdownx snippet line, either quote style, with an optional ":section" or ":start:end" suffix.
+_SNIPPET = re.compile(r"""^--8<--\s+["']([^"':]+)(?::[^"']*)?["']""", re.MULTILINE)
 
 
 def _load(path: Path) -> ModuleType:
