@@ -70,6 +70,21 @@ class NoMatchFound(Exception):
         self.path_params = dict(path_params)
 
 
+def try_url_path_for(route: Any, name: str, path_params: Mapping[str, Any]) -> Any:
+    """``route.url_path_for(name, **path_params)``, or ``None`` when the route has no such name.
+
+    A mounted foreign app's routes (Starlette's, say) raise their own ``NoMatchFound``; it is
+    recognised by name, so every route of a mounted Starlette app can be reversed, not just its
+    first.
+    """
+    try:
+        return route.url_path_for(name, **path_params)
+    except Exception as exc:
+        if isinstance(exc, NoMatchFound) or type(exc).__name__ == "NoMatchFound":
+            return None
+        raise
+
+
 def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
     """Turn a function taking a ``Request`` and returning a ``Response`` into an ASGI app.
 
@@ -486,11 +501,9 @@ class Mount(_PathRoute):
             remaining = dict(path_params)
             prefix = self._replace_params(remaining)
             for route in self.routes:
-                try:
-                    url = route.url_path_for(child_name, **remaining)
-                except NoMatchFound:
-                    continue
-                return URLPath(prefix + url, protocol=url.protocol, host=url.host)
+                url = try_url_path_for(route, child_name, remaining)
+                if url is not None:
+                    return URLPath(prefix + url, protocol=url.protocol, host=url.host)
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -565,11 +578,9 @@ class Host(BaseRoute):
             for key, convertor in self._compiled.param_convertors.items():
                 host = host.replace("{" + key + "}", convertor.to_string(remaining.pop(key)))
             for route in self.routes:
-                try:
-                    url = route.url_path_for(child_name, **remaining)
-                except NoMatchFound:
-                    continue
-                return URLPath(url, protocol=url.protocol, host=host[1:].replace("/", "."))
+                url = try_url_path_for(route, child_name, remaining)
+                if url is not None:
+                    return URLPath(url, protocol=url.protocol, host=host[1:].replace("/", "."))
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:

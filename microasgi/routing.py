@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from microasgi._lifespan import LifespanRunner
@@ -36,6 +36,7 @@ from microasgi._routes import (
     mount_scope,
     not_found,
     request_response,
+    try_url_path_for,
     websocket_session,
 )
 from microasgi._scope import decode_query_string, full_path, route_path
@@ -306,10 +307,9 @@ class Router:
                 closest route names, or the missing and extra parameters.
         """
         for route in self.routes:
-            try:
-                return route.url_path_for(name, **path_params)
-            except NoMatchFound:
-                continue
+            url = try_url_path_for(route, name, path_params)
+            if url is not None:
+                return cast(URLPath, url)
         raise NoMatchFound(name, path_params, self._hint(name, path_params))
 
     def _hint(self, name: str, path_params: Mapping[str, Any]) -> str:

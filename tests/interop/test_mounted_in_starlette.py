@@ -138,13 +138,10 @@ async def test_fastapi_routes_still_work_beside_the_mount() -> None:
     assert response.json() == {"hello": "ada"}
 
 
-@pytest.mark.xfail(
-    raises=NoMatchFound,
-    reason=(
-        "Starlette's Mount.url_path_for tries each child route and catches only starlette's "
-        "NoMatchFound; microasgi's Route raises its own NoMatchFound, so a name that is not the "
-        "first route of the mounted app escapes (here 'create' after 'item')."
-    ),
-)
-def test_outer_router_reverses_every_mounted_route() -> None:
-    assert str(make_starlette().url_path_for("micro:create")) == "/micro/items"
+def test_starlette_reverses_only_the_first_mounted_route() -> None:
+    # Starlette's Mount catches only starlette's NoMatchFound while it tries the mounted app's
+    # routes, so ours escapes past the first route (documented on docs/interop.md, with the
+    # workaround: ask the mounted app and add the mount path).
+    with pytest.raises(NoMatchFound):
+        make_starlette().url_path_for("micro:create")
+    assert "/micro" + str(make_micro().url_path_for("create")) == "/micro/items"
