@@ -1158,3 +1158,13 @@ def test_http_exception_from_endpoint_reaches_application_handlers(
     app = MicroASGI(routes=[Route("/", teapot)])
     response = test_client_factory(app).get("/")
     assert (response.status_code, response.text) == (418, "short and stout")
+
+
+def test_reverse_routing_lets_a_bad_parameter_value_through() -> None:
+    # Only "no such route" is caught while trying routes; a value the converter refuses is an error.
+    async def user(request: Request) -> Response:
+        return PlainTextResponse("")
+
+    router = Router([Mount("/api", routes=[Route("/users/{id:int}", user, name="user")])])
+    with pytest.raises(ValueError, match="non-negative int"):
+        router.url_path_for("user", id=-1)
