@@ -96,16 +96,17 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     """
     is_async = is_async_callable(func)
     name = getattr(func, "__qualname__", repr(func))
+    # PERF: cast once here; a `Callable[...]` written in the body is built on every request.
+    async_func = cast(Callable[[Request], Awaitable[Response]], func)
+    sync_func = cast(Callable[[Request], Response], func)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
         try:
             if is_async:
-                response = await cast(Callable[[Request], Awaitable[Response]], func)(request)
+                response = await async_func(request)
             else:
-                response = await run_in_threadpool(
-                    cast(Callable[[Request], Response], func), request
-                )
+                response = await run_in_threadpool(sync_func, request)
             if not callable(response):
                 raise TypeError(
                     f"Endpoint {name} returned {response!r}, which is not a Response. Return a "

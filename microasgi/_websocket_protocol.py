@@ -48,6 +48,10 @@ class Phase(enum.Enum):
     CLOSED = "closed by the application"
     GONE = "disconnected"
 
+    # PERF: members are singletons compared by identity, so the identity hash is exact, and it
+    # is a C slot; Enum's own __hash__ is Python code, run several times per websocket message.
+    __hash__ = object.__hash__
+
 
 class Step(enum.Enum):
     """What the app does, or what the server delivers."""
@@ -63,6 +67,10 @@ class Step(enum.Enum):
     DENY_BODY = "send more of the denial response body"
     DENY_END = "send the end of the denial response body"
     LOST = "lose the client (OSError from send)"
+
+    # PERF: members are singletons compared by identity, so the identity hash is exact, and it
+    # is a C slot; Enum's own __hash__ is Python code, run several times per websocket message.
+    __hash__ = object.__hash__
 
 
 _P, _S = Phase, Step
