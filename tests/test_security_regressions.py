@@ -544,6 +544,11 @@ async def test_missing_host_refused_and_good_host_served() -> None:
 _AUTHORITY_BUG = pytest.mark.xfail(
     strict=True, reason="CVE-2026-54282 reproduces: _scope.url_string trusts a path without '/'"
 )
+# Known open bug (reported): microasgi/_scope.py ``_is_valid_host`` accepts any hex digits,
+# colons and dots in brackets, so ``url_string`` builds "http://[A]/" and ``urlsplit`` raises.
+_HOST_BUG = pytest.mark.xfail(
+    strict=True, raises=ValueError, reason="_scope._is_valid_host accepts '[A]'; urlsplit raises"
+)
 
 
 @pytest.mark.parametrize(
@@ -570,6 +575,27 @@ async def test_relative_path_cannot_move_the_authority(path: str) -> None:
     sent = await call_raw(host_of, {"path": path, "headers": [(b"host", b"example.com")]})
     hostname, _, netloc = sent[1]["body"].decode().partition("|")
     assert (hostname, netloc) == ("example.com", "example.com")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param(b"[::1]", id="valid-ipv6"),
+        pytest.param(b"[A]", id="CWE-20-bracketed-hex", marks=_HOST_BUG),
+        pytest.param(b"[1]:80", id="CWE-20-bracketed-digit", marks=_HOST_BUG),
+        pytest.param(b"[::::]", id="CWE-20-bracketed-colons", marks=_HOST_BUG),
+    ],
+)
+async def test_bracketed_host_never_breaks_request_url(host: bytes) -> None:
+    """CWE-20 / CWE-248 (found by fuzz/fuzz_scope.py): a ``Host`` of ``[A]`` must not make
+    ``request.url.hostname`` raise (a client-chosen 500); an invalid host is ignored for URLs."""
+
+    async def host_of(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        await PlainTextResponse(str(request.url.hostname))(scope, receive, send)
+
+    sent = await call_raw(host_of, {"headers": [(b"host", host)]})
+    assert sent[1]["body"] in {b"::1", b"testserver"}
 
 
 # --- response splitting and redirects -----------------------------------------------------------
