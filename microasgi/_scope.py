@@ -12,6 +12,7 @@ Sans-I/O: no ``receive``, no ``send``, no anyio. ``URL`` uses them, and so does 
 from __future__ import annotations
 
 import functools
+import ipaddress
 from typing import Any
 from urllib.parse import quote, quote_from_bytes, unquote
 
@@ -141,6 +142,12 @@ def _is_valid_host(host: str) -> bool:
         end = host.find("]")
         if end < 2 or not _IPV6_CHARS.issuperset(host[1:end]):
             return False
+        try:
+            # SECURITY: "[A]" or "[::::]" pass the character check, but reading the hostname of a
+            # URL holding them raises; only a real IPv6 address is kept.
+            ipaddress.IPv6Address(host[1:end])
+        except ValueError:
+            return False
         rest = host[end + 1 :]
         if rest and not rest.startswith(":"):
             return False
@@ -177,7 +184,14 @@ def url_string(scope: Scope) -> str:
                 host = server_host
             else:
                 host = f"{server_host}:{port}"
-    url = path if host is None else f"{scheme}://{host}{path}"
+    # SECURITY: a path must start with "/" to stay a path: "@evil.com" after the host would turn
+    # the host into user info, and "//evil.com" without a host would read as an authority.
+    if not path.startswith("/"):
+        path = "/" + path
+    if host is None:
+        url = "/" + path.lstrip("/") if path.startswith("//") else path
+    else:
+        url = f"{scheme}://{host}{path}"
     query_string: bytes = scope.get("query_string", b"")
     if not query_string:
         return url

@@ -220,3 +220,39 @@ def test_url_string_structure_survives_hostile_input(
     assert parts.query == decode_query_string(query)
     assert parts.fragment == ""
     assert parts.username is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # A path without its "/" cannot move the authority (CVE-2026-54282's shape).
+        (
+            {"path": "@evil.com", "headers": [(b"host", b"example.com")]},
+            "http://example.com/@evil.com",
+        ),
+        (
+            {"path": ":80@evil.com/", "headers": [(b"host", b"example.com")]},
+            "http://example.com/:80@evil.com/",
+        ),
+        (
+            {"path": "/x", "root_path": "abc", "headers": [(b"host", b"example.com")]},
+            "http://example.com/abc/x",
+        ),
+        # Without a host, a URL never starts with "//" (it would read as an authority).
+        ({"path": "//evil.com/x", "headers": [], "server": None}, "/evil.com/x"),
+        # A bracketed Host must be a real IPv6 address; otherwise the server address is used.
+        ({"path": "/", "headers": [(b"host", b"[A]")]}, "http://server.test:8080/"),
+        ({"path": "/", "headers": [(b"host", b"[::::]")]}, "http://server.test:8080/"),
+        ({"path": "/", "headers": [(b"host", b"[::1]:8000")]}, "http://[::1]:8000/"),
+    ],
+)
+def test_url_string_keeps_the_authority(extra: dict[str, Any], expected: str) -> None:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "path": "/",
+        "query_string": b"",
+        "headers": [],
+        "server": ("server.test", 8080),
+        **extra,
+    }
+    assert url_string(scope) == expected
