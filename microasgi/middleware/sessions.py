@@ -32,7 +32,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from microasgi._headers import encode_header_value
@@ -65,6 +65,44 @@ _EXPIRED = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 def _now() -> int:
     """The current Unix time in whole seconds (a module function so tests can replace it)."""
     return int(time.time())
+
+
+class _Session(dict[str, Any]):
+    """The session dict, noting whether the app read it (to send ``Vary: Cookie``)."""
+
+    accessed = False
+
+    def __getitem__(self, key: str) -> Any:
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.accessed = True
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.accessed = True
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self.accessed = True
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self.accessed = True
+        return super().__len__()
+
+    def keys(self) -> Any:
+        self.accessed = True
+        return super().keys()
+
+    def values(self) -> Any:
+        self.accessed = True
+        return super().values()
+
+    def items(self) -> Any:
+        self.accessed = True
+        return super().items()
 
 
 class SessionMiddleware:
@@ -140,7 +178,8 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         raw = HTTPConnection(scope).cookies.get(self.session_cookie)
-        session, original, signed_at = self._load(raw)
+        data, original, signed_at = self._load(raw)
+        session = _Session(data)
         # SPEC: middleware copy the scope before changing it.
         scope = {**scope, "session": session}
         if scope_type == "websocket":
@@ -149,10 +188,15 @@ class SessionMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # A response that read the session depends on the cookie: shared caches must
+                # not give it to another client (read before _header, which reads it too).
+                accessed = session.accessed
                 header = self._header(session, original, signed_at, bool(raw))
-                if header is not None:
+                added = [(b"set-cookie", header)] if header is not None else []
+                if accessed or added:
+                    added.append((b"vary", b"Cookie"))
                     # A new list: a Response sends its own ``raw_headers``, which must not grow.
-                    message["headers"] = [*message.get("headers", ()), (b"set-cookie", header)]
+                    message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

@@ -532,3 +532,56 @@ def test_the_real_clock_is_whole_seconds_of_time_time() -> None:
 
     before = int(time.time())
     assert before <= _REAL_NOW() <= int(time.time())
+
+
+async def test_vary_cookie_when_the_response_depends_on_the_session() -> None:
+    async def untouched(request: Request) -> Response:
+        return PlainTextResponse("static")
+
+    async def reads(request: Request) -> Response:
+        return PlainTextResponse(str(request.session.get("user")))
+
+    async def lists(request: Request) -> Response:
+        return PlainTextResponse(",".join(request.session))
+
+    async def writes(request: Request) -> Response:
+        request.session["user"] = "ann"
+        return PlainTextResponse("ok")
+
+    async def by_key(request: Request) -> Response:
+        return PlainTextResponse(request.session["user"])
+
+    async def by_view(request: Request) -> Response:
+        session = request.session
+        views: dict[str, Any] = {"keys": session.keys, "values": session.values, "in": session}
+        view = request.query_params["view"]
+        if view == "in":
+            return PlainTextResponse(str("user" in session))
+        return PlainTextResponse(",".join(str(item) for item in views[view]()))
+
+    app = SessionMiddleware(
+        Router(
+            [
+                Route("/untouched", untouched),
+                Route("/reads", reads),
+                Route("/lists", lists),
+                Route("/writes", writes),
+                Route("/by-key", by_key),
+                Route("/by-view", by_view),
+            ]
+        ),
+        secret_key="k" * 32,
+    )
+    async with AsyncTestClient(app) as client:
+        assert "vary" not in (await client.get("/untouched")).headers
+        assert (await client.get("/reads")).headers["vary"] == "Cookie"
+        written = await client.get("/writes")
+        assert written.headers["vary"] == "Cookie"
+        assert "set-cookie" in written.headers
+        assert (await client.get("/lists")).headers["vary"] == "Cookie"
+        assert (await client.get("/by-key")).text == "ann"
+        assert (await client.get("/by-key")).headers["vary"] == "Cookie"
+        for view in ("keys", "values", "in"):
+            assert (await client.get("/by-view", params={"view": view})).headers["vary"] == "Cookie"
+        # With a session cookie present but unread, the response does not depend on it.
+        assert "vary" not in (await client.get("/untouched")).headers
