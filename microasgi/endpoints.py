@@ -10,7 +10,7 @@ for each message (decoded as its ``encoding`` says) and ``on_disconnect``.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from microasgi._utils import is_async_callable
 from microasgi.concurrency import run_in_threadpool
@@ -28,7 +28,32 @@ __all__ = ["HTTPEndpoint", "WebSocketEndpoint"]
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-class HTTPEndpoint:
+class _Endpoint:
+    """What both endpoint classes share: built per connection, then awaited (an ASGI 3 app)."""
+
+    _scope_type: ClassVar[str]
+    _elsewhere: ClassVar[str]
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != self._scope_type:
+            raise ValueError(
+                f"{type(self).__name__} serves {self._scope_type!r} scopes, got "
+                f"{scope['type']!r}. {self._elsewhere}"
+            )
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self.dispatch().__await__()
+
+    if TYPE_CHECKING:
+
+        async def dispatch(self) -> None:
+            """Serve the connection (each endpoint class defines it)."""
+
+
+class HTTPEndpoint(_Endpoint):
     """An endpoint class with one method per HTTP method it serves.
 
     Define ``async def get(self, request) -> Response`` (or ``post``, ``put``, ``patch``,
@@ -66,18 +91,8 @@ class HTTPEndpoint:
         cls._handlers = handlers
         cls._allow = ", ".join(method for method in _METHODS if method in handlers)
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            raise ValueError(
-                f"{type(self).__name__} serves 'http' scopes, got {scope['type']!r}. Route "
-                "websockets to a WebSocketRoute."
-            )
-        self.scope = scope
-        self.receive = receive
-        self.send = send
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return self.dispatch().__await__()
+    _scope_type = "http"
+    _elsewhere = "Route websockets to a WebSocketRoute."
 
     async def dispatch(self) -> None:
         """Call the method for this request and send its response."""
@@ -118,7 +133,7 @@ class HTTPEndpoint:
 _ENCODINGS = (None, "text", "bytes", "json")
 
 
-class WebSocketEndpoint:
+class WebSocketEndpoint(_Endpoint):
     """An endpoint class for a websocket: override ``on_connect``, ``on_receive``, ``on_disconnect``.
 
     ``on_connect`` accepts by default. Each message is decoded as ``encoding`` says and handed to
@@ -151,18 +166,8 @@ class WebSocketEndpoint:
                 f"{cls.encoding!r}."
             )
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            raise ValueError(
-                f"{type(self).__name__} serves 'websocket' scopes, got {scope['type']!r}. Route "
-                "http requests to a Route."
-            )
-        self.scope = scope
-        self.receive = receive
-        self.send = send
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return self.dispatch().__await__()
+    _scope_type = "websocket"
+    _elsewhere = "Route http requests to a Route."
 
     async def dispatch(self) -> None:
         """Run the connection: ``on_connect``, ``on_receive`` per message, ``on_disconnect``."""

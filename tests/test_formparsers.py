@@ -4,48 +4,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from _bodies import Body, PlainChunks
 
 from microasgi import formparsers
 from microasgi.datastructures import FormData, Headers
 from microasgi.formparsers import FormParser, MultiPartException
 
 URLENCODED = Headers({"content-type": "application/x-www-form-urlencoded"})
-
-
-class Body:
-    """An async body stream that records how far it was read and whether it was closed."""
-
-    def __init__(self, *chunks: bytes) -> None:
-        self.chunks = chunks
-        self.read = 0
-        self.closed = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            for chunk in self.chunks:
-                self.read += 1
-                yield chunk
-        finally:
-            self.closed = True
-
-
-class SyncChunks:
-    """An async iterable without ``aclose``: FormParser must not need one."""
-
-    def __init__(self, *chunks: bytes) -> None:
-        self._chunks: Iterator[bytes] = iter(chunks)
-
-    def __aiter__(self) -> SyncChunks:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            raise StopAsyncIteration from None
 
 
 @pytest.mark.parametrize(
@@ -75,7 +42,7 @@ async def test_parse(
 
 
 async def test_plain_async_iterable_stream() -> None:
-    form = await FormParser(URLENCODED, SyncChunks(b"a=1&", b"b=2")).parse()
+    form = await FormParser(URLENCODED, PlainChunks(b"a=1&", b"b=2")).parse()
     assert dict(form) == {"a": "1", "b": "2"}
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
 import anyio
 import pytest
+from _bodies import Body, PlainChunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,39 +64,6 @@ def part(
 def body(*parts: bytes) -> bytes:
     """A whole body: the parts, then the closing delimiter."""
     return b"".join(parts) + b"--B0und--\r\n"
-
-
-class Body:
-    """An async body stream that records how many chunks were read and whether it was closed."""
-
-    def __init__(self, *chunks: bytes) -> None:
-        self.chunks = chunks
-        self.read = 0
-        self.closed = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            for chunk in self.chunks:
-                self.read += 1
-                yield chunk
-        finally:
-            self.closed = True
-
-
-class PlainChunks:
-    """An async iterable without ``aclose``: the parser must not need one."""
-
-    def __init__(self, *chunks: bytes) -> None:
-        self._chunks: Iterator[bytes] = iter(chunks)
-
-    def __aiter__(self) -> PlainChunks:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            raise StopAsyncIteration from None
 
 
 Item = tuple[str, str | tuple[str | None, str | None, bytes]]
