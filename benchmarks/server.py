@@ -6,6 +6,8 @@ socket request before it is loaded (a fast 404 proves nothing), then ``wrk`` loa
 of one app at a time. Rounds are interleaved (raw, microasgi, Starlette, raw, ...) and the median
 round is reported. ``wrk`` and the server share the machine's cores, so the ratio between apps
 measured in one run is the figure; the absolute requests per second depend on the machine.
+Alongside, the server's own CPU time per request (its process group's, read from ``/proc``):
+what the server spent on a request whoever else was using the machine meanwhile.
 """
 
 from __future__ import annotations
@@ -251,6 +253,7 @@ _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION = re.compile(r"([0-9.]+)(us|ms|s|m|h)")
 _REQUESTS = re.compile(r"^Requests/sec:\s+([0-9.]+)\s*$", re.MULTILINE)
 _PERCENTILE = re.compile(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", re.MULTILINE)
+_DONE = re.compile(r"^\s+(\d+) requests in ", re.MULTILINE)
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
@@ -263,6 +266,15 @@ class WrkResult:
     latency: dict[str, float] = field(default_factory=dict)  # "50%" -> seconds
     non_2xx: int = 0
     socket_errors: int = 0
+    requests: int = 0
+    # CPU seconds the server's processes used during the run (set by ``load``; None off Linux).
+    server_cpu: float | None = None
+
+    def cpu_per_request(self) -> float | None:
+        """Server CPU seconds per request: what the server spent, whoever else used the CPUs."""
+        if self.server_cpu is None or not self.requests:
+            return None
+        return self.server_cpu / self.requests
 
 
 def parse_duration(text: str) -> float:
@@ -289,11 +301,13 @@ def parse_wrk(output: str) -> WrkResult:
     latency = {f"{m[1]}%": parse_duration(m[2]) for m in _PERCENTILE.finditer(output)}
     non_2xx = _NON_2XX.search(output)
     sockets = _SOCKET.search(output)
+    done = _DONE.search(output)
     return WrkResult(
         float(requests[1]),
         latency,
         int(non_2xx[1]) if non_2xx else 0,
         sum(int(n) for n in sockets.groups()) if sockets else 0,
+        int(done[1]) if done else 0,
     )
 
 
@@ -390,10 +404,40 @@ def load(s: Server, case: Case, script: str | None, opts: Options, duration: int
         RuntimeError: wrk failed, or the server died during the run.
     """
     command = wrk_command(case, s.port, duration, opts.threads, opts.connections, script)
+    before = group_cpu_seconds(s.process.pid)
     result = run_wrk(command, duration)
+    after = group_cpu_seconds(s.process.pid)
     if s.process.poll() is not None:
         raise RuntimeError(f"{s.server} ({s.impl}) died under load:\n{s.output()}")
+    if before is not None and after is not None:
+        result.server_cpu = after - before
     return result
+
+
+def group_cpu_seconds(pgid: int) -> float | None:
+    """User + system CPU seconds used so far by the live processes of process group ``pgid``.
+
+    A server and the workers it spawned share the group ``launch`` made, so this counts granian's
+    worker as well as uvicorn's single process. Read from ``/proc``; None where there is none.
+    """
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    ticks = 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue  # the process ended meanwhile
+        # After the command name in parentheses: state ppid pgrp ... utime(12th) stime(13th).
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def measure(
@@ -427,6 +471,12 @@ def median_rps(results: Sequence[WrkResult] | None) -> float | None:
 def median_latency(results: Sequence[WrkResult] | None, percentile: str) -> float | None:
     """The median over rounds of one latency percentile, in seconds (None when not measured)."""
     values = [r.latency[percentile] for r in results or () if percentile in r.latency]
+    return statistics.median(values) if values else None
+
+
+def median_cpu(results: Sequence[WrkResult] | None) -> float | None:
+    """The median over rounds of the server's CPU seconds per request (None when not measured)."""
+    values = [v for r in results or () if (v := r.cpu_per_request()) is not None]
     return statistics.median(values) if values else None
 
 
@@ -475,6 +525,16 @@ def report(title: str, cases: Sequence[Case], samples: Samples) -> str:
             cells.append(
                 "n/a" if p50 is None or p99 is None else f"{p50 * 1e3:.2f} / {p99 * 1e3:.2f}"
             )
+        out.append(f"| {c.label} | " + " | ".join(cells) + " |")
+    out += ["", "| case | " + " | ".join(f"{n} server CPU µs/req" for n in IMPLEMENTATIONS)]
+    out[-1] += " | microasgi - raw µs | starlette - raw µs |"
+    out.append("|---" + "|---:" * (len(IMPLEMENTATIONS) + 2) + "|")
+    for c in cases:
+        got = samples.get(c.name, {})
+        raw, mic, star = (median_cpu(got.get(n)) for n in IMPLEMENTATIONS)
+        cells = [_fmt(None if v is None else v * 1e6, ".1f") for v in (raw, mic, star)]
+        for v in (mic, star):
+            cells.append(_fmt(None if v is None or raw is None else (v - raw) * 1e6, "+.1f"))
         out.append(f"| {c.label} | " + " | ".join(cells) + " |")
     errors = sum(r.socket_errors for got in samples.values() for rs in got.values() for r in rs)
     if errors:

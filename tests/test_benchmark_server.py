@@ -22,9 +22,11 @@ from benchmarks.server import (
     START_TIMEOUT,
     WRK_HINT,
     WrkResult,
+    group_cpu_seconds,
     launch,
     lua_string,
     main,
+    median_cpu,
     median_latency,
     median_rps,
     parse_args,
@@ -80,7 +82,8 @@ def test_parse_wrk_reads_throughput_and_percentiles() -> None:
     assert result.latency == pytest.approx(
         {"50%": 2.60e-3, "75%": 2.71e-3, "90%": 3.21e-3, "99%": 60.12e-3}
     )
-    assert (result.non_2xx, result.socket_errors) == (0, 0)
+    assert (result.non_2xx, result.socket_errors, result.requests) == (0, 0, 46295)
+    assert result.server_cpu is None
 
 
 def test_parse_wrk_counts_errors() -> None:
@@ -181,8 +184,11 @@ def test_write_script_posts_the_case_body_from_a_file(name: str, tmp_path: Path)
 # --- medians, ratios, verdicts, tables -----------------------------------------------------------
 
 
-def _result(rps: float, p50_ms: float = 1.0, p99_ms: float = 2.0) -> WrkResult:
-    return WrkResult(rps, {"50%": p50_ms / 1e3, "99%": p99_ms / 1e3})
+def _result(
+    rps: float, p50_ms: float = 1.0, p99_ms: float = 2.0, cpu_us: float | None = None
+) -> WrkResult:
+    cpu = None if cpu_us is None else cpu_us * 1e-6 * 1000
+    return WrkResult(rps, {"50%": p50_ms / 1e3, "99%": p99_ms / 1e3}, requests=1000, server_cpu=cpu)
 
 
 @pytest.mark.parametrize(
@@ -192,6 +198,37 @@ def _result(rps: float, p50_ms: float = 1.0, p99_ms: float = 2.0) -> WrkResult:
 def test_median_rps(rates: list[float] | None, median: float | None) -> None:
     results = None if rates is None else [_result(r) for r in rates]
     assert median_rps(results) == median
+
+
+@pytest.mark.parametrize(
+    ("result", "per_request"),
+    [
+        (WrkResult(1.0, requests=1000, server_cpu=0.05), 50e-6),
+        (WrkResult(1.0, requests=1000), None),
+        (WrkResult(1.0, requests=0, server_cpu=0.05), None),
+    ],
+)
+def test_cpu_per_request(result: WrkResult, per_request: float | None) -> None:
+    assert result.cpu_per_request() == pytest.approx(per_request)
+
+
+def test_median_cpu_skips_rounds_without_a_figure() -> None:
+    results = [
+        _result(1, cpu_us=30.0),
+        _result(1),
+        _result(1, cpu_us=10.0),
+        _result(1, cpu_us=20.0),
+    ]
+    assert median_cpu(results) == pytest.approx(20e-6)
+    assert median_cpu([_result(1)]) is None
+    assert median_cpu(None) is None
+
+
+def test_group_cpu_seconds_counts_this_process_group() -> None:
+    used = group_cpu_seconds(os.getpgid(0))
+    assert used is not None
+    assert used > 0
+    assert group_cpu_seconds(2**22 + 1) == 0  # above Linux's pid_max: no such group
 
 
 def test_median_latency_takes_the_median_of_one_percentile() -> None:
@@ -228,9 +265,9 @@ def test_verdict(case: str, got: float | None, cell: str) -> None:
 def test_report_renders_medians_ratios_and_latencies() -> None:
     samples = {
         "plaintext": {
-            "raw": [_result(20000, 2.0, 9.0), _result(10000), _result(30000)],
-            "microasgi": [_result(19000, 2.5, 10.0)],
-            "starlette": [_result(10000, 4.0, 20.0)],
+            "raw": [_result(20000, 2.0, 9.0, 40.0), _result(10000), _result(30000)],
+            "microasgi": [_result(19000, 2.5, 10.0, 43.5)],
+            "starlette": [_result(10000, 4.0, 20.0, 55.25)],
         },
         "form": {"raw": [_result(8000)], "microasgi": [_result(2000)]},
     }
@@ -248,6 +285,12 @@ def test_report_renders_medians_ratios_and_latencies() -> None:
         "|---|---:|---:|---:|",
         "| plaintext | 1.00 / 2.00 | 2.50 / 10.00 | 4.00 / 20.00 |",
         "| urlencoded form (20 fields) | 1.00 / 2.00 | 1.00 / 2.00 | n/a |",
+        "",
+        "| case | raw server CPU µs/req | microasgi server CPU µs/req | starlette server CPU µs/req "
+        "| microasgi - raw µs | starlette - raw µs |",
+        "|---|---:|---:|---:|---:|---:|",
+        "| plaintext | 40.0 | 43.5 | 55.2 | +3.5 | +15.2 |",
+        "| urlencoded form (20 fields) | n/a | n/a | n/a | n/a | n/a |",
     ]
 
 
@@ -359,6 +402,9 @@ def test_servers_answer_every_case_after_lifespan_and_stop_leaving_nothing(serve
             for case in CASES:
                 if not case.websocket:
                     verify(s, case)  # "state" answers only once lifespan startup has run
+            cpu = group_cpu_seconds(s.process.pid)
+            assert cpu is not None
+            assert cpu > 0
         wrong = Case("plaintext", "plaintext", "/plaintext", expect_body=b"Goodbye")
         with pytest.raises(RuntimeError, match=r"\(raw\) plaintext: body b'Hello, world!'"):
             verify(running["raw"], wrong)
@@ -408,3 +454,9 @@ def test_main_runs_end_to_end_with_a_stand_in_wrk(
     row = "| plaintext | 23,122 | 23,122 | 23,122 | 1.00 | 1.00 | 1.00 | >= 0.92: met |"
     assert row in lines
     assert "| plaintext | 2.60 / 60.12 | 2.60 / 60.12 | 2.60 / 60.12 |" in lines
+    # The stand-in claims 46,295 requests the servers never served: the CPU figures are near
+    # zero, but each server's CPU was read around the run.
+    cpu_header = next(i for i, line in enumerate(lines) if "server CPU µs/req" in line)
+    cells = lines[cpu_header + 2].strip("| ").split(" | ")
+    assert cells[0] == "plaintext"
+    assert all(float(cell) >= -1.0 for cell in cells[1:])
