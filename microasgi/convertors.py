@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import math
 import re
+import sys
 import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -119,7 +120,13 @@ class IntegerConvertor(Convertor[int]):
 
     def matches(self, text: str) -> bool:
         # PERF: str.isdigit alone would accept "²" and other non-ASCII digits.
-        return text.isascii() and text.isdigit()
+        # SECURITY: int() refuses more digits than sys.get_int_max_str_digits() (4300 by default,
+        # CVE-2020-10735) with a ValueError, which would escape the router as a 500; such a
+        # segment is no int and the path does not match (a 404). Leading zeros count too.
+        if not (text.isascii() and text.isdigit()):
+            return False
+        limit = sys.get_int_max_str_digits()
+        return not limit or len(text) <= limit
 
 
 class FloatConvertor(Convertor[float]):

@@ -1,0 +1,98 @@
+"""Properties of ``Host`` parsing: ``microasgi._hosts.parse_host``.
+
+Documented error: none. ``parse_host`` is total: a ``HostPort``, or ``None`` for anything
+malformed (which ``TrustedHostMiddleware`` answers with 400).
+
+Also: tests/test_hosts.py::test_parse_host_never_raises_and_accepts_only_safe_characters (any
+text: no error; nothing accepted holds ``/?#@\\``, spaces, controls or ``%``) and
+::test_names_and_ports_round_trip (dotted names with ports, any case).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from microasgi._hosts import MAX_HOST_LENGTH, HostPort, parse_host
+from microasgi._scope import url_string
+
+from ._linear import assert_linear
+
+ports = st.none() | st.integers(0, 65535)
+_HOSTILE = st.text(st.sampled_from("[]:.%@/ \t\x00aF0-_é"), max_size=60)
+
+
+def _with_port(host: str, port: int | None) -> str:
+    return host if port is None else f"{host}:{port}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.ip_addresses(v=4), ports)
+def test_ipv4_hosts_round_trip(address: ipaddress.IPv4Address, port: int | None) -> None:
+    """Round trip: an IPv4 address with or without a port parses to itself and the port."""
+    assert parse_host(_with_port(str(address), port)) == HostPort(str(address), port)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.ip_addresses(v=6), ports, st.booleans())
+def test_ipv6_hosts_round_trip_in_compressed_form(
+    address: ipaddress.IPv6Address, port: int | None, exploded: bool
+) -> None:
+    """Round trip: a bracketed IPv6 address, compressed or exploded, in any case, parses to its
+    compressed bracketed form, so equal hosts compare equal."""
+    text = address.exploded.upper() if exploded else str(address)
+    assert parse_host(_with_port(f"[{text}]", port)) == HostPort(f"[{address.compressed}]", port)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HOSTILE | st.text(max_size=60))
+def test_accepted_hosts_agree_with_urlsplit(value: str) -> None:
+    """Reference: a host we accept reads, inside a URL, as the same host name and port under
+    ``urllib.parse.urlsplit`` (so the URL built from it cannot point elsewhere)."""
+    parsed = parse_host(value)
+    if parsed is None:
+        return
+    parts = urlsplit(f"http://{value}/")
+    assert parts.hostname is not None
+    assert parts.hostname.removesuffix(".") == parsed.name.strip("[]").removesuffix(".")
+    assert parts.port == parsed.port
+    assert parts.path == "/"
+    assert parts.username is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HOSTILE | st.text(max_size=60))
+def test_accepted_hosts_are_kept_by_url_building(value: str) -> None:
+    """A host the middleware accepts is one ``request.url`` keeps (no disagreement between the
+    two readers of the ``Host`` header), and its URL reads back the same host."""
+    if parse_host(value) is None:
+        return
+    scope = {
+        "type": "http",
+        "path": "/",
+        "headers": [(b"host", value.encode("latin-1"))],
+        "server": ("10.9.9.9", 81),
+    }
+    parsed = urlsplit(url_string(scope))
+    assert parsed.netloc == value
+
+
+def test_overlong_hosts_are_refused() -> None:
+    """CWE-400: past ``MAX_HOST_LENGTH`` nothing is parsed, however valid it looks."""
+    label = "a" * 60
+    value = ".".join([label] * 5)
+    assert len(value) > MAX_HOST_LENGTH
+    assert parse_host(value) is None
+    assert parse_host(value[:MAX_HOST_LENGTH]) is not None
+
+
+@pytest.mark.parametrize("unit", [".", "[", ":", "a.", "[::1]", "%", "0"])
+def test_hostile_hosts_cost_bounded_time(unit: str) -> None:
+    """CWE-400 / CWE-1333: a host of any length and shape costs bounded time (the cache is
+    bypassed, so every call parses)."""
+    parse = parse_host.__wrapped__
+    assert_linear(lambda n: unit * n, parse, 50_000, ratio=2.5)
