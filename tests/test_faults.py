@@ -417,6 +417,19 @@ async def stream_async(request: Request) -> Response:
     return StreamingResponse(numbers(), media_type="text/plain")
 
 
+async def stream_busy(request: Request) -> Response:
+    probe = probe_of(request)
+
+    async def numbers() -> AsyncIterator[str]:
+        try:
+            for n in itertools.count():
+                yield f"{n}\n"  # from memory: never awaits
+        finally:
+            probe.closed.append("busy")
+
+    return StreamingResponse(numbers(), media_type="text/plain")
+
+
 def stream_sync(request: Request) -> Response:
     probe = probe_of(request)
 
@@ -509,6 +522,7 @@ def build(download: Path) -> tuple[MicroASGI, Probe]:
             Route("/hold", hold_form, methods=["POST"]),
             Route("/stream/async", stream_async),
             Route("/stream/sync", stream_sync),
+            Route("/stream/busy", stream_busy),
             Route("/sse", sse),
             Route("/file", file),
             Route("/broken", broken),
@@ -573,14 +587,22 @@ async def test_client_leaves_during_the_request_body(
 # --- the client leaves during the response -------------------------------------------------------
 
 STREAM_CASES = [
-    pytest.param("/stream/async", "async", 3, id="async-generator"),
-    pytest.param("/stream/sync", "sync", 3, id="sync-iterator"),
-    pytest.param("/sse", "sse", 4, id="sse-with-pings"),
+    *(
+        pytest.param(path, producer, leave_after, version, id=f"{producer}-{version}")
+        for path, producer, leave_after in [
+            ("/stream/async", "async", 3),
+            ("/stream/sync", "sync", 3),
+            ("/sse", "sse", 4),
+        ]
+        for version in ("2.3", "2.4")
+    ),
+    # A producer that never awaits: stopped on 2.4, where send raises. On 2.3 it is not
+    # stopped (finding F-faults-1, reported): add "2.3" here once that is fixed.
+    pytest.param("/stream/busy", "busy", 3, "2.4", id="busy-2.4"),
 ]
 
 
-@pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
-@pytest.mark.parametrize(("path", "producer", "leave_after"), STREAM_CASES)
+@pytest.mark.parametrize(("path", "producer", "leave_after", "spec_version"), STREAM_CASES)
 async def test_client_leaves_during_a_stream(
     download: Path, leaks: Leaks, path: str, producer: str, leave_after: int, spec_version: str
 ) -> None:
