@@ -7,12 +7,13 @@ message), a multipart upload, its download whole and by ``Range``, a static file
 (the client reads the first event and leaves), 404 and 405. Each cycle creates and deletes its
 own notes, so the database stays the same size. After a warm-up of ``WARMUP`` requests (every
 lazy cache, pooled connection and worker thread exists by then), ``tracemalloc`` measures the
-Python heap over the rest: it must grow by less than 1 MiB.
+Python heap over the rest: it must grow by less than 1 MiB (a rebuild of CPython's table of
+interned strings is left out: see ``interned_table``).
 
-Counts: ``MICROASGI_SOAK_SCALE`` (default 1) multiplies the measured requests, 5,000 per unit.
-CI runs scale 1 on each backend: 2,000 + 5,000 requests, about 10 s each on the shared 2-core
+Counts: ``MICROASGI_SOAK_SCALE`` (default 1) multiplies the measured requests, 4,000 per unit.
+CI runs scale 1 on each backend: 2,000 + 4,000 requests, 15 to 20 s each on the shared 2-core
 machine (most of it SQLite and file reads in worker threads, and tracing). The issue's 100,000
-requests: ``MICROASGI_SOAK_SCALE=20``. The heap-growth property does not depend on the event
+requests: ``MICROASGI_SOAK_SCALE=25``. The heap-growth property does not depend on the event
 loop, but the backends' own machinery (task and thread bookkeeping) differs, so both run, each
 with the modest count.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import json
+import linecache
 import os
 import tracemalloc
 from collections.abc import Sequence
@@ -38,7 +40,7 @@ from microasgi.types import Message, Scope
 pytestmark = pytest.mark.soak
 
 SCALE = int(os.environ.get("MICROASGI_SOAK_SCALE", "1"))
-REQUESTS = 5_000 * SCALE  # measured, after the warm-up
+REQUESTS = 4_000 * SCALE  # measured, after the warm-up
 WARMUP = 2_000
 HEAP_GROWTH_LIMIT = 1024 * 1024  # bytes
 BOUNDARY = "soakboundary"
@@ -236,6 +238,24 @@ def heap() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
+def interned_table(snapshot: tracemalloc.Snapshot) -> int:
+    """The bytes of CPython's table of interned strings, if it was rebuilt while tracing.
+
+    pathlib interns every path component (``sys.intern``), and each attachment id is a new one.
+    The strings die with their paths, but the table fills with dead slots and is rebuilt now
+    and then, as one block that replaces one allocated before tracing started: tracemalloc
+    counts all of it as new (about 1.9 MiB, once in a 100,000-request run), though the table
+    did not grow. That block is told apart by its size and the ``sys.intern`` call that made it.
+    """
+    size = 0
+    for trace in snapshot.traces:
+        frame = trace.traceback[0]
+        line = linecache.getline(frame.filename, frame.lineno)
+        if trace.size >= 64 * 1024 and "sys.intern(" in line:
+            size += trace.size
+    return size
+
+
 async def test_notes_app_heap_stays_flat(tmp_path: Path) -> None:
     app = notes.create_app(tmp_path / "notes.sqlite3", secret_key="soak-secret")
     server = Server(app)
@@ -247,15 +267,19 @@ async def test_notes_app_heap_stays_flat(tmp_path: Path) -> None:
             before = heap()
             await serve(server, REQUESTS)
             after = heap()
-            top = tracemalloc.take_snapshot().statistics("lineno")[:5]
+            snapshot = tracemalloc.take_snapshot()
         finally:
             tracemalloc.stop()
         assert await server.shutdown() == ["lifespan.startup.complete"]
     assert server._messages[-1]["type"] == "lifespan.shutdown.complete"
     assert server.requests >= WARMUP + REQUESTS
-    growth = after - before
-    report = "\n".join(str(stat) for stat in top)
-    print(f"soak: {server.requests} requests, heap growth {growth} bytes")
+    rebuilt = interned_table(snapshot)
+    growth = after - before - rebuilt
+    report = "\n".join(str(stat) for stat in snapshot.statistics("lineno")[:5])
+    print(  # the figures docs/security.md quotes
+        f"soak: {server.requests} requests, heap growth {growth} bytes "
+        f"(interned-string table rebuilt: {rebuilt} bytes, left out)"
+    )
     assert growth < HEAP_GROWTH_LIMIT, f"heap grew by {growth} bytes; largest:\n{report}"
     # The database is back to empty: each cycle deleted what it created.
     assert not os.listdir(tmp_path / "notes.sqlite3.files")
