@@ -40,7 +40,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -274,9 +274,9 @@ def live_tasks() -> set[object]:
     return set(asyncio.all_tasks())
 
 
-def busy_threads() -> list[str]:
+def busy_threads() -> dict[int, str]:
     """The other threads whose stack runs microasgi's code or this module's (idle workers don't)."""
-    busy = []
+    busy = {}
     current = threading.get_ident()
     for ident, frame in sys._current_frames().items():
         if ident == current:
@@ -285,7 +285,7 @@ def busy_threads() -> list[str]:
         while walker is not None:
             filename = walker.f_code.co_filename
             if filename.startswith(PACKAGE_DIR) or filename == THIS_FILE:
-                busy.append(f"thread {ident} in {walker.f_code.co_name} ({filename})")
+                busy[ident] = f"{walker.f_code.co_name} ({filename})"
                 break
             walker = walker.f_back
     return busy
@@ -308,11 +308,14 @@ class Leaks:
 
     spool: Path
     tasks: set[object] = field(default_factory=set)
-    files: list[str] = field(default_factory=list)
+    files: Counter[str] = field(default_factory=Counter)
+    threads: set[int] = field(default_factory=set)
     spooled_mid_fault: list[str] = field(default_factory=list)
 
     def snapshot(self) -> None:
-        self.tasks, self.files = live_tasks(), open_files()
+        # Only what is new counts: the rest of a suite may close its own leftovers meanwhile.
+        self.tasks, self.files = live_tasks(), Counter(open_files())
+        self.threads = set(busy_threads())
 
     def spooled(self) -> list[str]:
         """Temporary files under the spool directory: by name, or open without one (O_TMPFILE)."""
@@ -325,8 +328,9 @@ class Leaks:
 
     def check(self) -> None:
         assert live_tasks() - self.tasks == set()
-        assert busy_threads() == []
-        assert open_files() == self.files
+        busy = busy_threads()
+        assert {ident: busy[ident] for ident in busy.keys() - self.threads} == {}
+        assert Counter(open_files()) - self.files == Counter()
         assert self.spooled() == []
 
 
