@@ -33,6 +33,17 @@ T = TypeVar("T")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _no_control(value: str) -> str:
+    # SECURITY: a path no route matches (see _CONTROL) is no path to build either: a link holding
+    # CR, LF or NUL would be a broken URL at best and a header or markup injection at worst.
+    if not value.isprintable() and _CONTROL.search(value):
+        raise ValueError(
+            f"A path parameter cannot contain a control character, got {value!r}: no route "
+            "would match the path. Remove it."
+        )
+    return value
+
+
 class Convertor(Generic[T]):
     """Base class of converters. Subclass it and set ``regex``, ``convert`` and ``to_string``.
 
@@ -78,7 +89,7 @@ class StringConvertor(Convertor[str]):
             raise ValueError(f"A str path parameter cannot contain '/', got {value!r}. Use :path.")
         if not value:
             raise ValueError("A str path parameter cannot be empty.")
-        return value
+        return _no_control(value)
 
     def matches(self, text: str) -> bool:
         # PERF: a segment never holds "/", so only emptiness and control characters are left.
@@ -94,7 +105,7 @@ class PathConvertor(Convertor[str]):
         return value
 
     def to_string(self, value: str) -> str:
-        return str(value)
+        return _no_control(str(value))
 
     def matches(self, text: str) -> bool:
         return text.isprintable() or _CONTROL.search(text) is None
