@@ -156,8 +156,9 @@ class FloatConvertor(Convertor[float]):
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"A float path parameter must be finite and >= 0, got {value!r}.")
         # The shortest text that reads back as the same float, without an exponent: 0.1 gives
-        # "0.1" (not "0.10000000000000000555"), 1e-05 gives "0.00001".
-        text = format(decimal.Decimal(repr(float(value))), "f")
+        # "0.1" (not "0.10000000000000000555"), 1e-05 gives "0.00001". abs() turns -0.0 (which
+        # passes the test above) into 0.0: "-0" would be a path the converter does not match.
+        text = format(decimal.Decimal(repr(abs(float(value)))), "f")
         return text.rstrip("0").rstrip(".") if "." in text else text
 
 

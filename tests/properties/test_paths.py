@@ -27,11 +27,13 @@ from microasgi._matcher import Entry, Match, Matcher, compile_path
 from microasgi.convertors import IntegerConvertor
 from microasgi.requests import Request
 from microasgi.responses import PlainTextResponse
-from microasgi.routing import NoMatchFound, Route, Router
+from microasgi.routing import Match as RouteMatch
+from microasgi.routing import Mount, NoMatchFound, Route, Router
 
 from ._linear import assert_linear
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEMPLATE_PARAM = re.compile(r"{([^{}:]*)(?::[^{}]*)?}")
 # Path text: anything but the control characters no route ever matches.
 _PATH_CHARS = st.characters(codec="utf-8").filter(lambda char: not _CONTROL.match(char))
 segments = st.text(_PATH_CHARS.filter(lambda c: c != "/"), min_size=1, max_size=12)
@@ -96,6 +98,29 @@ def test_url_path_for_then_match_round_trips(case: tuple[str, dict[str, Any]]) -
     assert child["path_params"] == params
 
 
+@settings(max_examples=100, deadline=None)
+@given(templates(), templates())
+def test_mounted_routes_round_trip(
+    outer: tuple[str, dict[str, Any]], inner: tuple[str, dict[str, Any]]
+) -> None:
+    """Round trip through a mount: ``url_path_for("m:r", ...)`` builds prefix and route, and the
+    mount then the route match it back to every parameter of both."""
+    (prefix, outer_params), (template, inner_params) = outer, inner
+    prefix = prefix.removesuffix("/{rest:path}").rstrip("/")
+    outer_params.pop("rest", None)
+    inner_params = {f"i{name}": value for name, value in inner_params.items()}
+    template = re.sub(r"{(\w)", r"{i\1", template)
+    route = Route(template, _endpoint, name="r")
+    mount = Mount(prefix, routes=[route], name="m")
+    params = {**outer_params, **inner_params}
+    path = Router(routes=[mount]).url_path_for("m:r", **params)
+
+    match, child = mount.matches({"type": "http", "path": path, "root_path": "", "method": "GET"})
+    assert match is RouteMatch.FULL
+    _, found = route.matches({"type": "http", "path": path, "method": "GET", **child})
+    assert found["path_params"] == params
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(st.sampled_from("/{}:abcintpathfloatuuid_0 ") | _PATH_CHARS, max_size=30))
 def test_any_template_compiles_or_raises_value_error(template: str) -> None:
@@ -106,7 +131,8 @@ def test_any_template_compiles_or_raises_value_error(template: str) -> None:
             compiled = compile_path(template, is_prefix=is_prefix)
         except ValueError:
             continue
-        assert set(compiled.param_convertors) == set(re.findall(r"{(\w+)", compiled.path_format))
+        # The parameters are exactly the template's well-formed "{name}" / "{name:kind}" pieces.
+        assert set(compiled.param_convertors) == set(_TEMPLATE_PARAM.findall(compiled.path))
 
 
 _TABLE = [
@@ -185,6 +211,18 @@ def test_reversing_any_value_raises_only_value_error(kind: str, value: object) -
     except ValueError:
         return
     assert route.matches({"type": "http", "path": path, "method": "GET"})[1]
+
+
+def test_negative_zero_is_written_as_zero() -> None:
+    """Regression (found by the reversing property, fixed in ``FloatConvertor.to_string``):
+    ``-0.0`` passed the ``>= 0`` check and was written ``"-0"``, a path the float converter
+    does not match, so ``url_for`` built a dead link."""
+    route = Route("/p/{v:float}", _endpoint, name="p")
+    path = route.url_path_for("p", v=-0.0)
+    assert path == "/p/0"
+    assert route.matches({"type": "http", "path": path, "method": "GET"})[1]["path_params"] == {
+        "v": 0.0
+    }
 
 
 @pytest.mark.parametrize("kind", ["str", "path"])

@@ -12,6 +12,7 @@ sizes) and ::test_unquote_matches_the_standard_library (``+`` and ``%XX`` decodi
 
 from __future__ import annotations
 
+import encodings.aliases
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,7 +20,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._parsers import FormDataError, UrlencodedParser
+from microasgi._parsers import (
+    FormDataError,
+    InvalidFormEncodingError,
+    UrlencodedParser,
+    decode_form_fields,
+)
 from microasgi.datastructures import Headers
 from microasgi.formparsers import FormParser, MultiPartException
 
@@ -139,6 +145,31 @@ async def test_text_agrees_with_parse_qsl_or_fails_as_it_does(body: bytes) -> No
     except UnicodeDecodeError:
         expected = 400
     assert await _form(body) == expected
+
+
+_CODEC_NAMES = sorted({*encodings.aliases.aliases, *encodings.aliases.aliases.values()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.binary(max_size=10), st.binary(max_size=10)), max_size=4),
+    st.sampled_from(_CODEC_NAMES) | st.text(max_size=12),
+    st.booleans(),
+)
+def test_any_charset_decodes_or_raises_the_form_error(
+    fields: list[tuple[bytes, bytes]], charset: str, as_field: bool
+) -> None:
+    """Totality of decoding: any charset name (every codec Python knows, its aliases, garbage),
+    from the ``Content-Type`` or a ``_charset_`` field, with any bytes, gives text or
+    ``InvalidFormEncodingError`` (400): never ``LookupError``, a codec's own error, or a
+    bytes-to-bytes codec (base64, zlib) run on client data."""
+    if as_field:
+        fields = [(b"_charset_", charset.encode("utf-8", "surrogateescape")), *fields]
+    try:
+        decoded = decode_form_fields(fields, "utf-8" if as_field else charset)
+    except InvalidFormEncodingError:
+        return
+    assert all(isinstance(name, str) and isinstance(value, str) for name, value in decoded)
 
 
 def _feed_all(chunks: list[bytes]) -> None:
