@@ -15,15 +15,27 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 
+# PERF: the few header names an app sets, validated once. SECURITY: bounded, so names built from
+# client input cannot grow it without limit (past the bound, names are validated every time).
+_NAMES: dict[str | bytes, bytes] = {}
+_NAMES_MAX = 512
+
+
 def encode_header_name(name: str | bytes) -> bytes:
     """Return ``name`` lowercased and encoded, or raise ``ValueError`` if it is not an HTTP token."""
+    known = _NAMES.get(name)
+    if known is not None:
+        return known
     raw = name.encode("latin-1", "replace") if isinstance(name, str) else name
     if not _TOKEN.match(raw):
         raise ValueError(
             f"Invalid header name {name!r}: a header name must be a non-empty HTTP token "
             "(letters, digits and !#$%&'*+-.^_`|~), without spaces, colons or control characters."
         )
-    return raw.lower()
+    raw = raw.lower()
+    if len(_NAMES) < _NAMES_MAX:
+        _NAMES[name] = raw
+    return raw
 
 
 def encode_header_value(value: str | bytes, name: str | bytes = "") -> bytes:
@@ -33,6 +45,9 @@ def encode_header_value(value: str | bytes, name: str | bytes = "") -> bytes:
     ``urllib.parse.quote`` or RFC 8187 ``filename*=``) before setting it.
     """
     if isinstance(value, str):
+        if value.isascii() and value.isprintable():
+            # PERF: printable ASCII (the usual value) holds no control character: no regex.
+            return value.encode("ascii")
         try:
             raw = value.encode("latin-1")
         except UnicodeEncodeError:

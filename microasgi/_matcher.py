@@ -31,6 +31,8 @@ from microasgi.convertors import (
     _resolve_convertor,
 )
 
+_NO_VALUES: list[str] = []  # shared and never mutated: the values of a match without parameters
+_NO_PARAMS: dict[str, Any] = {}  # shared and never mutated: the params of a static match
 _PARAM = re.compile(r"{([^{}:]*)(?::([^{}]*))?}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # SECURITY: a path holding a control character (a trailing newline, NUL ...) matches no route.
@@ -160,6 +162,10 @@ class Entry:
     methods: frozenset[str] | None
     target: Any
     is_mount: bool = False
+    params: tuple[tuple[str, Convertor[Any]], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.params = tuple(self.compiled.param_convertors.items())
 
 
 @dataclass(slots=True)
@@ -205,9 +211,10 @@ class _Search:
         self.method = method
         self.best: Entry | None = None
         self.best_index = 1 << 62
-        self.best_values: list[str] = []
+        self.best_values: list[str] = _NO_VALUES
         self.best_rest = ""
-        self.allowed: set[str] = set()
+        # PERF: created only for a path that matches with another method (a 405 in the making).
+        self.allowed: set[str] | None = None
 
     def offer(self, entry: Entry, values: list[str], rest: str) -> None:
         if entry.index >= self.best_index or self.scope_type not in entry.scope_types:
@@ -215,9 +222,24 @@ class _Search:
         methods = entry.methods
         if methods is None or self.method in methods:
             self.best, self.best_index = entry, entry.index
-            self.best_values, self.best_rest = list(values), rest
+            self.best_values, self.best_rest = list(values) if values else _NO_VALUES, rest
+        elif self.allowed is None:
+            self.allowed = set(methods)
         else:
             self.allowed.update(methods)
+
+
+class _Collect(_Search):
+    """A search that never prunes: it records every entry matching a path, whatever the method."""
+
+    __slots__ = ("found",)
+
+    def __init__(self) -> None:
+        super().__init__("", "")
+        self.found: list[Entry] = []
+
+    def offer(self, entry: Entry, values: list[str], rest: str) -> None:
+        self.found.append(entry)
 
 
 class Matcher:
@@ -229,6 +251,24 @@ class Matcher:
         for entry in self.entries:
             self._insert(entry)
         self._sort(self._root)
+        # PERF: without mounts and tails, most lookups follow a single branch (see _descend).
+        self._branch_free = not any(
+            entry.is_mount or entry.compiled.tail is not None for entry in self.entries
+        )
+        # PERF: a path that only static routes can match (the common "/", "/health", "/json")
+        # is answered by one dict lookup. A path some parameter, tail or mount could also match
+        # is left to the walk, so the first-declared-wins answer is the same either way.
+        # Each entry comes with its answer, built once: a static match has no parameters, and
+        # callers only read a Match (its shared empty params must never be written to).
+        self._static: dict[str, tuple[tuple[Entry, Match], ...]] = {}
+        for entry in self.entries:
+            path = entry.compiled.path
+            if _is_static(entry) and path not in self._static:
+                collect = _Collect()
+                self._walk(self._root, path.split("/"), 1, [], collect)
+                if all(_is_static(other) for other in collect.found):
+                    found = sorted(collect.found, key=lambda e: e.index)
+                    self._static[path] = tuple((e, Match(e, _NO_PARAMS, "")) for e in found)
 
     def _insert(self, entry: Entry) -> None:
         node = self._root
@@ -268,43 +308,118 @@ class Matcher:
         Returns the ``Match``, or else the set of methods that entries matching the path accept
         (empty when no entry matches the path at all: a 404, otherwise a 405).
         """
+        static = self._static.get(path)
+        if static is not None:
+            for entry, match in static:
+                methods = entry.methods
+                if scope_type in entry.scope_types and (methods is None or method in methods):
+                    return match
+            return self._static_allowed(static, scope_type)
         # PERF: printable text, the common case, cannot hold a control character.
         if not path.isprintable() and _CONTROL.search(path):
             return frozenset()
-        search = _Search(scope_type, method)
         segments = path.split("/")
+        if self._branch_free:
+            found = self._descend(scope_type, method, segments)
+            if found is not None:
+                return found
+        search = _Search(scope_type, method)
         if segments[0] == "":  # a path from a server always starts with "/"
             self._walk(self._root, segments, 1, [], search)
         best = search.best
         if best is None:
-            return frozenset(search.allowed)
+            return frozenset(search.allowed or ())
         return Match(
             best, self._params(best, search.best_values, search.best_rest), search.best_rest
         )
 
+    def _descend(
+        self, scope_type: str, method: str, segments: list[str]
+    ) -> Match | frozenset[str] | None:
+        """The walk's answer when the segments select one branch of the trie, else None.
+
+        Only for a trie without mounts or tails (``_branch_free``): then the entries that match
+        a path all end at the one node its segments lead to, and the first declared there that
+        takes the method wins, as in the full walk. A node offering the segment both a static
+        child and a parameter, or several parameters, makes the walk branch: None.
+        """
+        if segments[0] != "":
+            return frozenset()
+        node = self._root
+        values: list[str] = []
+        for i in range(1, len(segments)):
+            segment = segments[i]
+            child = node.static.get(segment)
+            params = node.params
+            if params:
+                if child is not None or len(params) > 1:
+                    return None  # the walk would branch here
+                convertor, child = params[0]
+                if not convertor.matches(segment):
+                    return frozenset()  # a dead end, with nowhere else to go
+                values.append(segment)
+            elif child is None:
+                return frozenset()
+            node = child
+        allowed: set[str] = set()
+        for entry in node.routes:
+            if scope_type in entry.scope_types:
+                methods = entry.methods
+                if methods is None or method in methods:
+                    # PERF: _params, inlined (a call costs as much as converting a parameter).
+                    params: dict[str, Any] = {}
+                    i = 0
+                    for name, convertor in entry.params:
+                        params[name] = convertor.convert(values[i])
+                        i += 1
+                    return Match(entry, params, "")
+                allowed.update(methods)
+        return frozenset(allowed)
+
+    @staticmethod
+    def _static_allowed(
+        entries: tuple[tuple[Entry, Match], ...], scope_type: str
+    ) -> frozenset[str]:
+        """The methods allowed at a path only these static entries match (none of them took it)."""
+        allowed: set[str] = set()
+        for entry, _ in entries:
+            if scope_type in entry.scope_types:
+                allowed.update(entry.methods or ())
+        return frozenset(allowed)
+
     def _walk(
         self, node: _Node, segments: list[str], i: int, values: list[str], search: _Search
     ) -> None:
+        # PERF: the emptiness checks skip loop set-up; most nodes hold one kind of child only.
         end = len(segments)
         if i == end:
             for entry in node.routes:
                 search.offer(entry, values, "")
         else:
-            for entry in node.mounts:
-                search.offer(entry, values, "/" + "/".join(segments[i:]))
-            child = node.static.get(segments[i])
-            if child is not None and child.min_index < search.best_index:
-                self._walk(child, segments, i + 1, values, search)
+            if node.mounts:
+                for entry in node.mounts:
+                    search.offer(entry, values, "/" + "/".join(segments[i:]))
+            segment = segments[i]
+            if node.static:
+                child = node.static.get(segment)
+                if child is not None and child.min_index < search.best_index:
+                    self._walk(child, segments, i + 1, values, search)
             for convertor, child in node.params:
                 if child.min_index >= search.best_index:
                     break  # sorted by min_index: no later branch can win either
-                if convertor.matches(segments[i]):
-                    values.append(segments[i])
+                if convertor.matches(segment):
+                    values.append(segment)
                     self._walk(child, segments, i + 1, values, search)
                     values.pop()
+        if node.tails:
+            self._walk_tails(node, segments, i, values, search)
+
+    def _walk_tails(
+        self, node: _Node, segments: list[str], i: int, values: list[str], search: _Search
+    ) -> None:
         for entry in node.tails:
             if entry.index < search.best_index:
-                rest = "/" + "/".join(segments[i:]) if i < end else ""
+                rest = "/" + "/".join(segments[i:]) if i < len(segments) else ""
                 match = entry.compiled.tail.fullmatch(rest)  # type: ignore[union-attr]
                 if match is not None and self._tail_ok(entry, match):
                     groups = match.groupdict()
@@ -323,11 +438,15 @@ class Matcher:
 
     @staticmethod
     def _params(entry: Entry, values: list[str], rest: str) -> dict[str, Any]:
-        convertors = entry.compiled.param_convertors
-        return {
-            name: convertor.convert(value)
-            for (name, convertor), value in zip(convertors.items(), values, strict=True)
-        }
+        # PERF: a plain indexed loop: a comprehension is a call of its own before Python 3.12,
+        # and zip(strict=True) costs twice as much as the loop. Every entry's parameters each
+        # have exactly one value here.
+        params: dict[str, Any] = {}
+        i = 0
+        for name, convertor in entry.params:
+            params[name] = convertor.convert(values[i])
+            i += 1
+        return params
 
     def shadowed(self) -> list[tuple[Entry, Entry]]:
         """Pairs ``(later, earlier)`` where ``earlier`` answers every request ``later`` could.
@@ -355,6 +474,12 @@ class Matcher:
                 if winner is not None and winner is not entry:
                     pairs.append((entry, winner))
         return pairs
+
+
+def _is_static(entry: Entry) -> bool:
+    """Whether the entry matches exactly one path, its template (no parameter, tail or mount)."""
+    compiled = entry.compiled
+    return not entry.is_mount and compiled.tail is None and not compiled.param_convertors
 
 
 _SAMPLES: tuple[tuple[type[Convertor[Any]], tuple[str, str]], ...] = (

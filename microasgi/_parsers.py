@@ -317,13 +317,47 @@ class UrlencodedParser:
         """Parse the next chunk of the body and return the fields it completed."""
         fields: list[tuple[bytes, bytes]] = []
         start = 0
-        while True:
-            amp = data.find(b"&", start)
-            self._append(data, start, len(data) if amp < 0 else amp)
+        if self._buffer:
+            # The field the previous chunk ended in continues here, up to the first "&".
+            amp = data.find(b"&")
+            self._append(data, 0, len(data) if amp < 0 else amp)
             if amp < 0:
                 return fields
             self._finish(fields)
             start = amp + 1
+        last = data.rfind(b"&")
+        if last >= start:
+            # PERF: the fields wholly inside this chunk (a small form's every field) are cut out
+            # of it directly, with no copy through the buffer.
+            for piece in data[start:last].split(b"&"):
+                if piece:
+                    self._field(piece, fields)
+            start = last + 1
+        self._append(data, start, len(data))
+        return fields
+
+    def _field(self, piece: bytes, fields: list[tuple[bytes, bytes]]) -> None:
+        """Decode one whole field; the limits are those ``_append`` checks on a partial one."""
+        if self._count >= self._max_fields:
+            raise TooManyFieldsError(
+                f"Too many fields in the form: the limit is {self._max_fields}."
+            )
+        name, _, value = piece.partition(b"=")
+        limit = self._max_part_size
+        if len(name) > limit or len(value) > limit:
+            what = "name" if len(name) > limit else "value"
+            raise FieldTooLargeError(
+                f"A form field {what} is larger than the limit of {limit} bytes."
+            )
+        # PERF: unquote_form_bytes, inlined: two calls per field were a third of the parse.
+        name = name.replace(b"+", b" ")
+        if b"%" in name:
+            name = _percent_decode(name)
+        value = value.replace(b"+", b" ")
+        if b"%" in value:
+            value = _percent_decode(value)
+        fields.append((name, value))
+        self._count += 1
 
     def close(self) -> list[tuple[bytes, bytes]]:
         """Signal the end of the body and return the last field, if any."""

@@ -115,7 +115,8 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
             await response(scope, receive, send)
         finally:
             # The form's uploaded files are deleted when the request ends, also on error.
-            await request.close()
+            if request._may_hold_form():
+                await request.close()
 
     return app
 

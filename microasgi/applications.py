@@ -23,7 +23,7 @@ from microasgi.middleware.errors import ServerErrorHandler, ServerErrorMiddlewar
 from microasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, _check_handler
 from microasgi.requests import DEFAULT_MAX_BODY_SIZE
 from microasgi.routing import BaseRoute, Router
-from microasgi.types import ASGIApp, Lifespan, Receive, Scope, Send
+from microasgi.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 __all__ = ["MicroASGI"]
 
@@ -98,7 +98,12 @@ class MicroASGI:
                 handlers[key] = handler
         inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self._debug)
         app = _build_stack(inner, self.user_middleware)
-        return ServerErrorMiddleware(app, handler=error_handler, debug=self._debug)
+        outer = ServerErrorMiddleware(app, handler=error_handler, debug=self._debug)
+        if app is inner:
+            # PERF: with no user middleware between them, the two error layers are fused into
+            # one, which watches the response with a single send wrapper instead of two.
+            return _ErrorBoundary(outer, inner)
+        return outer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
@@ -205,3 +210,48 @@ class MicroASGI:
         """
         self._refuse_if_started("add a host", "MicroASGI(routes=[Host(host, app), ...])")
         self.router.host(host, app, name=name)
+
+
+class _ErrorBoundary:
+    """``ServerErrorMiddleware`` directly around ``ExceptionMiddleware``, in one layer.
+
+    It answers exactly as the two stacked layers would: the exception middleware's handler
+    first (while the response has not started), then the server error middleware for whatever
+    is left, including a failure of that handler, with one record of whether the response
+    started. Websocket and lifespan scopes go through the two layers as they are.
+    """
+
+    __slots__ = ("_app", "_errors", "_exceptions")
+
+    def __init__(self, errors: ServerErrorMiddleware, exceptions: ExceptionMiddleware) -> None:
+        self._errors = errors
+        self._exceptions = exceptions
+        router = exceptions.app
+        # The router's own stack, skipping one call per request, unless a subclass redefines it.
+        if type(router) is Router:
+            self._app: ASGIApp = router.middleware_stack
+        else:
+            self._app = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._exceptions(scope, receive, send)
+            return
+        started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self._app(scope, receive, sender)
+        except Exception as exc:
+            failure = exc
+            try:
+                if await self._exceptions._answer_http(scope, receive, sender, exc, started):
+                    return
+            except Exception as error:  # the handler itself failed
+                failure = error
+            await self._errors._answer_http(scope, receive, send, failure, started)

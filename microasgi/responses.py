@@ -10,7 +10,6 @@ its producer when the client leaves on every spec version without stealing reque
 from __future__ import annotations
 
 import email.utils
-import functools
 import http.cookies
 import json
 import reprlib
@@ -101,6 +100,11 @@ class Response:
     # The validated trailer names, or None for no trailers; a class default so subclasses that
     # skip Response.__init__ keep working.
     _trailer_names: tuple[bytes, ...] | None = None
+    body: bytes | memoryview
+    """The encoded body (not set on streaming responses)."""
+    # Whether the class keeps render() and init_headers() as Response defines them (see
+    # __init_subclass__), so that __init__ may do their work inline.
+    _default_hooks = True
 
     def __init__(
         self,
@@ -113,14 +117,41 @@ class Response:
         trailers: TrailersSource | None = None,
         trailer_names: Iterable[str] | None = None,
     ) -> None:
-        self.status_code = _check_status(status_code)
+        # PERF: a plain int in range, the common case, skips the call that explains the error.
+        if status_code.__class__ is not int or not 100 <= status_code <= 599:
+            status_code = _check_status(status_code)
+        self.status_code = status_code
         if media_type is not None:
             self.media_type = media_type
         self.background = background
-        self.body = self.render(content)
-        self.init_headers(headers)
+        if self._default_hooks and content.__class__ is str and headers is None:
+            # PERF: what render() and init_headers() do for text and no extra headers, inlined
+            # for the classes that keep both hooks as they are (most responses of most apps).
+            body: bytes = content.encode(self.charset)
+            self.body = body
+            raw_headers: list[tuple[bytes, bytes]] = []
+            if status_code >= 200 and status_code != 204 and status_code != 304:
+                size = len(body)
+                raw_headers.append(_LENGTH_HEADERS.get(size) or _length_header(size))
+            media = self.media_type
+            if media is not None:
+                known = _CONTENT_TYPES.get(media)
+                if known is not None and known[0] == self.charset:
+                    raw_headers.append(known[1])
+                else:
+                    raw_headers.append(_content_type_header(media, self.charset))
+            self.raw_headers = raw_headers
+        else:
+            self.body = self.render(content)
+            self.init_headers(headers)
         if trailers is not None or trailer_names is not None:
             self._init_trailers(trailers, trailer_names)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._default_hooks = (
+            cls.render is Response.render and cls.init_headers is Response.init_headers
+        )
 
     def _init_trailers(
         self, trailers: TrailersSource | None, trailer_names: Iterable[str] | None
@@ -144,8 +175,14 @@ class Response:
 
     def render(self, content: Any) -> bytes | memoryview:
         """Turn ``content`` into the body bytes; subclasses override this to add formats."""
-        if content is None:
-            return b""
+        # PERF: the exact types first; isinstance against a union is several times slower.
+        cls = content.__class__
+        if cls is str:
+            text: str = content
+            return text.encode(self.charset)
+        if cls is bytes or content is None:
+            data: bytes = content or b""
+            return data
         if isinstance(content, bytes | memoryview):
             return content
         if isinstance(content, str):
@@ -172,14 +209,21 @@ class Response:
             add_length = b"content-length" not in names
             add_type = b"content-type" not in names
         body = getattr(self, "body", None)
-        status = self.status_code
-        # SPEC: RFC 9110 section 8.6, no Content-Length on 1xx and 204; on 304 it would describe
-        # the full representation, which this response does not carry.
-        if body is not None and add_length and status >= 200 and status != 204 and status != 304:
-            size = body.nbytes if isinstance(body, memoryview) else len(body)
-            raw_headers.append((b"content-length", b"%d" % size))
-        if self.media_type is not None and add_type:
-            raw_headers.append(_content_type_header(self.media_type, self.charset))
+        if body is not None and add_length:
+            status = self.status_code
+            # SPEC: RFC 9110 section 8.6, no Content-Length on 1xx and 204; on 304 it would
+            # describe the full representation, which this response does not carry.
+            if status >= 200 and status != 204 and status != 304:
+                size = len(body) if body.__class__ is bytes else memoryview(body).nbytes
+                raw_headers.append(_LENGTH_HEADERS.get(size) or _length_header(size))
+        media_type = self.media_type
+        if media_type is not None and add_type:
+            # PERF: a dict hit for the few media types an app uses; validated once, on a miss.
+            known = _CONTENT_TYPES.get(media_type)
+            if known is not None and known[0] == self.charset:
+                raw_headers.append(known[1])
+            else:
+                raw_headers.append(_content_type_header(media_type, self.charset))
         self.raw_headers = raw_headers
 
     @property
@@ -593,16 +637,36 @@ def _check_status(status_code: int) -> int:
     )
 
 
-@functools.lru_cache(maxsize=128)
+# SECURITY: bounded, so an app building media types from client input cannot grow it forever.
+_CONTENT_TYPES: dict[str, tuple[str, tuple[bytes, bytes]]] = {}
+_CONTENT_TYPES_MAX = 128
+# PERF: the Content-Length header of each small body size, built at its first use and shared
+# (formatting bytes with % is slow); tuples are immutable, so sharing them is safe.
+_LENGTH_HEADERS: dict[int, tuple[bytes, bytes]] = {}
+_LENGTH_HEADERS_LIMIT = 4096
+
+
+def _length_header(size: int) -> tuple[bytes, bytes]:
+    """The ``Content-Length`` header for ``size``; remembered when the size is small."""
+    header = (b"content-length", b"%d" % size)
+    if size < _LENGTH_HEADERS_LIMIT:
+        _LENGTH_HEADERS[size] = header
+    return header
+
+
 def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
-    # PERF: the few media types an app uses are validated and encoded once, then reused.
+    """Validate and encode a ``Content-Type``; remember it for the next response."""
     if not isinstance(media_type, str):
         raise TypeError(
             f"media_type must be a str, got {type(media_type).__name__}: {media_type!r}."
         )
-    if media_type.startswith("text/") and "charset=" not in media_type.lower():
-        media_type = f"{media_type}; charset={charset}"
-    return b"content-type", encode_header_value(media_type, "content-type")
+    value = media_type
+    if value.startswith("text/") and "charset=" not in value.lower():
+        value = f"{value}; charset={charset}"
+    header = (b"content-type", encode_header_value(value, "content-type"))
+    if len(_CONTENT_TYPES) < _CONTENT_TYPES_MAX:
+        _CONTENT_TYPES[media_type] = (charset, header)
+    return header
 
 
 def _offers_denial_response(scope: Scope) -> bool:

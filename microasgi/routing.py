@@ -230,7 +230,8 @@ class Router:
         if self._compiled_count != len(self.routes):
             # Compiled lazily (a mounted router alone), or routes were appended to the list.
             self._compile()
-        path = route_path(scope)
+        # PERF: an app served at the root (no root_path) matches the path as it is.
+        path = route_path(scope) if scope.get("root_path") else scope["path"]
         found = self._matcher.lookup(scope_type, path, scope.get("method", "GET"))
         if self._custom and await self._try_custom(scope, receive, send, found):
             return
@@ -243,11 +244,23 @@ class Router:
             else:
                 scope["endpoint"] = route.endpoint
                 params = scope.get("path_params")
-                scope["path_params"] = {**params, **found.params} if params else found.params
+                # A fresh dict: the app may edit it, and a static match's params are shared.
+                scope["path_params"] = {**params, **found.params} if params else found.params or {}
+                if type(route) is Route:
+                    # PERF: the trie checked the method already; Route.handle would check again.
+                    await route.app(scope, receive, send)
+                    return
             await route.handle(scope, receive, send)
-        elif found:
-            await method_not_allowed(scope, receive, send, found)
-        elif self.redirect_slashes and scope_type == "http" and path != "/":
+        else:
+            await self._unmatched(scope, receive, send, found, path)
+
+    async def _unmatched(
+        self, scope: Scope, receive: Receive, send: Send, allowed: frozenset[str], path: str
+    ) -> None:
+        """Answer a request no route takes: 405, a slash redirect, or the default app."""
+        if allowed:
+            await method_not_allowed(scope, receive, send, allowed)
+        elif self.redirect_slashes and scope["type"] == "http" and path != "/":
             await self._redirect_slash(scope, receive, send, path)
         else:
             await self.default(scope, receive, send)

@@ -15,7 +15,7 @@ from microasgi.datastructures import State
 from microasgi.exceptions import HTTPException
 from microasgi.middleware import Middleware
 from microasgi.middleware.errors import ServerErrorMiddleware
-from microasgi.requests import Request
+from microasgi.requests import ClientDisconnect, Request
 from microasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from microasgi.routing import Host, Mount, NoMatchFound, Route, Router
 from microasgi.testclient import AsyncTestClient
@@ -496,3 +496,121 @@ def test_form_limits_apply_to_the_whole_app(test_client_factory: Any) -> None:
 def test_form_limits_must_be_form_limits() -> None:
     with pytest.raises(TypeError, match="form_limits must be a FormLimits"):
         MicroASGI(form_limits={"max_fields": 2})  # type: ignore[arg-type]
+
+
+# --- the fused error layers ---------------------------------------------------------------------
+# Without user middleware the application fuses ServerErrorMiddleware and ExceptionMiddleware
+# into one layer (one send wrapper instead of two). With a pass-through user middleware between
+# them the two layers stay apart. Every case must come out the same both ways.
+
+
+class PassThrough:
+    """A user middleware that does nothing: it keeps the two error layers apart."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class Other(Exception):
+    """What a failing exception handler raises."""
+
+
+async def _raise_other(request: Request, exc: Exception) -> Response:
+    raise Other("the handler failed")
+
+
+async def _raise_disconnect(request: Request, exc: Exception) -> Response:
+    raise ClientDisconnect()
+
+
+async def _answer_418(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"handled {type(exc).__name__}", status_code=418)
+
+
+async def _stream_then_fail(request: Request) -> Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"partial"
+        raise Boom("mid-stream")
+
+    return StreamingResponse(chunks())
+
+
+class _FailingBody(Response):
+    """A handler's answer whose body cannot be sent: it fails after its start went out."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 418, "headers": []})
+        raise Other("the handler's response failed")
+
+
+async def _answer_then_fail(request: Request, exc: Exception) -> Response:
+    return _FailingBody()
+
+
+def _error_app(layered: bool, handlers: dict[Any, Any]) -> MicroASGI:
+    return MicroASGI(
+        routes=[Route("/fail", fail), Route("/stream", _stream_then_fail)],
+        exception_handlers=handlers,
+        middleware=[Middleware(PassThrough)] if layered else [],
+    )
+
+
+@pytest.mark.parametrize("layered", [False, True], ids=["fused", "layered"])
+async def test_error_layers_fused_or_apart_answer_alike(layered: bool) -> None:
+    # Unhandled: 500, then the exception goes on to the server.
+    client = AsyncTestClient(_error_app(layered, {}), raise_server_exceptions=False)
+    assert (await client.get("/fail")).status_code == 500
+    with pytest.raises(Boom):
+        await AsyncTestClient(_error_app(layered, {})).get("/fail")
+    # A handler answers; nothing reaches the server.
+    handled = await AsyncTestClient(_error_app(layered, {Boom: _answer_418})).get("/fail")
+    assert (handled.status_code, handled.text) == (418, "handled Boom")
+    # The handler fails: 500, and the handler's exception (caused while handling Boom) goes on.
+    failing = _error_app(layered, {Boom: _raise_other})
+    response = await AsyncTestClient(failing, raise_server_exceptions=False).get("/fail")
+    assert response.status_code == 500
+    with pytest.raises(Other) as info:
+        await AsyncTestClient(failing).get("/fail")
+    assert isinstance(info.value.__context__, Boom)
+    # The handler's answer fails after its start: no second start, the failure goes on.
+    broken = _error_app(layered, {Boom: _answer_then_fail})
+    response = await AsyncTestClient(broken, raise_server_exceptions=False).get("/fail")
+    assert response.status_code == 418
+    # The client left while the handler ran: no answer, no error for the server.
+    gone = _error_app(layered, {Boom: _raise_disconnect})
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "method": "GET",
+        "path": "/fail",
+        "query_string": b"",
+        "headers": [],
+    }
+    assert await run_raw(gone, scope, [{"type": "http.request", "body": b""}]) == []
+
+
+@pytest.mark.parametrize("layered", [False, True], ids=["fused", "layered"])
+async def test_error_after_the_start_is_not_answered_twice(layered: bool) -> None:
+    app = _error_app(layered, {Boom: _answer_418})
+    response = await AsyncTestClient(app, raise_server_exceptions=False).get("/stream")
+    assert (response.status_code, response.content) == (200, b"partial")
+    with pytest.raises(Boom) as info:
+        await AsyncTestClient(app).get("/stream")
+    assert any("already started" in note for note in info.value.__notes__)
+
+
+async def test_a_router_subclass_is_called_as_itself() -> None:
+    calls: list[str] = []
+
+    class CountingRouter(Router):
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            calls.append(scope["type"])
+            await super().__call__(scope, receive, send)
+
+    app = MicroASGI()
+    app.router = CountingRouter([Route("/", home)])
+    response = await AsyncTestClient(app).get("/")
+    assert (response.status_code, response.text, calls) == (200, "home", ["http"])

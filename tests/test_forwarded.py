@@ -240,12 +240,12 @@ def test_long_headers_are_parsed_in_linear_time() -> None:
     small = ", ".join(["for=10.0.0.1"] * 1000)
     large = ", ".join(["for=10.0.0.1"] * 10000)
     quotes = '"' * 20000
-    started = time.perf_counter()
+    started = time.process_time()
     parse_forwarded(small)
-    small_time = time.perf_counter() - started
-    started = time.perf_counter()
+    small_time = time.process_time() - started
+    started = time.process_time()
     parse_forwarded(large)
     parse_forwarded(quotes)
     parse_forwarded("for=" + ";" * 20000)
-    large_time = time.perf_counter() - started
+    large_time = time.process_time() - started
     assert large_time < max(small_time * 60, 0.5)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from microasgi import _headers
 from microasgi._headers import encode_header, encode_header_name, encode_header_value
 
 
@@ -53,3 +54,21 @@ def test_unnamed_value_error_still_reads() -> None:
 def test_non_text_value_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="str or bytes, got int"):
         encode_header_value(3, "content-length")  # type: ignore[arg-type]
+
+
+def test_names_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Validated once per name while the memory has room; past its bound every name is still
+    # validated, so names built from client input can neither grow it nor slip through.
+    monkeypatch.setattr(_headers, "_NAMES", {})
+    monkeypatch.setattr(_headers, "_NAMES_MAX", 1)
+    assert encode_header_name("X-First") == b"x-first"
+    assert encode_header_name("X-Second") == b"x-second"
+    assert _headers._NAMES == {"X-First": b"x-first"}
+    assert encode_header_name("X-First") == b"x-first"
+    with pytest.raises(ValueError, match="Invalid header name"):
+        encode_header_name("x y")
+
+
+@pytest.mark.parametrize("value", ["plain", "tab\there", "caf\xe9", "\xa0nbsp"])
+def test_values_outside_printable_ascii_take_the_checked_path(value: str) -> None:
+    assert encode_header_value(value) == value.encode("latin-1")

@@ -159,26 +159,40 @@ def test_converters_convert() -> None:
     assert trie(matcher, "http", "/i/-1", "GET") == frozenset()
 
 
-def test_cost_does_not_depend_on_route_count() -> None:
-    # Counted, not timed: how many entries does a lookup offer to the search?
-    small = Matcher([route(i, f"/r{i}/items/{{id}}") for i in range(10)])
-    large = Matcher([route(i, f"/r{i}/items/{{id}}") for i in range(10_000)])
+@pytest.mark.parametrize("branching", [False, True], ids=["descent", "full walk"])
+def test_cost_does_not_depend_on_route_count(branching: bool) -> None:
+    # Counted, not timed: how many entries does a lookup offer to the search, and how many
+    # converter checks does it make? A path route declared last makes the trie hold a tail, so
+    # the lookup takes the full walk instead of the single-branch descent.
+    extra = [route(10_000, "/files/{rest:path}")] if branching else []
+    small = Matcher([*(route(i, f"/r{i}/items/{{id}}") for i in range(10)), *extra])
+    large = Matcher([*(route(i, f"/r{i}/items/{{id}}") for i in range(10_000)), *extra])
     offered: list[int] = []
+    checks: list[str] = []
     from microasgi import _matcher
 
-    original = _matcher._Search.offer
+    original_offer = _matcher._Search.offer
+    convertor_class = type(large.entries[0].params[0][1])
+    original_matches = convertor_class.matches
 
-    def counting(self: Any, entry: Entry, values: list[str], rest: str) -> None:
+    def counting_offer(self: Any, entry: Entry, values: list[str], rest: str) -> None:
         offered.append(entry.index)
-        original(self, entry, values, rest)
+        original_offer(self, entry, values, rest)
 
-    _matcher._Search.offer = counting  # type: ignore[method-assign]
+    def counting_matches(self: Any, text: str) -> bool:
+        checks.append(text)
+        return original_matches(self, text)
+
+    _matcher._Search.offer = counting_offer  # type: ignore[method-assign]
+    convertor_class.matches = counting_matches  # type: ignore[method-assign]
     try:
         assert isinstance(small.lookup("http", "/r9/items/5", "GET"), Match)
         assert isinstance(large.lookup("http", "/r9999/items/5", "GET"), Match)
     finally:
-        _matcher._Search.offer = original  # type: ignore[method-assign]
-    assert offered == [9, 9999]
+        _matcher._Search.offer = original_offer  # type: ignore[method-assign]
+        convertor_class.matches = original_matches  # type: ignore[method-assign]
+    assert checks == ["5", "5"]
+    assert offered == ([9, 9999] if branching else [])
 
 
 @pytest.mark.parametrize(
@@ -289,15 +303,21 @@ _TEMPLATE_SEGMENTS = [
 ]
 
 
+# The segments a trie holds without a tail: tables of these (and no mounts) take the lookup's
+# single-branch descent whenever the path selects one branch.
+_TRIE_SEGMENTS = [s for s in _TEMPLATE_SEGMENTS if s not in ("{p:path}", "{n}.{e}")]
+
+
 @st.composite
-def route_tables(draw: st.DrawFn) -> list[Entry]:
+def route_tables(draw: st.DrawFn, branch_free: bool = False) -> list[Entry]:
     entries = []
+    pool = _TRIE_SEGMENTS if branch_free else _TEMPLATE_SEGMENTS
     for index in range(draw(st.integers(1, 8))):
-        segments = draw(st.lists(st.sampled_from(_TEMPLATE_SEGMENTS), max_size=4))
+        segments = draw(st.lists(st.sampled_from(pool), max_size=4))
         # Give each parameter a unique name (its position) so templates are valid.
         renamed = [re.sub(r"{([a-z])", rf"{{\g<1>{pos}_", seg) for pos, seg in enumerate(segments)]
         path = "/" + "/".join(renamed)
-        if draw(st.booleans()) and not path.endswith("/"):
+        if not branch_free and draw(st.booleans()) and not path.endswith("/"):
             entries.append(mount(index, path if path != "/" else ""))
         else:
             methods = draw(st.sampled_from([None, {"GET"}, {"POST"}, {"GET", "POST"}]))
@@ -317,6 +337,27 @@ def test_trie_equals_linear_scan(
     entries: list[Entry], paths: list[list[str]], method: str, scope_type: str
 ) -> None:
     matcher = Matcher(entries)
+    for pieces in paths:
+        path = "/" + "/".join(pieces)
+        assert trie(matcher, scope_type, path, method) == linear(
+            entries, scope_type, path, method
+        ), path
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    entries=route_tables(branch_free=True),
+    paths=st.lists(st.lists(st.sampled_from(_PIECES), max_size=5), min_size=1, max_size=8),
+    method=st.sampled_from(["GET", "POST", "PUT"]),
+    scope_type=st.sampled_from(["http", "websocket"]),
+)
+def test_descent_equals_linear_scan(
+    entries: list[Entry], paths: list[list[str]], method: str, scope_type: str
+) -> None:
+    # Without mounts and tails the lookup descends a single branch when it can (and falls back to
+    # the walk where static and parameter children compete): the answer must not change.
+    matcher = Matcher(entries)
+    assert matcher._branch_free
     for pieces in paths:
         path = "/" + "/".join(pieces)
         assert trie(matcher, scope_type, path, method) == linear(

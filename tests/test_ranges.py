@@ -107,9 +107,9 @@ def test_range_cap_ignores_the_field_before_parsing() -> None:
     ],
 )
 def test_hostile_ranges_are_linear(hostile: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     parse_range(hostile, 10)
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 @settings(max_examples=300, deadline=None)
@@ -369,9 +369,9 @@ def test_hostile_repetitions_stay_linear(unit: str) -> None:
     conditions = RequestConditions(
         if_match=field, if_none_match=field, if_range=field, range="bytes=" + field
     )
-    started = time.perf_counter()
+    started = time.process_time()
     parse_range(field, 1000)
     parse_range("bytes=" + field, 1000)
     evaluate_preconditions(conditions, "GET", ETAG, MODIFIED)
     select_ranges(conditions, ETAG, MODIFIED, 1000)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0

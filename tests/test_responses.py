@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
+from microasgi import responses
 from microasgi.background import BackgroundTask
 from microasgi.datastructures import URL
 from microasgi.responses import (
@@ -985,3 +986,52 @@ async def test_two_errors_at_once_stay_grouped() -> None:
     with pytest.raises(BaseExceptionGroup) as info:
         await StreamingResponse(chunks())(http_scope(), receive, Recorder())
     assert sorted(type(e).__name__ for e in info.value.exceptions) == ["RuntimeError", "ValueError"]
+
+
+class _Text(str):
+    """A str subclass: not the exact type the fast path takes."""
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "expected"),
+    [
+        ("text", 200, [(b"content-length", b"4"), (b"content-type", b"text/plain; charset=utf-8")]),
+        ("", 204, [(b"content-type", b"text/plain; charset=utf-8")]),
+        ("", 304, [(b"content-type", b"text/plain; charset=utf-8")]),
+        ("", 101, [(b"content-type", b"text/plain; charset=utf-8")]),
+        (
+            _Text("text"),
+            200,
+            [(b"content-length", b"4"), (b"content-type", b"text/plain; charset=utf-8")],
+        ),
+    ],
+)
+def test_text_responses_get_the_same_headers_on_every_path(
+    content: str, status: int, expected: list[tuple[bytes, bytes]]
+) -> None:
+    # str content without extra headers takes an inlined path; a subclass overriding a hook
+    # takes the general one. Both must build the same headers.
+    class Hooked(PlainTextResponse):
+        def render(self, content: Any) -> bytes | memoryview:
+            return super().render(content)
+
+    for cls in (PlainTextResponse, Hooked):
+        response = cls(content, status_code=status)
+        assert response.raw_headers == expected, cls
+        assert response.body == content.encode()
+
+
+def test_content_types_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(responses, "_CONTENT_TYPES", {})
+    monkeypatch.setattr(responses, "_CONTENT_TYPES_MAX", 1)
+    assert Response("a", media_type="text/a").raw_headers[-1] == (
+        b"content-type",
+        b"text/a; charset=utf-8",
+    )
+    assert Response("b", media_type="text/b").raw_headers[-1][1] == b"text/b; charset=utf-8"
+    assert list(responses._CONTENT_TYPES) == ["text/a"]
+    # A remembered type is not reused for another charset.
+    latin = Response("c", media_type="text/a")
+    latin.charset = "latin-1"
+    latin.init_headers()
+    assert latin.raw_headers[-1][1] == b"text/a; charset=latin-1"

@@ -74,16 +74,22 @@ class ServerErrorMiddleware:
 
         try:
             await self.app(scope, receive, sender)
-        except ClientDisconnect:
+        except Exception as exc:
+            await self._answer_http(scope, receive, send, exc, started)
+
+    async def _answer_http(
+        self, scope: Scope, receive: Receive, send: Send, exc: Exception, started: bool
+    ) -> None:
+        """Answer 500 unless the response has started, then raise ``exc`` for the server's log."""
+        if isinstance(exc, ClientDisconnect):
             # The client left before its request was read: nobody is there to answer and it is
             # not the app's fault, so no 500 and no traceback in the server's log.
             return
-        except Exception as exc:
-            if not started:
-                response = await self._response(scope, receive, send, exc)
-                await response(scope, receive, send)
-            # Re-raised so the server logs it and counts the failure, as Starlette does.
-            raise
+        if not started:
+            response = await self._response(scope, receive, send, exc)
+            await response(scope, receive, send)
+        # Re-raised so the server logs it and counts the failure, as Starlette does.
+        raise exc
 
     async def _response(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception

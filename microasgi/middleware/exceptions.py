@@ -110,18 +110,26 @@ class ExceptionMiddleware:
         try:
             await self.app(scope, receive, sender)
         except Exception as exc:
-            handler = self._lookup(exc)
-            if handler is None:
+            if not await self._answer_http(scope, receive, send, exc, started):
                 raise
-            if started:
-                exc.add_note(
-                    f"The exception handler {_qualname(handler)} could not answer this "
-                    f"{type(exc).__name__}: the response had already started. Raise it before "
-                    "the response is sent (for a stream, before returning the StreamingResponse)."
-                )
-                raise
-            response = await _run_handler(handler, Request(scope, receive, send), exc)
-            await response(scope, receive, send)
+
+    async def _answer_http(
+        self, scope: Scope, receive: Receive, send: Send, exc: Exception, started: bool
+    ) -> bool:
+        """Answer ``exc`` with its handler; False when it has none or the response has started."""
+        handler = self._lookup(exc)
+        if handler is None:
+            return False
+        if started:
+            exc.add_note(
+                f"The exception handler {_qualname(handler)} could not answer this "
+                f"{type(exc).__name__}: the response had already started. Raise it before "
+                "the response is sent (for a stream, before returning the StreamingResponse)."
+            )
+            return False
+        response = await _run_handler(handler, Request(scope, receive, send), exc)
+        await response(scope, receive, send)
+        return True
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The connection's phase, followed through the messages both ways with the same state
