@@ -70,7 +70,7 @@ def _model(
     return None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     method=_METHODS,
     etag=tags,
@@ -144,7 +144,7 @@ def test_every_date_format_round_trips(timestamp: int) -> None:
     assert parse_http_date(asctime) == timestamp
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(tags, st.none() | timestamps, st.data())
 def test_if_range_matches_only_the_current_validator(
     etag: str, last_modified: int | None, data: st.DataObject

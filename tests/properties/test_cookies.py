@@ -92,7 +92,7 @@ _SIMPLE_NAMES = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,8}", fullmatch=True).filt
 _SIMPLE_VALUES = st.from_regex(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]{0,12}", fullmatch=True)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.tuples(_SIMPLE_NAMES, _SIMPLE_VALUES), min_size=1, max_size=6),
     st.sampled_from([";", "; ", " ;  ", ";\t"]),

@@ -48,7 +48,7 @@ def test_ipv6_hosts_round_trip_in_compressed_form(
     assert parse_host(_with_port(f"[{text}]", port)) == HostPort(f"[{address.compressed}]", port)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_HOSTILE | st.text(max_size=60))
 def test_accepted_hosts_agree_with_urlsplit(value: str) -> None:
     """Reference: a host we accept reads, inside a URL, as the same host name and port under
@@ -64,7 +64,7 @@ def test_accepted_hosts_agree_with_urlsplit(value: str) -> None:
     assert parts.username is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_HOSTILE | st.text(max_size=60))
 def test_accepted_hosts_are_kept_by_url_building(value: str) -> None:
     """A host the middleware accepts is one ``request.url`` keeps (no disagreement between the

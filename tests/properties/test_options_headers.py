@@ -83,7 +83,7 @@ def test_rfc_8187_filenames_round_trip(filename: str, charset: str) -> None:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_HOSTILE | st.text(max_size=60), st.booleans())
 def test_any_header_raises_only_the_documented_error(header: str, require_subtype: bool) -> None:
     """Totality: any text (quotes, escapes, ``*`` parameters, controls, non-ASCII) gives a

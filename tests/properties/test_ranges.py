@@ -45,7 +45,7 @@ def _slice(spec: Spec, size: int) -> range:
     return range(size)[first : None if last is None else last + 1]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(specs, min_size=1, max_size=12), st.integers(0, 200))
 def test_ranges_select_what_python_slicing_selects(specs: list[Spec], size: int) -> None:
     """Reference: the bytes sent are the union of the Python slices ``data[a:b+1]``,
@@ -57,7 +57,7 @@ def test_ranges_select_what_python_slicing_selects(specs: list[Spec], size: int)
     assert (ranges == []) == (not wanted)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(specs, min_size=1, max_size=8), st.integers(0, 200), st.data())
 def test_case_and_whitespace_do_not_matter(
     specs: list[Spec], size: int, data: st.DataObject

@@ -55,7 +55,7 @@ def _outcome(
         return type(exc)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(bodies, st.integers(0, 6), st.integers(0, 12), st.data())
 def test_any_split_gives_the_same_result(
     body: bytes, max_fields: int, max_part_size: int, data: st.DataObject
@@ -67,7 +67,7 @@ def test_any_split_gives_the_same_result(
     assert _outcome(splits(data, body), max_fields, max_part_size) == whole
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(bodies)
 def test_fields_agree_with_parse_qsl(body: bytes) -> None:
     """Reference: the fields are ``urllib.parse.parse_qsl``'s (``&`` only, blanks kept, ``+``
