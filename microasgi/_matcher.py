@@ -505,5 +505,9 @@ def _sample_path(entry: Entry, sample: int) -> str | None:
         if not convertor.matches(value):
             return None
         values[name] = value
-    path = entry.compiled.path_format.format(**values)
+    # Filled by replacement, not str.format: a stray brace is literal text in a route path (as in
+    # Starlette), and format() would refuse it.
+    path = entry.compiled.path_format
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
     return path + "/sample" if entry.is_mount else path

@@ -540,12 +540,21 @@ class MultipartFrame:
         if self._state == "preamble":
             index = window.find(self._first)
             if index < 0:
-                keep = len(self._first) - 1
-                self._tail = window[-keep:]
-                self._check_preamble(self._consumed + len(window) - keep)
+                # Kept: the start of a delimiter split between chunks, and the two bytes before
+                # it, which must be CRLF.
+                self._tail = window[-(len(self._first) + 1) :]
+                self._check_preamble(self._consumed + len(window) - (len(self._first) - 1))
                 self._consumed += len(window) - len(self._tail)
                 return len(chunk)
             self._check_preamble(self._consumed + index)
+            if self._consumed + index > 0 and window[index - 2 : index] != b"\r\n":
+                # SPEC: RFC 2046 section 5.1.1, the first delimiter starts the body or follows
+                # CRLF. Refused, whatever the chunking, as the multipart library refuses it
+                # within one chunk (across chunks it would answer otherwise, losing fields).
+                raise FormDataError(
+                    "The multipart body's first boundary neither starts the body nor follows a "
+                    "CRLF (RFC 2046); end the preamble with CRLF."
+                )
             window, offset = window[index:], offset - index
             self._state = "first"
         if self._state == "first":

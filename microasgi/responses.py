@@ -608,8 +608,15 @@ class StreamingResponse(Response):
                         pass
                     task_group.cancel_scope.cancel()
 
+                async def send_then_yield(message: Message) -> None:
+                    await send(message)
+                    # Before ASGI 2.4 a server's send may return at once once the client has
+                    # gone (uvicorn does), and a producer that never awaits would then never let
+                    # the watcher above run: one scheduler turn per chunk keeps it cancellable.
+                    await anyio.lowlevel.checkpoint()
+
                 task_group.start_soon(cancel_on_disconnect)
-                await self._stream(send, _HTTP_TYPES, start, with_trailers)
+                await self._stream(send_then_yield, _HTTP_TYPES, start, with_trailers)
                 task_group.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             raise unwrap_group(group) from None

@@ -363,3 +363,14 @@ def test_descent_equals_linear_scan(
         assert trie(matcher, scope_type, path, method) == linear(
             entries, scope_type, path, method
         ), path
+
+
+@pytest.mark.parametrize("path", ["/a}", "/x{", "/{a", "/{a}}", "/b/{id}}"])
+def test_a_stray_brace_is_literal_text(path: str) -> None:
+    # As in Starlette: the route builds and matches its literal path. (The shadowing check once
+    # ran str.format on the template and failed on the brace.)
+    matcher = Matcher([route(0, path), route(1, "/other")])
+    literal = path.replace("{id}", "7")
+    found = matcher.lookup("http", literal, "GET")
+    assert isinstance(found, Match)
+    assert found.entry.index == 0

@@ -857,7 +857,18 @@ def frame_outcome(chunks: list[bytes], max_preamble: int = 16) -> tuple[int, boo
         (b"pre\r\n--B0und\r\nX\r\n\r\nv--B0und--\r\n--B0und--xx", (40, True)),
         (b"--B0und\r\nhalf", (13, False)),
         (b"--B0u", (5, False)),
-        (b"p" * 16 + b"--B0und--", (25, True)),
+        (b"p" * 14 + b"\r\n--B0und--", (25, True)),
+        (
+            b"p" * 16 + b"--B0und--",
+            "The multipart body's first boundary neither starts the body nor follows a CRLF "
+            "(RFC 2046); end the preamble with CRLF.",
+        ),
+        (
+            b"pre--B0und\r\n",
+            "The multipart body's first boundary neither starts the body nor follows a CRLF "
+            "(RFC 2046); end the preamble with CRLF.",
+        ),
+        (b"\r\n--B0und--", (11, True)),
         (
             b"p" * 17 + b"--B0und--",
             "The multipart body has more than 16 bytes before its first boundary.",

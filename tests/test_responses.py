@@ -1035,3 +1035,45 @@ def test_content_types_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPa
     latin.charset = "latin-1"
     latin.init_headers()
     assert latin.raw_headers[-1][1] == b"text/a; charset=latin-1"
+
+
+async def test_a_producer_that_never_awaits_stops_when_the_client_leaves() -> None:
+    # Before ASGI 2.4 a server's send may return at once after a disconnect (uvicorn does), and
+    # an in-memory generator never awaits: the stream must still give the disconnect watcher a
+    # turn, or the worker spins forever and stalls every other connection.
+    gone = anyio.Event()
+    sent = 0
+    produced = 0
+
+    async def numbers() -> AsyncIterator[bytes]:
+        nonlocal produced
+        while True:
+            produced += 1
+            if produced > 1000:  # a failure, not a hang, when the stream never stops
+                raise AssertionError("the stream went on after the client left")
+            yield b"%d\n" % produced
+
+    async def receive() -> Message:
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal sent
+        if gone.is_set():
+            return
+        sent += 1
+        if sent == 3:
+            gone.set()  # the client leaves after the start and two chunks
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/",
+        "headers": [],
+    }
+    with anyio.fail_after(5):
+        await StreamingResponse(numbers())(scope, receive, send)
+    assert sent == 3
+    assert produced < 10
