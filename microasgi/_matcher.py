@@ -367,12 +367,12 @@ class Matcher:
                 methods = entry.methods
                 if methods is None or method in methods:
                     # PERF: _params, inlined (a call costs as much as converting a parameter).
-                    params: dict[str, Any] = {}
+                    converted: dict[str, Any] = {}
                     i = 0
                     for name, convertor in entry.params:
-                        params[name] = convertor.convert(values[i])
+                        converted[name] = convertor.convert(values[i])
                         i += 1
-                    return Match(entry, params, "")
+                    return Match(entry, converted, "")
                 allowed.update(methods)
         return frozenset(allowed)
 
