@@ -23,12 +23,21 @@ _T = TypeVar("_T")
 _RawHeaders = Sequence[tuple[bytes, bytes]]
 
 
+# PERF: the names an app looks up, lowercased and encoded once. SECURITY: bounded, so names built
+# from client input cannot grow it (past the bound, names are converted on every lookup).
+_LOOKUP_NAMES: dict[str, bytes] = {}
+_LOOKUP_NAMES_MAX = 512
+
+
 def _lookup_name(key: object) -> bytes | None:
     """Return the raw form of header name ``key``, or ``None`` if no header can have that name."""
     try:
-        return key.lower().encode("latin-1")  # type: ignore[attr-defined, no-any-return]
+        name: bytes = key.lower().encode("latin-1")  # type: ignore[attr-defined]
     except (AttributeError, UnicodeEncodeError):
         return None
+    if len(_LOOKUP_NAMES) < _LOOKUP_NAMES_MAX and type(key) is str:
+        _LOOKUP_NAMES[key] = name
+    return name
 
 
 class Headers(Mapping[str, str]):
@@ -108,8 +117,10 @@ class Headers(Mapping[str, str]):
     def get(self, key: str, default: str | _T) -> str | _T: ...
     def get(self, key: str, default: object = None) -> object:
         """The first value of header ``key`` (case-insensitive), or ``default``."""
-        # PERF: overridden so that a missing header costs no KeyError.
-        name = _lookup_name(key)
+        # PERF: overridden so that a missing header costs no KeyError; a known name costs no call.
+        name = _LOOKUP_NAMES.get(key) if type(key) is str else None
+        if name is None:
+            name = _lookup_name(key)
         for raw_name, value in self._list:
             if raw_name == name:
                 return value.decode("latin-1")
@@ -120,7 +131,9 @@ class Headers(Mapping[str, str]):
         return MutableHeaders(raw=list(self._list))
 
     def __getitem__(self, key: str) -> str:
-        name = _lookup_name(key)
+        name = _LOOKUP_NAMES.get(key) if type(key) is str else None
+        if name is None:
+            name = _lookup_name(key)
         for raw_name, value in self._list:
             if raw_name == name:
                 return value.decode("latin-1")

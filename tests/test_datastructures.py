@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microasgi._upload
+from microasgi import _headermap
 from microasgi._multidict import parse_query
 from microasgi.concurrency import run_in_threadpool
 from microasgi.datastructures import (
@@ -1085,3 +1086,14 @@ def test_mutable_headers_never_store_a_line_break(name: str, value: str) -> None
     for raw_name, raw_value in headers.raw:
         assert not {0, 10, 13} & set(raw_name + raw_value)
         assert raw_name == raw_name.lower()
+
+
+def test_header_lookup_names_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A looked-up name is lowercased and encoded once while the memory has room; past its bound
+    # (names from client input, say) lookups still work, converting the name each time.
+    monkeypatch.setattr(_headermap, "_LOOKUP_NAMES", {})
+    monkeypatch.setattr(_headermap, "_LOOKUP_NAMES_MAX", 1)
+    headers = Headers(raw=[(b"x-a", b"1"), (b"x-b", b"2")])
+    assert (headers.get("X-A"), headers["X-B"], headers.get("X-B")) == ("1", "2", "2")
+    assert _headermap._LOOKUP_NAMES == {"X-A": b"x-a"}
+    assert (headers.get(b"x-a"), headers.get("caf\u00e9\u2603")) == (None, None)  # type: ignore[call-overload]

@@ -781,11 +781,16 @@ async def test_http_disconnect_stops_the_producer(
 
 async def test_listener_skips_empty_request_messages() -> None:
     producer = Producer()
-    receive = receive_from(
-        {"type": "http.request", "body": b"", "more_body": False},
-        {"type": "http.disconnect"},
-    )
+    messages: list[Message] = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> Message:
+        if messages:
+            return messages.pop()
+        await producer.waiting.wait()
+        return {"type": "http.disconnect"}
+
     await StreamingResponse(producer())(http_scope(), receive, Recorder())
+    assert messages == []
     assert producer.closed
 
 
@@ -973,12 +978,16 @@ async def test_receive_errors_surface_unwrapped() -> None:
 async def test_two_errors_at_once_stay_grouped() -> None:
     """Only when the listener and the producer both fail is there a group to report."""
 
+    producing = anyio.Event()
+
     async def receive() -> Message:
+        await producing.wait()
         raise RuntimeError("server broke")
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
             yield b"x"
+            producing.set()
             await anyio.Event().wait()
         finally:
             raise ValueError("cleanup broke")
