@@ -374,3 +374,35 @@ def test_a_stray_brace_is_literal_text(path: str) -> None:
     found = matcher.lookup("http", literal, "GET")
     assert isinstance(found, Match)
     assert found.entry.index == 0
+
+
+_BRANCH_FREE = [
+    route(0, "/items/{id:int}", {"POST"}),
+    route(1, "/items/{id:int}", None, WS),
+    route(2, "/items/{id:int}/tags/{tag}", {"GET"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("scope_type", "path", "method", "expected"),
+    [
+        ("http", "/items/7", "GET", frozenset({"POST"})),  # a 405: the method is elsewhere
+        ("http", "/items/7", "POST", ("/items/{id:int}", {"id": 7}, "")),
+        ("websocket", "/items/7", "GET", ("/items/{id:int}", {"id": 7}, "")),
+        (
+            "http",
+            "/items/7/tags/red",
+            "GET",
+            ("/items/{id:int}/tags/{tag}", {"id": 7, "tag": "red"}, ""),
+        ),
+        ("http", "/items", "GET", frozenset()),  # a node no route ends at
+        ("http", "/items/x", "GET", frozenset()),  # the one branch's converter refuses
+        ("http", "/other", "GET", frozenset()),
+        ("http", "items/7", "GET", frozenset()),  # not a path a server sends
+    ],
+)
+def test_single_branch_descent(scope_type: str, path: str, method: str, expected: object) -> None:
+    matcher = Matcher(_BRANCH_FREE)
+    assert matcher._branch_free
+    assert trie(matcher, scope_type, path, method) == expected
+    assert linear(_BRANCH_FREE, scope_type, path, method) == expected
