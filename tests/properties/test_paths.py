@@ -125,7 +125,8 @@ def test_mounted_routes_round_trip(
 @given(st.text(st.sampled_from("/{}:abcintpathfloatuuid_0 ") | _PATH_CHARS, max_size=30))
 def test_any_template_compiles_or_raises_value_error(template: str) -> None:
     """Totality of compiling: any text is a template or a ``ValueError`` naming the fix
-    (``Route`` raises it at construction, never on a request)."""
+    (``Route`` raises it at construction, never on a request), and a template that compiles
+    builds into a router."""
     for is_prefix in (False, True):
         try:
             compiled = compile_path(template, is_prefix=is_prefix)
@@ -135,6 +136,24 @@ def test_any_template_compiles_or_raises_value_error(template: str) -> None:
         # template's segments.
         pieces = [_TEMPLATE_PARAM.findall(segment) for segment in compiled.path.split("/")]
         assert set(compiled.param_convertors) == {name for names in pieces for name in names}
+        if not is_prefix:
+            # What compiles also builds into a router (F-props-4: a stray brace, literal text
+            # in a route path, broke the router's shadowing check).
+            Router(routes=[Route(template, _endpoint)])
+
+
+@pytest.mark.parametrize("template", ["/a}", "/x{", "/{a", "/{a}}/{b}", "/{/}"])
+def test_stray_braces_are_literal_text(template: str) -> None:
+    """Regression (F-props-4, found by the compiling property): a route path with a stray brace
+    compiled, then building the router raised "Single '}' encountered in format string". A stray
+    brace is literal text, as in Starlette: the router builds and the route answers its path."""
+    route = Route(template, _endpoint, name="r")
+    router = Router(routes=[route])
+    params = {name: "v" for name in route.param_convertors}
+    path = router.url_path_for("r", **params)
+    assert (
+        route.matches({"type": "http", "path": path, "method": "GET"})[1]["path_params"] == params
+    )
 
 
 _TABLE = [
