@@ -184,9 +184,12 @@ class WebSocket(HTTPConnection):
             RuntimeError: receiving is not allowed now (before accept, after a close), or the
                 server sent a malformed message.
         """
+        self._conn.check(Step.RECEIVE)
+        return await self._take(await self._receive())
+
+    async def _take(self, message: Message) -> Message:
+        """Follow a message the server delivered through the table; refuse one too big."""
         conn = self._conn
-        conn.check(Step.RECEIVE)
-        message = await self._receive()
         step = INCOMING.get(message.get("type"))  # type: ignore[arg-type]
         if step is None:
             raise RuntimeError(
@@ -206,11 +209,20 @@ class WebSocket(HTTPConnection):
     async def _receive_message(self) -> Message:
         """The next ``websocket.receive``; raise ``WebSocketDisconnect`` if the connection ended."""
         conn = self._conn
-        conn.check(Step.MESSAGE)
-        message = await self.receive()
-        if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(conn.code, conn.reason)
-        return message
+        if conn.phase is Phase.OPEN:
+            # PERF: on an open connection a data message moves nothing in the table; the common
+            # case returns it at once, anything else takes the general path.
+            message = await self._receive()
+            if message.get("type") == "websocket.receive":
+                limit = self._max_message_size
+                if limit is None or not exceeds(payload_of(message), limit):
+                    return message
+            # Anything else ends the connection (a disconnect, a message too big, closed with
+            # 1009) or is refused by the table; _take records how it ended.
+            await self._take(message)
+        else:
+            conn.check(Step.MESSAGE)  # data only arrives on an open connection: this refuses it
+        raise WebSocketDisconnect(conn.code, conn.reason)
 
     async def receive_text(self) -> str:
         """Return the next text message.
@@ -404,7 +416,7 @@ class WebSocket(HTTPConnection):
                 "Use send_bytes() for binary data."
             )
         message: WebSocketSendEvent = {"type": "websocket.send", "text": data}
-        await self.send(message)  # type: ignore[arg-type]
+        await self._send_data(message)  # type: ignore[arg-type]
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary message (``bytes``, ``bytearray`` or ``memoryview``).
@@ -421,7 +433,21 @@ class WebSocket(HTTPConnection):
                 )
             data = bytes(data)
         message: WebSocketSendEvent = {"type": "websocket.send", "bytes": data}
-        await self.send(message)  # type: ignore[arg-type]
+        await self._send_data(message)  # type: ignore[arg-type]
+
+    async def _send_data(self, message: Message) -> None:
+        """``send`` for a data message: on an open connection the table moves nothing."""
+        conn = self._conn
+        if conn.phase is Phase.OPEN:
+            try:
+                await self._send(message)
+            except OSError as exc:
+                # SPEC: ASGI 2.4, the client has gone (as _transmit and send report it).
+                conn.advance(Step.LOST)
+                conn.ended(1006, "")
+                raise WebSocketDisconnect(1006, "The client has gone.") from exc
+        else:
+            await self.send(message)  # the general path says why it cannot be sent now
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Send ``data`` as compact JSON, in a text message or (``mode="binary"``) a binary one.

@@ -136,13 +136,17 @@ class ExceptionMiddleware:
         # table WebSocket uses, so a handler's WebSocket knows whether it was accepted.
         conn = Connection()
 
+        # PERF: a data message never moves the phase (the table allows it only in the open
+        # phase, as a step to itself), so only the other messages are looked up.
         async def receiver() -> Message:
             message = await receive()
-            conn.observe_received(message)
+            if message["type"] != "websocket.receive":
+                conn.observe_received(message)
             return message
 
         async def sender(message: Message) -> None:
-            conn.observe_sent(message)
+            if message["type"] != "websocket.send":
+                conn.observe_sent(message)
             await send(message)
 
         try:
