@@ -57,7 +57,7 @@ def _weights(elements: list[tuple[str, tuple[int, int] | None]]) -> dict[str, fl
     return weights
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(items)
 def test_weights_round_trip(elements: list[tuple[str, tuple[int, int] | None]]) -> None:
     """Round trip: a header built from codings and weights (any legal ``qvalue`` spelling)
@@ -65,7 +65,7 @@ def test_weights_round_trip(elements: list[tuple[str, tuple[int, int] | None]]) 
     assert dict(parse_accept_encoding(_header(elements))) == _weights(elements)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(items, st.permutations(AVAILABLE))
 def test_selection_follows_the_weights(
     elements: list[tuple[str, tuple[int, int] | None]], available: list[str]
@@ -82,7 +82,7 @@ def test_selection_follows_the_weights(
     assert select_encoding(_header(elements), tuple(available)) == best
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     codings,
     st.sampled_from(["2", "-1", "0.1234", "1.001", "abc", "", "0.5.0", " 1 2", "1e0", "\u0661"]),

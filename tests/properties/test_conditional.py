@@ -70,7 +70,7 @@ def _model(
     return None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     method=_METHODS,
     etag=tags,
@@ -114,7 +114,7 @@ def test_preconditions_follow_rfc_9110(
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.lists(tag_lists, min_size=1, max_size=4), tags, _METHODS)
 def test_list_fields_on_several_lines_read_as_one(
     lines: list[list[str]], etag: str, method: str
@@ -130,7 +130,7 @@ def test_list_fields_on_several_lines_read_as_one(
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(timestamps)
 def test_every_date_format_round_trips(timestamp: int) -> None:
     """Round trip: an IMF-fixdate we format, and the asctime form of the same second, parse
@@ -144,7 +144,7 @@ def test_every_date_format_round_trips(timestamp: int) -> None:
     assert parse_http_date(asctime) == timestamp
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(tags, st.none() | timestamps, st.data())
 def test_if_range_matches_only_the_current_validator(
     etag: str, last_modified: int | None, data: st.DataObject
@@ -163,7 +163,7 @@ def test_if_range_matches_only_the_current_validator(
 _FIELD = st.text(st.sampled_from('W/"*, \t\x00ab1é'), max_size=40) | st.text(max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     st.lists(
         st.tuples(

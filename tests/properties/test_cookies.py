@@ -53,7 +53,7 @@ def _set_cookie_pair(name: str, value: str) -> str:
     return header.partition("; ")[0]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.dictionaries(names, values, max_size=6))
 def test_set_cookie_then_parse_round_trips(cookies: dict[str, str]) -> None:
     """Round trip: cookies written by ``Response.set_cookie`` parse back to the same values,
@@ -62,7 +62,7 @@ def test_set_cookie_then_parse_round_trips(cookies: dict[str, str]) -> None:
     assert parse_cookie_header(header) == cookies
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_HOSTILE, _HOSTILE)
 def test_several_cookie_headers_join_like_dicts(first: str, second: str) -> None:
     """HTTP/2 sends one ``cookie`` field per cookie; joined with ``"; "`` they parse as the
@@ -73,7 +73,7 @@ def test_several_cookie_headers_join_like_dicts(first: str, second: str) -> None
     }
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_HOSTILE | st.text(max_size=80))
 def test_any_header_gives_clean_pairs(header: str) -> None:
     """Totality: no error for any input; no name or value carries a control character (HTAB
@@ -92,7 +92,7 @@ _SIMPLE_NAMES = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,8}", fullmatch=True).filt
 _SIMPLE_VALUES = st.from_regex(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]{0,12}", fullmatch=True)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(_SIMPLE_NAMES, _SIMPLE_VALUES), min_size=1, max_size=6),
     st.sampled_from([";", "; ", " ;  ", ";\t"]),

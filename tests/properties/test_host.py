@@ -30,14 +30,14 @@ def _with_port(host: str, port: int | None) -> str:
     return host if port is None else f"{host}:{port}"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.ip_addresses(v=4), ports)
 def test_ipv4_hosts_round_trip(address: ipaddress.IPv4Address, port: int | None) -> None:
     """Round trip: an IPv4 address with or without a port parses to itself and the port."""
     assert parse_host(_with_port(str(address), port)) == HostPort(str(address), port)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.ip_addresses(v=6), ports, st.booleans())
 def test_ipv6_hosts_round_trip_in_compressed_form(
     address: ipaddress.IPv6Address, port: int | None, exploded: bool
@@ -48,7 +48,7 @@ def test_ipv6_hosts_round_trip_in_compressed_form(
     assert parse_host(_with_port(f"[{text}]", port)) == HostPort(f"[{address.compressed}]", port)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_HOSTILE | st.text(max_size=60))
 def test_accepted_hosts_agree_with_urlsplit(value: str) -> None:
     """Reference: a host we accept reads, inside a URL, as the same host name and port under
@@ -64,7 +64,7 @@ def test_accepted_hosts_agree_with_urlsplit(value: str) -> None:
     assert parts.username is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_HOSTILE | st.text(max_size=60))
 def test_accepted_hosts_are_kept_by_url_building(value: str) -> None:
     """A host the middleware accepts is one ``request.url`` keeps (no disagreement between the

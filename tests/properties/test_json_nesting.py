@@ -39,7 +39,7 @@ def _depth(value: Any) -> int:
     return 0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(documents, st.integers(0, 8), st.booleans(), st.booleans())
 def test_the_scan_agrees_with_the_decoded_depth(
     document: Any, limit: int, ascii_only: bool, indent: bool
@@ -51,7 +51,7 @@ def test_the_scan_agrees_with_the_decoded_depth(
     assert json_nesting_exceeds(body, limit) is (_depth(document) > limit)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.binary(max_size=80) | st.text(st.sampled_from('[]{}"\\ a'), max_size=80).map(str.encode))
 def test_any_bytes_give_a_verdict(body: bytes) -> None:
     """Totality: any bytes (not JSON, unbalanced, unterminated strings) give a bool; a body

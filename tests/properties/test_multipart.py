@@ -139,7 +139,7 @@ async def outcome(
     return await snapshot(form)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(forms(), st.sampled_from([0, 16, 1 << 20]), st.data())
 async def test_build_then_parse_round_trips(
     form: tuple[str, list[Field]], spool: int, data: st.DataObject
@@ -182,7 +182,7 @@ def damaged(draw: st.DrawFn) -> tuple[str, bytes]:
     return boundary, _no_bare_lf(body)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(damaged(), st.data())
 async def test_any_split_gives_the_same_result(
     case: tuple[str, bytes], data: st.DataObject
@@ -215,7 +215,7 @@ async def test_a_first_boundary_without_crlf_is_refused_however_chunked(cut: int
     assert "first boundary neither starts the body nor follows a CRLF" in result[1]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.binary(max_size=120) | damaged().map(lambda case: case[1]),
     st.sampled_from(

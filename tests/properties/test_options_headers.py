@@ -36,7 +36,7 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     tokens,
     tokens,
@@ -57,7 +57,7 @@ def test_build_then_parse_round_trips(
     assert parse_options_header(header) == (f"{kind}/{subtype}".lower(), lowered)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(tokens, st.dictionaries(param_names, tokens, max_size=5))
 def test_token_values_need_no_quotes(disposition: str, params: dict[str, str]) -> None:
     """Round trip: unquoted token values read the same as quoted ones (``require_subtype=False``
@@ -71,7 +71,7 @@ def test_token_values_need_no_quotes(disposition: str, params: dict[str, str]) -
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.text(st.characters(codec="utf-8"), max_size=20), st.sampled_from(["UTF-8", "utf-8"]))
 def test_rfc_8187_filenames_round_trip(filename: str, charset: str) -> None:
     """Round trip: ``filename*=UTF-8''<percent-encoded>`` decodes to the name, and replaces a
@@ -83,7 +83,7 @@ def test_rfc_8187_filenames_round_trip(filename: str, charset: str) -> None:
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_HOSTILE | st.text(max_size=60), st.booleans())
 def test_any_header_raises_only_the_documented_error(header: str, require_subtype: bool) -> None:
     """Totality: any text (quotes, escapes, ``*`` parameters, controls, non-ASCII) gives a

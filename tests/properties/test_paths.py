@@ -78,7 +78,7 @@ def templates(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return template, params
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(templates())
 def test_url_path_for_then_match_round_trips(case: tuple[str, dict[str, Any]]) -> None:
     """Round trip: values -> ``url_path_for`` -> matching (by the router's trie and by the
@@ -98,7 +98,7 @@ def test_url_path_for_then_match_round_trips(case: tuple[str, dict[str, Any]]) -
     assert child["path_params"] == params
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(templates(), templates())
 def test_mounted_routes_round_trip(
     outer: tuple[str, dict[str, Any]], inner: tuple[str, dict[str, Any]]
@@ -121,7 +121,7 @@ def test_mounted_routes_round_trip(
     assert found["path_params"] == params
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.text(st.sampled_from("/{}:abcintpathfloatuuid_0 ") | _PATH_CHARS, max_size=30))
 def test_any_template_compiles_or_raises_value_error(template: str) -> None:
     """Totality of compiling: any text is a template or a ``ValueError`` naming the fix
@@ -173,7 +173,7 @@ _ROUTES = [Route(path, _endpoint) for path in _TABLE]
 _HOSTILE_PATHS = st.text(st.sampled_from("/.9%\x00\n é{}") | st.characters(), max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     _HOSTILE_PATHS
     | st.integers(4000, 5000).map(lambda n: "/users/" + "9" * n)
@@ -211,7 +211,7 @@ def test_int_segments_beyond_the_int_digit_limit_do_not_match() -> None:
         sys.set_int_max_str_digits(limit)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     st.sampled_from(["str", "int", "float", "uuid", "path"]),
     st.one_of(
@@ -258,7 +258,7 @@ def test_control_characters_are_refused_when_reversing(kind: str, value: str) ->
         route.url_path_for("v", x=value)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.sampled_from(["id", "x", "name"]), st.integers(0, 9), max_size=3))
 def test_wrong_parameters_raise_no_match_found(params: dict[str, int]) -> None:
     """``url_path_for`` with other parameters than the route takes raises ``NoMatchFound``."""
@@ -288,7 +288,7 @@ def test_matching_hostile_paths_stays_linear(build: Callable[[int], str]) -> Non
     assert_linear(build, lambda path: _MATCHER.lookup("http", path), 2_000)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.floats(min_value=0, allow_nan=False, allow_infinity=False))
 def test_floats_are_written_without_exponent_and_read_back_exactly(value: float) -> None:
     """Round trip of the float converter alone: the text has no exponent and no sign, matches

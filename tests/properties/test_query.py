@@ -26,7 +26,7 @@ _TEXT = st.text(st.sampled_from("=&+%;# ") | st.characters(codec="utf-8"), max_s
 _PAIRS = st.lists(st.tuples(_TEXT, _TEXT), max_size=8)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_PAIRS)
 def test_urlencode_then_parse_round_trips(pairs: list[tuple[str, str]]) -> None:
     """Round trip: ``urlencode`` of any pairs parses back to the same pairs, in order, repeated
@@ -37,7 +37,7 @@ def test_urlencode_then_parse_round_trips(pairs: list[tuple[str, str]]) -> None:
     assert QueryParams(query.encode("ascii")).multi_items() == pairs
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_PAIRS)
 def test_the_mapping_view_keeps_the_last_value(pairs: list[tuple[str, str]]) -> None:
     """``params[key]`` is the last value of the key, ``getlist`` all of them (Starlette's rule)."""
@@ -47,7 +47,7 @@ def test_the_mapping_view_keeps_the_last_value(pairs: list[tuple[str, str]]) -> 
         assert params.getlist(key) == [value for name, value in pairs if name == key]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.binary(max_size=60))
 def test_raw_bytes_agree_with_parse_qsl(raw: bytes) -> None:
     """Reference: a raw ``query_string`` parses as ``parse_qsl`` parses the same bytes decoded
@@ -66,7 +66,7 @@ def test_raw_bytes_agree_with_parse_qsl(raw: bytes) -> None:
     assert params.multi_items() == expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_TEXT, _TEXT)
 def test_concatenation_with_ampersand_is_concatenation_of_pairs(first: str, second: str) -> None:
     """Split invariance: ``a&b`` holds the pairs of ``a`` then those of ``b``, whatever they hold."""

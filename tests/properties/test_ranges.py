@@ -45,7 +45,7 @@ def _slice(spec: Spec, size: int) -> range:
     return range(size)[first : None if last is None else last + 1]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.lists(specs, min_size=1, max_size=12), st.integers(0, 200))
 def test_ranges_select_what_python_slicing_selects(specs: list[Spec], size: int) -> None:
     """Reference: the bytes sent are the union of the Python slices ``data[a:b+1]``,
@@ -57,7 +57,7 @@ def test_ranges_select_what_python_slicing_selects(specs: list[Spec], size: int)
     assert (ranges == []) == (not wanted)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(specs, min_size=1, max_size=8), st.integers(0, 200), st.data())
 def test_case_and_whitespace_do_not_matter(
     specs: list[Spec], size: int, data: st.DataObject
@@ -72,7 +72,7 @@ def test_case_and_whitespace_do_not_matter(
     assert parse_range(f"{unit}={','.join(elements)}{extra}", size) == canonical
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.integers(1, 10**15), st.data())
 def test_content_range_reads_back_as_the_same_range(size: int, data: st.DataObject) -> None:
     """Round trip: the ``Content-Range`` we send for a range, read back as a ``Range`` (as a
@@ -85,7 +85,7 @@ def test_content_range_reads_back_as_the_same_range(size: int, data: st.DataObje
     assert parse_range(f"{unit}={positions}", size) == [(start, stop)]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(specs, min_size=1, max_size=8), st.integers(1, 200))
 def test_multipart_layout_length_is_the_body_length(specs: list[Spec], size: int) -> None:
     """The ``Content-Length`` of a ``multipart/byteranges`` body is the length of the body the
@@ -103,7 +103,7 @@ def test_multipart_layout_length_is_the_body_length(specs: list[Spec], size: int
         assert f"content-range: {content_range(start, stop, size)}\r\n".encode() in head
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.integers(1, 30), st.integers(1, 30))
 def test_more_elements_than_the_cap_are_ignored_whole(count: int, cap: int) -> None:
     """CWE-400: more than ``max_ranges`` elements (empty ones included) is ignored as a whole

@@ -47,7 +47,7 @@ def urls(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(urls())
 def test_components_round_trip(components: dict[str, Any]) -> None:
     """Round trip: components -> ``URL`` -> components, and through the URL's text."""
@@ -59,7 +59,7 @@ def test_components_round_trip(components: dict[str, Any]) -> None:
     assert urlsplit(str(url)) == url.components
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.text(max_size=60))
 def test_any_text_is_kept_as_written(text: str) -> None:
     """A URL from text keeps the text exactly (it equals it and its own copy)."""
@@ -69,7 +69,7 @@ def test_any_text_is_kept_as_written(text: str) -> None:
     assert URL(url) == url
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(urls(), st.data())
 def test_replace_changes_one_component_only(
     components: dict[str, Any], data: st.DataObject
@@ -91,7 +91,7 @@ def test_replace_changes_one_component_only(
         assert getattr(changed, other) == components[other]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(urls(), hostnames | st.ip_addresses().map(str), ports)
 def test_hostname_and_port_rebuild_the_netloc(
     components: dict[str, Any], hostname: str, port: int | None
@@ -107,7 +107,7 @@ def test_hostname_and_port_rebuild_the_netloc(
     assert (changed.path, changed.query) == (components["path"], components["query"])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(urls(), st.dictionaries(st.from_regex(r"[a-z_]{1,6}", fullmatch=True), _TEXT, max_size=4))
 def test_include_query_params_agrees_with_a_model(
     components: dict[str, Any], new: dict[str, str]
@@ -121,7 +121,7 @@ def test_include_query_params_agrees_with_a_model(
     assert url.path == components["path"]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(urls(), st.lists(_TEXT, max_size=3))
 def test_remove_and_replace_query_params(components: dict[str, Any], keys: list[str]) -> None:
     """``remove_query_params`` drops exactly those names; ``replace_query_params`` leaves only
@@ -139,7 +139,7 @@ def test_remove_and_replace_query_params(components: dict[str, Any], keys: list[
 _BYTES = st.binary(max_size=30)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     path=_TEXT.map(lambda s: "/" + s) | _TEXT,
     root_path=_TEXT,
@@ -186,7 +186,7 @@ def test_a_url_from_any_scope_reads_without_error(
     assert QueryParams(url.query) == QueryParams(query)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(paths, st.sampled_from(["http", "websocket", ""]), urls())
 def test_absolute_urls_of_route_paths(path: str, protocol: str, base: dict[str, Any]) -> None:
     """``URLPath.make_absolute_url``: the path is appended to the base path, the host kept, and

@@ -55,7 +55,7 @@ def _outcome(
         return type(exc)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(bodies, st.integers(0, 6), st.integers(0, 12), st.data())
 def test_any_split_gives_the_same_result(
     body: bytes, max_fields: int, max_part_size: int, data: st.DataObject
@@ -67,7 +67,7 @@ def test_any_split_gives_the_same_result(
     assert _outcome(splits(data, body), max_fields, max_part_size) == whole
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(bodies)
 def test_fields_agree_with_parse_qsl(body: bytes) -> None:
     """Reference: the fields are ``urllib.parse.parse_qsl``'s (``&`` only, blanks kept, ``+``
@@ -79,7 +79,7 @@ def test_fields_agree_with_parse_qsl(body: bytes) -> None:
     assert _outcome([body], 1000, 1000) == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(_PAIRS, st.data())
 async def test_urlencode_then_form_round_trips(
     pairs: list[tuple[str, str]], data: st.DataObject
@@ -106,7 +106,7 @@ async def _form(
     return fields
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     bodies,
     st.sampled_from(
@@ -132,7 +132,7 @@ async def test_any_body_gives_a_form_or_a_client_error(
     assert not isinstance(outcome, int) or outcome in (400, 413)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(bodies.filter(lambda body: b"_charset_" not in body))
 async def test_text_agrees_with_parse_qsl_or_fails_as_it_does(body: bytes) -> None:
     """Reference: the text fields are ``parse_qsl``'s with strict UTF-8; where ``parse_qsl``
@@ -150,7 +150,7 @@ async def test_text_agrees_with_parse_qsl_or_fails_as_it_does(body: bytes) -> No
 _CODEC_NAMES = sorted({*encodings.aliases.aliases, *encodings.aliases.aliases.values()})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     st.lists(st.tuples(st.binary(max_size=10), st.binary(max_size=10)), max_size=4),
     st.sampled_from(_CODEC_NAMES) | st.text(max_size=12),
