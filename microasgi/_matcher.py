@@ -59,6 +59,8 @@ class CompiledPath:
     steps: tuple[str | tuple[str, Convertor[Any]], ...]
     tail: re.Pattern[str] | None
     regex: re.Pattern[str]
+    crowded: bool = False
+    """Whether a segment holds several parameters (``{name}.{ext}``); see ``too_long``."""
 
 
 def compile_path(
@@ -86,8 +88,10 @@ def compile_path(
     tail_parts: list[str] = []
     steps: list[str | tuple[str, Convertor[Any]]] = []
     in_tail = False
+    crowded = False
     for segment in path.split("/")[1:] if path else []:
         params = list(_PARAM.finditer(segment))
+        crowded = crowded or len(params) > 1
         seg_regex, seg_format = _segment(segment, params, path, convertors, param_convertors)
         regex_parts.append(seg_regex)
         format_parts.append(seg_format)
@@ -112,7 +116,20 @@ def compile_path(
         steps=tuple(steps),
         tail=re.compile(tail, re.DOTALL) if in_tail else None,
         regex=re.compile("".join(f"/{part}" for part in regex_parts) + rest, re.DOTALL),
+        crowded=crowded,
     )
+
+
+# SECURITY: CWE-1333. A segment holding several parameters ({a}.{b}.{c}.txt) is matched by a
+# regex whose backtracking grows with a power of the segment's length when it fails: a 1.6 KB
+# segment took seconds. Such templates match segments of at most this many characters (a file
+# name's limit on common file systems), which bounds the work; longer ones do not match.
+MAX_CROWDED_SEGMENT = 255
+
+
+def too_long(compiled: CompiledPath, path: str) -> bool:
+    """Whether ``path`` has a segment too long for a template with a crowded segment."""
+    return compiled.crowded and any(len(part) > MAX_CROWDED_SEGMENT for part in path.split("/"))
 
 
 def _segment(
@@ -420,6 +437,8 @@ class Matcher:
         for entry in node.tails:
             if entry.index < search.best_index:
                 rest = "/" + "/".join(segments[i:]) if i < len(segments) else ""
+                if too_long(entry.compiled, rest):
+                    continue
                 match = entry.compiled.tail.fullmatch(rest)  # type: ignore[union-attr]
                 if match is not None and self._tail_ok(entry, match):
                     groups = match.groupdict()

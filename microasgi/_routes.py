@@ -17,7 +17,7 @@ from types import EllipsisType
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
-from microasgi._matcher import CompiledPath, compile_path
+from microasgi._matcher import CompiledPath, compile_path, too_long
 from microasgi._scope import full_path, route_path
 from microasgi._utils import is_async_callable
 from microasgi._websocket_protocol import check_message_size
@@ -597,7 +597,7 @@ class Host(BaseRoute):
 
 def match_compiled(compiled: CompiledPath, path: str) -> tuple[dict[str, Any], str] | None:
     """Match ``path`` against one template by regex: ``(params, mount rest)`` or ``None``."""
-    if not path.isprintable() and _CONTROL.search(path):
+    if (not path.isprintable() and _CONTROL.search(path)) or too_long(compiled, path):
         return None
     found = compiled.regex.fullmatch(path)
     if found is None:

@@ -37,7 +37,7 @@ from microasgi.responses import (
 from microasgi.routing import Mount, Route, WebSocketRoute
 from microasgi.staticfiles import StaticFiles
 from microasgi.testclient import AsyncTestClient
-from microasgi.types import Message, Receive, Scope, Send
+from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 from microasgi.websockets import WebSocket, WebSocketDisconnect
 
 # A generous bound on CPU time (not wall time, so a busy machine cannot fail a test): linear
@@ -854,3 +854,34 @@ async def test_session_cleared_on_logout_is_not_restored(app: MicroASGI, clock: 
             "set-cookie"
         ].lower() or "expires=thu, 01 jan 1970" in (response.headers["set-cookie"].lower())
         assert (await client.get("/session/get")).json() == {}
+
+
+async def _name_and_ext(request: Request) -> Response:
+    params = request.path_params
+    return PlainTextResponse(f"{params['a']}|{params['b']}|{params['c']}")
+
+
+@pytest.mark.parametrize("standalone", [False, True], ids=["router", "route alone"])
+@pytest.mark.parametrize(
+    "segment",
+    [
+        pytest.param("a." * 800, id="CWE-1333-dots"),
+        pytest.param("a." * 4000 + "txt", id="CWE-1333-dots-and-ext"),
+        pytest.param("." * 3000 + "x", id="CWE-1333-only-dots"),
+    ],
+)
+async def test_crowded_segment_redos(standalone: bool, segment: str) -> None:
+    """CWE-1333: a segment with several parameters ({a}.{b}.{c}.txt) is matched by a regex whose
+    backtracking grows with a power of the segment's length; such templates only take segments
+    of at most 255 characters, so a long hostile segment is a quick 404 (it took seconds)."""
+    route = Route("/files/{a}.{b}.{c}.txt", _name_and_ext)
+    app: ASGIApp = route if standalone else MicroASGI(routes=[route])
+    async with AsyncTestClient(app) as client:
+        started = time.process_time()
+        response = await client.get("/files/" + segment)
+        elapsed = time.process_time() - started
+        fits = "x" * 243 + ".y.z.txt"  # 251 characters: still served
+        served = await client.get("/files/" + fits)
+    assert response.status_code == 404
+    assert elapsed < FAST
+    assert (served.status_code, served.text) == (200, "x" * 243 + "|y|z")
