@@ -59,8 +59,10 @@ class CompiledPath:
     steps: tuple[str | tuple[str, Convertor[Any]], ...]
     tail: re.Pattern[str] | None
     regex: re.Pattern[str]
-    crowded: bool = False
-    """Whether a segment holds several parameters (``{name}.{ext}``); see ``too_long``."""
+    crowded: tuple[tuple[int, ...], int] | None = None
+    """Where segments holding several parameters (``{name}.{ext}``) sit in a split path: their
+    indices, and the index from which every segment counts (0 for none: after a ``path``
+    converter their place is unknown); None when there are none. See ``too_long``."""
 
 
 def compile_path(
@@ -88,11 +90,17 @@ def compile_path(
     tail_parts: list[str] = []
     steps: list[str | tuple[str, Convertor[Any]]] = []
     in_tail = False
-    crowded = False
-    for segment in path.split("/")[1:] if path else []:
+    crowded: list[int] = []
+    unknown_from = 0  # the split index of the first segment after a path converter
+    for index, segment in enumerate(path.split("/")[1:] if path else [], start=1):
         params = list(_PARAM.finditer(segment))
-        crowded = crowded or len(params) > 1
+        if len(params) > 1:
+            crowded.append(index)
         seg_regex, seg_format = _segment(segment, params, path, convertors, param_convertors)
+        if not unknown_from and any(
+            isinstance(param_convertors[match[1]], PathConvertor) for match in params
+        ):
+            unknown_from = index
         regex_parts.append(seg_regex)
         format_parts.append(seg_format)
         whole = len(params) == 1 and params[0].span() == (0, len(segment))
@@ -116,8 +124,17 @@ def compile_path(
         steps=tuple(steps),
         tail=re.compile(tail, re.DOTALL) if in_tail else None,
         regex=re.compile("".join(f"/{part}" for part in regex_parts) + rest, re.DOTALL),
-        crowded=crowded,
+        crowded=_crowded_places(crowded, unknown_from),
     )
+
+
+def _crowded_places(crowded: list[int], unknown_from: int) -> tuple[tuple[int, ...], int] | None:
+    if not crowded:
+        return None
+    if unknown_from and crowded[-1] > unknown_from:
+        # Past a path converter the crowded segments have no fixed place: count them all.
+        return tuple(i for i in crowded if i < unknown_from), unknown_from
+    return tuple(crowded), 0
 
 
 # SECURITY: CWE-1333. A segment holding several parameters ({a}.{b}.{c}.txt) is matched by a
@@ -127,9 +144,19 @@ def compile_path(
 MAX_CROWDED_SEGMENT = 255
 
 
-def too_long(compiled: CompiledPath, path: str) -> bool:
-    """Whether ``path`` has a segment too long for a template with a crowded segment."""
-    return compiled.crowded and any(len(part) > MAX_CROWDED_SEGMENT for part in path.split("/"))
+def too_long(compiled: CompiledPath, parts: list[str]) -> bool:
+    """Whether the split path ``parts`` (``path.split("/")``) holds, where the template's crowded
+    segments may sit, a segment too long to be matched by their regex."""
+    places = compiled.crowded
+    if places is None:
+        return False
+    indices, unknown_from = places
+    size = len(parts)
+    if any(i < size and len(parts[i]) > MAX_CROWDED_SEGMENT for i in indices):
+        return True
+    return bool(unknown_from) and any(
+        len(part) > MAX_CROWDED_SEGMENT for part in parts[unknown_from:]
+    )
 
 
 def _segment(
@@ -437,7 +464,7 @@ class Matcher:
         for entry in node.tails:
             if entry.index < search.best_index:
                 rest = "/" + "/".join(segments[i:]) if i < len(segments) else ""
-                if too_long(entry.compiled, rest):
+                if too_long(entry.compiled, segments):
                     continue
                 match = entry.compiled.tail.fullmatch(rest)  # type: ignore[union-attr]
                 if match is not None and self._tail_ok(entry, match):

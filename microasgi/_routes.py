@@ -597,7 +597,7 @@ class Host(BaseRoute):
 
 def match_compiled(compiled: CompiledPath, path: str) -> tuple[dict[str, Any], str] | None:
     """Match ``path`` against one template by regex: ``(params, mount rest)`` or ``None``."""
-    if (not path.isprintable() and _CONTROL.search(path)) or too_long(compiled, path):
+    if (not path.isprintable() and _CONTROL.search(path)) or too_long(compiled, path.split("/")):
         return None
     found = compiled.regex.fullmatch(path)
     if found is None:
