@@ -21,6 +21,7 @@ import multipart
 
 from microasgi._headermap import Headers
 from microasgi._parsers import (
+    CONTROL_IN_PART_HEADER,
     FieldTooLargeError,
     FormDataError,
     MalformedHeaderError,
@@ -188,9 +189,6 @@ class FormParser:
 # deprecated Content-Transfer-Encoding); eight leaves room for odd clients and no more.
 _MAX_PART_HEADERS = 8
 
-_CONTROL_IN_HEADER = (
-    "A part header holds a control character such as a bare LF; header lines end with CRLF."
-)
 # SECURITY: the library keeps a bare LF (or CR, NUL) inside a header value; such a value would
 # reach UploadFile.headers and whatever the application copies them into.
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -222,7 +220,7 @@ _LIBRARY_ERRORS = {
     ),
     "Segment header failed to decode": (400, "A part header is not valid UTF-8."),
     "Malformed segment header": (400, "A part header line has no ':' between name and value."),
-    "Invalid line break in segment header": (400, _CONTROL_IN_HEADER),
+    "Invalid line break in segment header": (400, CONTROL_IN_PART_HEADER),
 }
 
 
@@ -298,7 +296,7 @@ class _FormBuilder:
             )
         headerlist: list[tuple[str, str]] = segment.headerlist
         if any(_HEADER_CONTROL.search(value) for _, value in headerlist):
-            raise MultiPartException(_CONTROL_IN_HEADER)
+            raise MultiPartException(CONTROL_IN_PART_HEADER)
         raw = [(key.lower().encode("latin-1"), value.encode("utf-8")) for key, value in headerlist]
         self._hold(sum(len(key) + len(value) for key, value in raw))
         self._name = name
@@ -503,13 +501,21 @@ class MultiPartParser:
                     if not chunk:
                         continue  # an empty chunk would tell the library the body has ended
                     used = frame.feed(chunk)
-                    for event in parser.parse(chunk if used == len(chunk) else chunk[:used]):
+                    # An empty slice would tell the library the body has ended: skip it.
+                    events = (
+                        parser.parse(chunk if used == len(chunk) else chunk[:used]) if used else ()
+                    )
+                    for event in events:
                         if event is None:
                             await builder.end()
                         elif isinstance(event, bytes | bytearray):
                             await builder.data(bytes(event))
                         else:
                             builder.start(event)
+                    if frame.error is not None:
+                        # Raised once the bytes before the fault are parsed, so an earlier error
+                        # wins however the body was cut.
+                        raise MultiPartException(frame.error)
                     if frame.done:
                         break  # PERF/SECURITY: an epilogue is never read
                 parser.close()

@@ -6,6 +6,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, cast
 
+# Imported here, at a shallow stack: Hypothesis imports it lazily, sometimes deep inside a test,
+# and CPython 3.11.7 then failed to parse it under pytest's assertion rewriting ("SystemError:
+# AST constructor recursion depth mismatch", seen with tests/properties/test_multipart.py).
+import hypothesis.internal.conjecture.optimiser  # noqa: F401
 import pytest
 
 
