@@ -614,3 +614,15 @@ async def test_a_router_subclass_is_called_as_itself() -> None:
     app.router = CountingRouter([Route("/", home)])
     response = await AsyncTestClient(app).get("/")
     assert (response.status_code, response.text, calls) == (200, "home", ["http"])
+
+
+async def test_the_fused_stack_is_an_asgi_app_on_its_own() -> None:
+    app = _error_app(False, {Boom: _answer_418})
+    assert (await AsyncTestClient(app).get("/fail")).status_code == 418  # builds the stack
+    stack = app.middleware_stack
+    assert stack is not None
+    client = AsyncTestClient(stack)
+    handled = await client.get("/fail")
+    missing = await client.get("/nowhere")
+    assert (handled.status_code, handled.text) == (418, "handled Boom")
+    assert missing.status_code == 404
