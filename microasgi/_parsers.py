@@ -328,36 +328,41 @@ class UrlencodedParser:
         last = data.rfind(b"&")
         if last >= start:
             # PERF: the fields wholly inside this chunk (a small form's every field) are cut out
-            # of it directly, with no copy through the buffer.
-            for piece in data[start:last].split(b"&"):
-                if piece:
-                    self._field(piece, fields)
+            # of it directly, with no copy through the buffer, and decoded in one loop.
+            self._fields(data[start:last].split(b"&"), fields)
             start = last + 1
         self._append(data, start, len(data))
         return fields
 
-    def _field(self, piece: bytes, fields: list[tuple[bytes, bytes]]) -> None:
-        """Decode one whole field; the limits are those ``_append`` checks on a partial one."""
-        if self._count >= self._max_fields:
-            raise TooManyFieldsError(
-                f"Too many fields in the form: the limit is {self._max_fields}."
-            )
-        name, _, value = piece.partition(b"=")
+    def _fields(self, pieces: list[bytes], fields: list[tuple[bytes, bytes]]) -> None:
+        """Decode whole fields; the limits are those ``_append`` checks on a partial one."""
         limit = self._max_part_size
-        if len(name) > limit or len(value) > limit:
-            what = "name" if len(name) > limit else "value"
-            raise FieldTooLargeError(
-                f"A form field {what} is larger than the limit of {limit} bytes."
-            )
-        # PERF: unquote_form_bytes, inlined: two calls per field were a third of the parse.
-        name = name.replace(b"+", b" ")
-        if b"%" in name:
-            name = _percent_decode(name)
-        value = value.replace(b"+", b" ")
-        if b"%" in value:
-            value = _percent_decode(value)
-        fields.append((name, value))
-        self._count += 1
+        count = self._count
+        try:
+            for piece in pieces:
+                if not piece:
+                    continue  # an empty field (a=1&&b=2) is skipped
+                if count >= self._max_fields:
+                    raise TooManyFieldsError(
+                        f"Too many fields in the form: the limit is {self._max_fields}."
+                    )
+                name, _, value = piece.partition(b"=")
+                if len(name) > limit or len(value) > limit:
+                    what = "name" if len(name) > limit else "value"
+                    raise FieldTooLargeError(
+                        f"A form field {what} is larger than the limit of {limit} bytes."
+                    )
+                # PERF: unquote_form_bytes, inlined: two calls per field were a third of the parse.
+                name = name.replace(b"+", b" ")
+                if b"%" in name:
+                    name = _percent_decode(name)
+                value = value.replace(b"+", b" ")
+                if b"%" in value:
+                    value = _percent_decode(value)
+                fields.append((name, value))
+                count += 1
+        finally:
+            self._count = count
 
     def close(self) -> list[tuple[bytes, bytes]]:
         """Signal the end of the body and return the last field, if any."""
