@@ -603,7 +603,7 @@ class MultipartFrame:
                 position += end
                 self._state, self._line, self._previous = "headers", 0, window[position - 1]
             if self._state == "headers":
-                found = self._scan_headers(window, position, offset)
+                found = self._scan_headers(window, position)
                 if found is None:
                     return len(chunk)
                 if self.error is not None:
@@ -615,7 +615,7 @@ class MultipartFrame:
                 return len(chunk)
             position, self._state = index, "after"
 
-    def _scan_headers(self, window: bytes, start: int, offset: int) -> int | None:
+    def _scan_headers(self, window: bytes, start: int) -> int | None:
         """Follow a header section from ``start``: the position just after its empty line, or
         the position of a bare LF (``error`` set), or None when the window ends first."""
         line_start = start
