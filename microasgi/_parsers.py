@@ -21,6 +21,7 @@ __all__ = [
     "MultipartFrame",
     "TooManyFieldsError",
     "UrlencodedParser",
+    "declared_content_length",
     "decode_form_fields",
     "decode_multipart_fields",
     "is_multipart_boundary",
@@ -50,6 +51,31 @@ class FieldTooLargeError(FormDataError):
 
 class InvalidFormEncodingError(FormDataError):
     """The form's charset is unknown, or its bytes are not valid in that charset."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Content-Length
+
+_HUGE = 1 << 64  # stands for any Content-Length of more than 19 digits
+
+
+def declared_content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The ``Content-Length`` of raw ASGI headers: ``-1`` when absent, ``None`` when malformed."""
+    found = -1
+    for name, value in headers:
+        if name != b"content-length":
+            continue
+        # SPEC: RFC 9110 section 8.6, a list of identical values ("5, 5") is one length.
+        for item in value.split(b","):
+            item = item.strip()
+            if not item.isdigit():  # bytes.isdigit: ASCII digits only
+                return None
+            # SECURITY: int() of a huge digit string is slow; past 19 digits it is too large.
+            length = int(item) if len(item) <= 19 else _HUGE
+            if found not in (-1, length):
+                return None
+            found = length
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

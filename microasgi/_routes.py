@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from microasgi._matcher import CompiledPath, compile_path, too_long
+from microasgi._parsers import declared_content_length
 from microasgi._scope import full_path, route_path
 from microasgi._utils import is_async_callable
 from microasgi._websocket_protocol import check_message_size
@@ -26,7 +27,14 @@ from microasgi.convertors import Convertor, _UnknownConvertorError
 from microasgi.datastructures import URLPath
 from microasgi.exceptions import HTTPException
 from microasgi.middleware import Middleware, _build_stack
-from microasgi.requests import MAX_BODY_SIZE_KEY, Request
+from microasgi.middleware.body_limit import _Guard
+from microasgi.requests import (
+    MAX_BODY_SIZE_KEY,
+    Request,
+    _refuse_declared_oversize,
+    _too_large,
+    _too_large_detail,
+)
 from microasgi.responses import PlainTextResponse, Response
 from microasgi.types import ASGIApp, Receive, Scope, Send
 from microasgi.websockets import (
@@ -101,6 +109,8 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     sync_func = cast(Callable[[Request], Response], func)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        # SECURITY: a declared body over the cap is refused before the endpoint runs.
+        _refuse_declared_oversize(scope)
         request = Request(scope, receive, send)
         try:
             if is_async:
@@ -295,7 +305,9 @@ class Route(_PathRoute):
             if methods is None:
                 methods = ["GET"]
         else:
-            app = endpoint
+            # An HTTPEndpoint class reads its body through Request, which applies the cap as it
+            # reads; any other app may read receive() directly, so its body is counted.
+            app = _BodyCap(endpoint, count=not hasattr(endpoint, "__await__"))
         self.methods: set[str] | None = None
         if methods is not None:
             if isinstance(methods, str):
@@ -468,7 +480,12 @@ class Mount(_PathRoute):
             self._base_app = asgi3(app)
         self.name = name
         self.max_body_size = check_limit(max_body_size)
-        self.app = with_limit(_build_stack(self._base_app, middleware), self.max_body_size)
+        inner = self._base_app
+        if not getattr(inner, "_applies_body_cap", False):
+            # SECURITY: an app that is not a microasgi router (a raw ASGI app, another framework)
+            # never reads scope[MAX_BODY_SIZE_KEY]: the mount applies the cap in front of it.
+            inner = _BodyCap(inner, count=True)
+        self.app = with_limit(_build_stack(inner, middleware), self.max_body_size)
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -660,6 +677,34 @@ def with_limit(app: ASGIApp, limit: MaxBodySize) -> ASGIApp:
     return limited
 
 
+class _BodyCap:
+    """The body cap (``scope[MAX_BODY_SIZE_KEY]``) in front of an app that may not apply it.
+
+    A declared ``Content-Length`` over the cap answers 413 before the app runs. With ``count``,
+    a body without one (chunked, an HTTP/2 stream) is counted as the app reads ``receive()``:
+    the call that would deliver the first byte past the cap raises the 413 instead, for the
+    application's handlers to answer. A body with a ``Content-Length`` is framed to exactly that
+    many bytes by the server, so it is not counted.
+    """
+
+    __slots__ = ("app", "count")
+
+    def __init__(self, app: ASGIApp, *, count: bool) -> None:
+        self.app = app
+        self.count = count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            limit = scope.get(MAX_BODY_SIZE_KEY)
+            if type(limit) is int:
+                declared = declared_content_length(scope["headers"])
+                if declared is not None and declared > limit:
+                    raise _too_large(limit)
+                if self.count and (declared is None or declared < 0):
+                    receive = _Guard(receive, send, limit, _too_large_detail(limit)).receive
+        await self.app(scope, receive, send)
+
+
 def asgi3(app: Any) -> ASGIApp:
     """Wrap a legacy ASGI 2 double callable (``app(scope)(receive, send)``) as an ASGI 3 app."""
     if not _is_double_callable(app):
@@ -702,7 +747,7 @@ async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
         # SPEC: a close before accept makes the server answer the handshake with 403.
         await send({"type": "websocket.close", "code": 1000, "reason": ""})
         return
-    if "app" in scope:
+    if getattr(scope.get("app"), "_answers_http_exceptions", False):
         raise HTTPException(404)
     await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
@@ -712,7 +757,7 @@ async def method_not_allowed(
 ) -> None:
     """405 with ``Allow``; inside an application, raise for its exception handlers."""
     headers = {"Allow": ", ".join(sorted(methods))}
-    if "app" in scope:
+    if getattr(scope.get("app"), "_answers_http_exceptions", False):
         raise HTTPException(405, headers=headers)
     await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(
         scope, receive, send

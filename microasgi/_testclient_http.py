@@ -48,8 +48,16 @@ async def _chunks(content: RequestBody) -> AsyncGenerator[bytes, None]:
             yield content
         return
     if isinstance(content, AsyncIterable):
-        async for chunk in content:
-            yield _as_bytes(chunk)
+        iterator = aiter(content)
+        try:
+            async for chunk in iterator:
+                yield _as_bytes(chunk)
+        finally:
+            # The app may answer before reading the whole body (a 413, say): close the caller's
+            # generator now rather than leave it to the garbage collector.
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
     else:
         for chunk in content:
             yield _as_bytes(chunk)

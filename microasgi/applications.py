@@ -55,6 +55,11 @@ class MicroASGI:
         ValueError: ``max_body_size`` is not a number of bytes or None.
     """
 
+    # Routers and routes below raise HTTPException (404, 405, 413 ...) for our exception
+    # handlers to answer, and a Mount leaves the body cap to our router's routes.
+    _answers_http_exceptions = True
+    _applies_body_cap = True
+
     def __init__(
         self,
         debug: bool = False,

@@ -32,6 +32,7 @@ from microasgi._extensions import (
 )
 from microasgi._parsers import (
     MalformedHeaderError,
+    declared_content_length,
     json_nesting_exceeds,
     parse_cookie_header,
     parse_options_header,
@@ -57,7 +58,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
-"""The cap, in bytes, on a body read into memory (``body()``, ``json()``, ``form()``)."""
+"""The cap, in bytes, on a request body read through ``Request`` (``body()``, ``json()``,
+``form()``, multipart uploads included) when no application, router or route sets one."""
 
 MAX_BODY_SIZE_KEY = "microasgi.max_body_size"
 """The scope key that overrides ``DEFAULT_MAX_BODY_SIZE`` for one request: an int, or ``None``
@@ -337,8 +339,26 @@ _TRANSITIONS = {
 }
 
 
+def _too_large_detail(limit: int) -> str:
+    return f"Request body is too large: the limit is {limit} bytes."
+
+
 def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, detail=f"Request body is too large: the limit is {limit} bytes.")
+    return HTTPException(413, detail=_too_large_detail(limit))
+
+
+def _refuse_declared_oversize(scope: Scope) -> None:
+    """Raise 413 when the request declares a body (``Content-Length``) over the scope's cap.
+
+    The router calls it before the endpoint runs, so an oversize request is refused whether or
+    not the endpoint reads its body (and an ``Expect: 100-continue`` client never sends it).
+    """
+    limit = scope.get(MAX_BODY_SIZE_KEY)
+    if type(limit) is int:  # PERF: None (no cap) and a bad value (Request reports it) skip this
+        declared = declared_content_length(scope["headers"])
+        # A malformed length is the server's to refuse: it frames the body, not us.
+        if declared is not None and declared > limit:
+            raise _too_large(limit)
 
 
 class _BodyReader:
@@ -616,9 +636,10 @@ class Request(HTTPConnection):
 
         A limit left out (``...``) comes from ``scope[FORM_LIMITS_KEY]`` (a ``FormLimits`` an
         application or middleware put there), else from ``FormLimits``' defaults (shown here).
-        The fields of a multipart form held in memory are also capped by the request's body cap
-        (``scope[MAX_BODY_SIZE_KEY]``, else ``DEFAULT_MAX_BODY_SIZE``); its files are not: they
-        go to disk, bounded by ``max_file_size`` each.
+        The whole body, multipart files included, is capped by the request's body cap
+        (``scope[MAX_BODY_SIZE_KEY]``, else ``DEFAULT_MAX_BODY_SIZE``): 413 past it. Files go to
+        disk past ``FormLimits.spool_max_size``, each bounded by ``max_file_size`` too; a route
+        that takes uploads larger than the cap raises its own ``max_body_size``.
 
         Args:
             max_files: the most files a multipart form may hold (400 beyond it), default 1000;
@@ -679,18 +700,18 @@ class Request(HTTPConnection):
             raise HTTPException(400, detail=str(exc)) from None
         parser: FormParser | MultiPartParser
         if media_type == "multipart/form-data":
-            cap = self._limit(explicit=False)
-            memory = limits.max_fields_memory if cap is None else min(cap, limits.max_fields_memory)
-            # The files of a multipart body go to disk, so the stream is not capped as a whole
-            # by the in-memory body cap: the parser bounds every part as it streams in.
+            # SECURITY: the body cap bounds the whole multipart body too, files included, as it
+            # bounds every other way of reading the body: files spool to disk, but a cap that a
+            # multipart upload could pass would let any client fill that disk. Routes taking
+            # large uploads raise their own max_body_size.
             parser = MultiPartParser(
                 self.headers,
-                self._body_reader().read(None, None),
+                self._read(self._limit(explicit=False)),
                 max_files=limits.max_files,
                 max_fields=limits.max_fields,
                 max_part_size=limits.max_part_size,
                 max_file_size=limits.max_file_size,
-                max_fields_memory=memory,
+                max_fields_memory=limits.max_fields_memory,
                 max_part_header_size=limits.max_part_header_size,
                 spool_max_size=limits.spool_max_size,
             )

@@ -44,6 +44,7 @@ from microasgi.convertors import Convertor
 from microasgi.datastructures import URLPath
 from microasgi.formparsers import FORM_LIMITS_KEY, FormLimits
 from microasgi.middleware import Middleware, _build_stack
+from microasgi.middleware.exceptions import ExceptionMiddleware
 from microasgi.requests import MAX_BODY_SIZE_KEY
 from microasgi.responses import RedirectResponse
 from microasgi.types import ASGIApp, Lifespan, Receive, Scope, Send
@@ -123,6 +124,9 @@ class Router:
     # Mount(routes=...) builds its router without compiling: the router holding the mount
     # compiles it with its own converters (see _MountedRouter).
     _compile_at_init = True
+    # A Mount leaves the body cap to the routes of a router it holds, so the innermost
+    # max_body_size wins (see _routes._BodyCap).
+    _applies_body_cap = True
 
     def __init__(
         self,
@@ -155,6 +159,7 @@ class Router:
         self._convertors: dict[str, Convertor[Any]] = dict(convertors or {})
         self._lifespan = LifespanRunner(self)
         self.middleware_stack: ASGIApp = _build_stack(self._dispatch, middleware)
+        self._guarded: ASGIApp | None = None
         self._matcher = Matcher(())
         self._custom: list[tuple[int, BaseRoute]] = []
         # The length of ``routes`` when last compiled: -1 for "not compiled yet".
@@ -202,7 +207,18 @@ class Router:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer ``scope``: lifespan, or a request dispatched to the first matching route."""
-        await self.middleware_stack(scope, receive, send)
+        if scope["type"] == "lifespan" or getattr(
+            scope.get("app"), "_answers_http_exceptions", False
+        ):
+            await self.middleware_stack(scope, receive, send)
+            return
+        # Used as the app itself, or inside another framework's app (Starlette's, whose
+        # handlers do not know our HTTPException): nobody above answers an HTTPException the
+        # routes raise (a 413 for a body over the cap, a 400 for bad input), so we do.
+        guarded = self._guarded
+        if guarded is None:
+            guarded = self._guarded = ExceptionMiddleware(self.middleware_stack)
+        await guarded(scope, receive, send)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch without the router's own middleware (Starlette's name for it)."""

@@ -738,19 +738,39 @@ async def test_scope_limits_must_be_form_limits() -> None:
         request.form()
 
 
-async def test_body_cap_bounds_fields_in_memory_but_not_files() -> None:
+async def test_body_cap_bounds_multipart_files_too() -> None:
+    # Regression: the cap bounded the fields held in memory, but a file of any size passed it.
     app = with_scope(form_app(), **{MAX_BODY_SIZE_KEY: 1000})
     unlimited = with_scope(form_app(max_fields_memory=200), **{MAX_BODY_SIZE_KEY: None})
     async with AsyncTestClient(app) as client:
+        small_file = await client.post("/", files={"f": ("f.bin", b"x" * 500)})
         big_file = await client.post("/", files={"f": ("f.bin", b"x" * 5000)})
         big_field = await client.post("/", data={"a": "x" * 2000}, files={"f": ("f", b"")})
     async with AsyncTestClient(unlimited) as client:
         capped = await client.post("/", data={"a": "x" * 300}, files={"f": ("f", b"")})
-    assert big_file.json() == [["f", "f.bin", "application/octet-stream", 5000]]
+        unbounded_file = await client.post("/", files={"f": ("f.bin", b"x" * 50_000)})
+    assert small_file.json() == [["f", "f.bin", "application/octet-stream", 500]]
+    assert big_file.status_code == 413
+    assert big_file.text == "Request body is too large: the limit is 1000 bytes."
     assert big_field.status_code == 413
-    assert "limit of 1000 bytes in memory" in big_field.text
     assert capped.status_code == 413
     assert "limit of 200 bytes in memory" in capped.text
+    assert unbounded_file.json() == [["f", "f.bin", "application/octet-stream", 50_000]]
+
+
+async def test_body_cap_bounds_a_streamed_multipart_body() -> None:
+    # No Content-Length (chunked): the bytes are counted as they arrive.
+    data = body(part("f", b"x" * 5000, filename="s.bin"))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 700):
+            yield data[start : start + 700]
+
+    app = with_scope(form_app(), **{MAX_BODY_SIZE_KEY: 1000})
+    async with AsyncTestClient(app) as client:
+        response = await client.post("/", content=chunks(), headers={"content-type": CONTENT_TYPE})
+    assert response.status_code == 413
+    assert response.text == "Request body is too large: the limit is 1000 bytes."
 
 
 async def test_streamed_upload_with_content_and_content_type() -> None:

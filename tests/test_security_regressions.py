@@ -885,3 +885,149 @@ async def test_crowded_segment_redos(standalone: bool, segment: str) -> None:
     assert response.status_code == 404
     assert elapsed < FAST
     assert (served.status_code, served.text) == (200, "x" * 243 + "|y|z")
+
+
+# --- CWE-770: the body cap bounds every way of reading the body ---------------------------------
+
+
+def _multipart_file(size: int) -> bytes:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode()
+        + b"x" * size
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+
+
+async def _upload(request: Request) -> JSONResponse:
+    async with request.form() as form:
+        upload = form["f"]
+        assert not isinstance(upload, str)
+        return JSONResponse({"size": len(await upload.read())})
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_body_cap_bounds_multipart_uploads(chunked: bool) -> None:
+    """CWE-770: ``max_body_size`` bounded body(), json() and urlencoded forms, but a multipart
+    upload of any size reached the endpoint (a 2,000-byte file passed a 512-byte cap)."""
+    app = MicroASGI(routes=[Route("/upload", _upload, methods=["POST"])], max_body_size=512)
+    data = _multipart_file(2000)
+
+    async def stream() -> Any:
+        for start in range(0, len(data), 300):
+            yield data[start : start + 300]
+
+    content: Any = stream() if chunked else data
+    async with AsyncTestClient(app) as client:
+        refused = await client.post("/upload", content=content, headers={"content-type": MULTIPART})
+        small = await client.post(
+            "/upload", content=_multipart_file(100), headers={"content-type": MULTIPART}
+        )
+    assert refused.status_code == 413
+    assert refused.text == "Request body is too large: the limit is 512 bytes."
+    assert small.json() == {"size": 100}
+
+
+async def test_default_body_cap_bounds_multipart_uploads() -> None:
+    """CWE-770: the 16 MiB default cap let a file of any size through a multipart form; a route
+    that takes larger uploads says so with its own ``max_body_size``."""
+    big = _multipart_file(16 * 1024 * 1024 + 1)
+    app = MicroASGI(
+        routes=[
+            Route("/upload", _upload, methods=["POST"]),
+            Route("/big", _upload, methods=["POST"], max_body_size=32 * 1024 * 1024),
+        ]
+    )
+    async with AsyncTestClient(app) as client:
+        refused = await client.post("/upload", content=big, headers={"content-type": MULTIPART})
+        allowed = await client.post("/big", content=big, headers={"content-type": MULTIPART})
+    assert refused.status_code == 413
+    assert allowed.json() == {"size": 16 * 1024 * 1024 + 1}
+
+
+async def test_declared_oversize_body_is_refused_before_the_endpoint_runs() -> None:
+    """CWE-770: a ``Content-Length`` over the cap answers 413 before the endpoint runs, even
+    when it never reads the body (it used to run and answer 200)."""
+    ran: list[str] = []
+
+    async def ignores_body(request: Request) -> PlainTextResponse:
+        ran.append(request.url.path)
+        return PlainTextResponse("ran")
+
+    async def raw(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan: nothing to start
+        ran.append(scope["path"])
+        await PlainTextResponse("ran")(scope, receive, send)
+
+    app = MicroASGI(
+        routes=[
+            Route("/ignore", ignores_body, methods=["POST"]),
+            Route("/raw", raw, methods=["POST"]),
+            Mount("/mounted", app=raw),
+            Route("/roomy", ignores_body, methods=["POST"], max_body_size=4096),
+        ],
+        max_body_size=512,
+    )
+    async with AsyncTestClient(app) as client:
+        answers = [
+            await client.post(path, content=b"x" * 1000)
+            for path in ("/ignore", "/raw", "/mounted/x", "/roomy")
+        ]
+    assert [r.status_code for r in answers] == [413, 413, 413, 200]
+    assert ran == ["/roomy"]
+
+
+async def test_body_cap_bounds_raw_apps_reading_receive() -> None:
+    """CWE-770: a mounted raw ASGI app (or another framework) reads ``receive()`` directly,
+    where no ``Request`` applies the cap: the mount counts the bytes of a body sent without
+    ``Content-Length`` and refuses the chunk that passes the cap."""
+    received: list[int] = []
+
+    async def raw(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan: nothing to start
+        total, more = 0, True
+        while more:
+            message = await receive()
+            total += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        received.append(total)
+        await PlainTextResponse(str(total))(scope, receive, send)
+
+    async def chunks(count: int) -> Any:
+        for _ in range(count):
+            yield b"x" * 200
+
+    app = MicroASGI(routes=[Mount("/raw", app=raw)], max_body_size=512)
+    async with AsyncTestClient(app) as client:
+        refused = await client.post("/raw/x", content=chunks(5))
+        served = await client.post("/raw/x", content=chunks(2))
+    assert refused.status_code == 413
+    assert (served.status_code, served.text) == (200, "400")
+    assert received == [400]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_bare_router_answers_413(chunked: bool) -> None:
+    """CWE-770: a ``Router(max_body_size=...)`` used as the app let the 413 ``HTTPException``
+    escape to the server (a 500 and a traceback) instead of answering it."""
+    from microasgi.routing import Router
+
+    async def read(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(await request.body())))
+
+    async def chunks() -> Any:
+        for _ in range(5):
+            yield b"x" * 200
+
+    router = Router([Route("/read", read, methods=["POST"])], max_body_size=512)
+    content: Any = chunks() if chunked else b"x" * 1000
+    async with AsyncTestClient(router) as client:
+        refused = await client.post("/read", content=content)
+        served = await client.post("/read", content=b"x" * 10)
+    assert (refused.status_code, refused.text) == (
+        413,
+        "Request body is too large: the limit is 512 bytes.",
+    )
+    assert served.text == "10"

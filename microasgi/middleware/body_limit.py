@@ -8,14 +8,13 @@ framework), and tells microasgi ``Request``\\ s downstream the limit through
 
 from __future__ import annotations
 
+from microasgi._parsers import declared_content_length
 from microasgi.exceptions import HTTPException
 from microasgi.requests import DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_KEY
 from microasgi.responses import PlainTextResponse
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["BodyLimitMiddleware", "RequestBodyTooLarge"]
-
-_HUGE = 1 << 64  # stands for any Content-Length of more than 19 digits
 
 
 class RequestBodyTooLarge(HTTPException):
@@ -74,7 +73,7 @@ class BodyLimitMiddleware:
         if limit is None:
             await self.app(scope, receive, send)
             return
-        declared = _declared_length(scope["headers"])
+        declared = declared_content_length(scope["headers"])
         if declared is None:
             await PlainTextResponse("Invalid Content-Length header.", 400)(scope, receive, send)
             return
@@ -126,22 +125,3 @@ class _Guard:
         if message["type"] == "http.response.start":
             self.started = True
         await self._send(message)
-
-
-def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
-    """The request's ``Content-Length``: -1 when absent, None when malformed."""
-    found = -1
-    for name, value in headers:
-        if name != b"content-length":
-            continue
-        # SPEC: RFC 9110 section 8.6, a list of identical values ("5, 5") is one length.
-        for item in value.split(b","):
-            item = item.strip()
-            if not item.isdigit():  # bytes.isdigit: ASCII digits only
-                return None
-            # SECURITY: int() of a huge digit string is slow; past 19 digits it is too large.
-            length = int(item) if len(item) <= 19 else _HUGE
-            if found not in (-1, length):
-                return None
-            found = length
-    return found
