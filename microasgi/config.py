@@ -3,7 +3,7 @@
 ``Config(".env")`` answers ``config("KEY", cast=..., default=...)`` from the process environment
 first, then from the file, then from the default, and raises ``KeyError`` when none has the key.
 ``environ`` wraps ``os.environ`` so that a key, once read, cannot be changed behind the back of the
-code that read it (:class:`EnvironError`): set test settings before the app module is imported.
+code that read it (``EnvironError``): set test settings before the app module is imported.
 
 The module uses the standard library only, so it works with or without the rest of microasgi.
 """
@@ -33,7 +33,7 @@ class undefined:  # lowercase, as Starlette spells it: ported code passes ``defa
 
 
 class EnvironError(Exception):
-    """Raised when code sets or deletes an :class:`Environ` key that has already been read."""
+    """Raised when code sets or deletes an ``Environ`` key that has already been read."""
 
 
 class Environ(MutableMapping[str, str]):
@@ -41,7 +41,7 @@ class Environ(MutableMapping[str, str]):
 
     Reading a key, even one that is absent (``environ[key]``, ``key in environ``,
     ``environ.get(key)``), records it; setting or deleting a recorded key then raises
-    :class:`EnvironError`, because whatever read it already holds the old value. Iterating and
+    ``EnvironError``, because whatever read it already holds the old value. Iterating and
     ``len()`` record nothing.
 
     Args:
@@ -82,7 +82,7 @@ class Environ(MutableMapping[str, str]):
 
 
 environ = Environ()
-"""The process environment as an :class:`Environ`; the default source of every :class:`Config`."""
+"""The process environment as an ``Environ``; the default source of every ``Config``."""
 
 
 class Config:
@@ -97,7 +97,7 @@ class Config:
     Args:
         env_file: the file to read; ``None`` reads the environment only. A missing file is not an
             error: it gives a ``UserWarning`` ("Config file '...' not found.") and no values.
-        environ: where to look first; the module's :data:`environ` (``os.environ``) by default.
+        environ: where to look first; the module's ``environ`` (``os.environ``) by default.
         env_prefix: prepended to every key looked up, ``"APP_"`` makes ``config("DEBUG")`` read
             ``APP_DEBUG``.
         encoding: the env file's encoding.
@@ -154,7 +154,7 @@ class Config:
     def __call__(
         self, key: str, cast: Callable[[Any], Any] | None = None, default: Any = undefined
     ) -> Any:
-        """Look up ``key``; the same as :meth:`get`."""
+        """Look up ``key``; the same as ``get``."""
         return self.get(key, cast, default)
 
     @overload
