@@ -259,16 +259,35 @@ class MutableHeaders(Headers):
         self._mutable.append(encode_header(key, value))
 
     def add_vary_header(self, vary: str) -> None:
-        """Add the field names in ``vary`` to the ``Vary`` header, skipping ones already listed."""
-        existing = self.get("vary")
-        if existing is None:
-            self["vary"] = vary
-            return
-        listed = {token.strip().lower() for token in existing.split(",")}
-        if "*" in listed:
-            return  # SPEC: RFC 9110 section 12.5.5, "*" already varies on everything.
-        added = [
-            t.strip() for t in vary.split(",") if t.strip() and t.strip().lower() not in listed
-        ]
-        if added:
-            self["vary"] = ", ".join([existing, *added])
+        """Add the field names in ``vary`` to ``Vary``, merging every ``Vary`` field into one.
+
+        Every ``Vary`` field present (in any case, any number of them) is kept: they are merged
+        into one, where each field name appears once (compared without case) and the names of
+        ``vary`` not yet listed come last. ``*`` (varies on everything) absorbs the rest.
+        """
+        items = self._mutable
+        names: list[str] = []
+        seen: set[str] = set()
+        first = -1
+        kept: list[tuple[bytes, bytes]] = []
+        for index, (name, value) in enumerate(items):
+            if name.lower() != b"vary":
+                kept.append((name, value))
+                continue
+            # SECURITY: dropping one of several Vary fields would let a shared cache serve one
+            # user's variant (Vary: Cookie) to another.
+            if first < 0:
+                first = index
+            names.extend(value.decode("latin-1").split(","))
+        names.extend(vary.split(","))
+        merged: list[str] = []
+        for token in names:
+            token = token.strip()
+            if token and token.lower() not in seen:
+                seen.add(token.lower())
+                merged.append(token)
+        if merged:
+            # SPEC: RFC 9110 section 12.5.5, "*" varies on everything and stands alone.
+            pair = encode_header("vary", "*" if "*" in seen else ", ".join(merged))
+            kept.insert(first if first >= 0 else len(kept), pair)
+        items[:] = kept

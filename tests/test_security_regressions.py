@@ -1031,3 +1031,60 @@ async def test_bare_router_answers_413(chunked: bool) -> None:
         "Request body is too large: the limit is 512 bytes.",
     )
     assert served.text == "10"
+
+
+# --- CWE-524: cache keys, Vary kept whole ----------------------------------------------------
+
+
+async def test_gzip_keeps_every_vary_header_so_caches_keep_users_apart() -> None:
+    """CWE-524: a response with ``Vary: Accept-Language`` and ``Vary: Cookie`` left compressed
+    with ``vary: Accept-Language, Accept-Encoding``; without ``Cookie`` a shared cache could
+    serve one user's page to another."""
+
+    async def page(request: Request) -> Response:
+        response = PlainTextResponse("personal " * 200)
+        response.raw_headers.extend([(b"vary", b"Accept-Language"), (b"Vary", b"Cookie")])
+        return response
+
+    app = MicroASGI(
+        routes=[Route("/", page)], middleware=[Middleware(GZipMiddleware, minimum_size=10)]
+    )
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert [v.strip() for v in response.headers["vary"].split(",")] == [
+        "Accept-Language",
+        "Cookie",
+        "Accept-Encoding",
+    ]
+
+
+async def test_cors_preflight_answers_vary_on_what_they_depend_on() -> None:
+    """CWE-524: preflight answers, refused ones included, varied on ``Origin`` alone (and not at
+    all with ``allow_origins=["*"]``), so a cache could serve an answer given for one method,
+    header list or origin to another request."""
+    from microasgi.middleware.cors import CORSMiddleware
+
+    expected = [
+        "Origin",
+        "Access-Control-Request-Method",
+        "Access-Control-Request-Headers",
+        "Access-Control-Request-Private-Network",
+    ]
+    for origins in (["https://app.example"], ["*"]):
+        app = MicroASGI(
+            routes=[Route("/", items)],
+            middleware=[Middleware(CORSMiddleware, allow_origins=origins)],
+        )
+        async with AsyncTestClient(app) as client:
+            for method in ("GET", "DELETE"):  # allowed, refused
+                answer = await client.options(
+                    "/",
+                    headers={
+                        "origin": "https://app.example",
+                        "access-control-request-method": method,
+                    },
+                )
+                assert [v.strip() for v in answer.headers["vary"].split(",")] == expected
+            simple = await client.get("/", headers={"origin": "https://app.example"})
+            assert simple.headers["vary"] == "Origin"

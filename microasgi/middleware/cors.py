@@ -19,7 +19,7 @@ from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["CORSMiddleware"]
 
-ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
 # SPEC: Fetch, "CORS-safelisted request-header": these never need to be allowed (Starlette lists
 # them in every preflight answer too, so browsers with stricter value rules still pass).
 SAFELISTED_HEADERS = ("accept", "accept-language", "content-language", "content-type")
@@ -28,6 +28,13 @@ SAFELISTED_HEADERS = ("accept", "accept-language", "content-language", "content-
 # the cost of a regex that backtracks badly.
 _MAX_ORIGIN = 300
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# SPEC: Fetch, "CORS protocol and HTTP caches": a preflight's answer depends on these request
+# headers, so a cache must key it on all of them (Starlette 1.10 sends the same list).
+_PREFLIGHT_VARY = (
+    b"vary",
+    b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+    b"Access-Control-Request-Private-Network",
+)
 # SPEC: RFC 9110 section 5.6.2, token: method and header names.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -45,9 +52,11 @@ class CORSMiddleware:
     Origins are compared exactly, as browsers serialize them (``https://example.com``, lowercase,
     no trailing slash, no default port): the ones you list are normalized to that form, and
     requests for ``https://example.com.evil.com``, ``https://EXAMPLE.com``, ``https://example.com.``
-    or ``https://example.com:8443`` do not match ``https://example.com``. When the answer depends
-    on the origin (anything but ``allow_origins=["*"]``) every response gets ``Vary: Origin``,
-    merged into the app's own ``Vary``, so caches never serve one origin's answer to another.
+    or ``https://example.com:8443`` do not match ``https://example.com``. The CORS headers are
+    added only to requests that carry an ``Origin``, so every response gets ``Vary: Origin``
+    (merged into the app's own ``Vary`` fields), and every preflight answer, refused ones
+    included, ``Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers,
+    Access-Control-Request-Private-Network``: caches never serve one origin's answer to another.
 
     ``allow_origins=["*"]`` answers ``Access-Control-Allow-Origin: *``. Browsers refuse ``*`` for
     requests with credentials (cookies, HTTP authentication), and reflecting any origin instead
@@ -186,10 +195,11 @@ class CORSMiddleware:
         if origin is not None and request_method is not None and scope["method"] == "OPTIONS":
             await self._preflight(scope, receive, send, origin if allowed else None, request_method)
             return
-        if self.allow_all_origins:
-            # The answer is the same for every origin (and for no origin): no Vary needed.
+        if origin is None:
+            headers = []  # not a CORS request (Starlette adds nothing either)
+        elif self.allow_all_origins:
             headers = self._all_origins_headers
-        elif allowed and origin is not None:
+        elif allowed:
             headers = [encode_header("access-control-allow-origin", origin), *self._simple_headers]
         else:
             headers = []
@@ -201,10 +211,10 @@ class CORSMiddleware:
                     names = {name for name, _ in headers}
                     kept = [item for item in message.get("headers", ()) if item[0] not in names]
                     message["headers"] = kept + headers
-                if not self.allow_all_origins:
-                    # SPEC: Fetch, "CORS protocol and HTTP caches": the answer depends on Origin,
-                    # whether or not this request sent one, so every response says so.
-                    MutableHeaders(scope=message).add_vary_header("Origin")
+                # SPEC: Fetch, "CORS protocol and HTTP caches": the answer depends on Origin
+                # (with "*" too: there are CORS headers only when it is sent), whether or not
+                # this request sent one, so every response says so.
+                MutableHeaders(scope=message).add_vary_header("Origin")
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
@@ -213,7 +223,7 @@ class CORSMiddleware:
         self, scope: Scope, receive: Receive, send: Send, origin: str | None, method: str
     ) -> None:
         """Answer a preflight; ``origin`` is ``None`` when the request's origin is not allowed."""
-        headers = list(self._preflight_headers)
+        headers = [*self._preflight_headers, _PREFLIGHT_VARY]
         failures: list[str] = []
         if origin is None:
             failures.append("origin")
@@ -221,8 +231,6 @@ class CORSMiddleware:
             headers.append((b"access-control-allow-origin", b"*"))
         else:
             headers.append(encode_header("access-control-allow-origin", origin))
-        if not self.allow_all_origins:
-            headers.append((b"vary", b"Origin"))
         # SPEC: Fetch compares methods case-sensitively (only the six standard ones are
         # uppercased by browsers, and they send them uppercased).
         if method not in self.allow_methods:

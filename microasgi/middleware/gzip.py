@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any, Final, Protocol
 
+import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from microasgi._encoding import select_encoding
@@ -32,14 +34,35 @@ __all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipMiddleware", "HAS_ZSTD"]
 HAS_ZSTD: Final = _zstd is not None
 """Whether this interpreter has ``compression.zstd`` (Python 3.14+), so zstd can be offered."""
 
-DEFAULT_EXCLUDED_CONTENT_TYPES: Final = ("text/event-stream",)
-"""Media types never compressed by default: server-sent events must reach the client unbuffered
-(proxies and browsers may wait for a compressed block to fill)."""
+DEFAULT_EXCLUDED_CONTENT_TYPES: Final = (
+    "application/grpc",
+    "application/gzip",
+    "application/x-gzip",
+    "application/zip",
+    "audio/*",
+    "font/woff",
+    "font/woff2",
+    "image/avif",
+    "image/gif",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/event-stream",
+    "video/*",
+)
+"""Media types never compressed by default (Starlette 1.10's list): formats that are compressed
+already (images but SVG, audio, video, web fonts, archives), gRPC (which frames and compresses
+its own messages; ``application/grpc+proto`` and the like are covered too), and server-sent
+events, which must reach the client unbuffered (proxies and browsers may wait for a compressed
+block to fill)."""
 
 # The passthrough messages that carry a body the middleware cannot compress in place.
 _PATHSEND = "http.response.pathsend"
 _ZEROCOPYSEND = "http.response.zerocopysend"
 _READ_CHUNK = 64 * 1024
+# At most this many compressions run in worker threads at once, apart from anyio's default
+# limiter, so large responses never starve sync endpoints of threads (Starlette's bound too).
+_THREADS = anyio.lowlevel.RunVar[anyio.CapacityLimiter]("microasgi_gzip_threads")
 
 
 class _Coder(Protocol):
@@ -97,13 +120,17 @@ class GZipMiddleware:
         app: the app to wrap.
         minimum_size: bodies smaller than this many bytes are sent as they are.
         compresslevel: the gzip level, 0 (store) to 9 (smallest, slowest).
+        thread_minimum_size: a body message of at least this many bytes is compressed in a
+            worker thread, so compressing it does not stall the event loop (128 KiB).
         exclude_content_types: media types never compressed, exact (``"image/png"``) or a whole
-            type (``"image/*"``); parameters such as ``charset`` are ignored when matching.
+            type (``"image/*"``); case and parameters (``; charset=...``) are ignored. An
+            ``application/grpc`` entry covers ``application/grpc+proto`` and the like.
         zstd_level: the zstd level (1 to 22) where zstd is available; None never offers zstd.
 
     Raises:
-        ValueError: an option is out of range, or a media type is malformed.
-        TypeError: ``exclude_content_types`` is a single string rather than a collection.
+        ValueError: an option is out of range.
+        TypeError: ``exclude_content_types`` is a single string rather than a collection, or
+            holds something that is not a string.
     """
 
     def __init__(
@@ -111,6 +138,7 @@ class GZipMiddleware:
         app: ASGIApp,
         minimum_size: int = 500,
         compresslevel: int = 9,
+        thread_minimum_size: int = 128 * 1024,
         *,
         exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
         zstd_level: int | None = 3,
@@ -118,6 +146,7 @@ class GZipMiddleware:
         self.app = app
         self.minimum_size = _check_int("minimum_size", minimum_size, 0, None)
         self.compresslevel = _check_int("compresslevel", compresslevel, 0, 9)
+        self.thread_minimum_size = _check_int("thread_minimum_size", thread_minimum_size, 0, None)
         self.zstd_level = (
             None if zstd_level is None else _check_int("zstd_level", zstd_level, 1, 22)
         )
@@ -147,7 +176,24 @@ class GZipMiddleware:
         if content_type is None:
             return False
         media_type = content_type.split(";", 1)[0].strip().lower()
-        return media_type in self._excluded or media_type.split("/", 1)[0] + "/*" in self._excluded
+        excluded = self._excluded
+        if media_type in excluded or media_type.split("/", 1)[0] + "/*" in excluded:
+            return True
+        # gRPC names its message format after a "+": application/grpc+proto, +json ...
+        return media_type.startswith("application/grpc+") and "application/grpc" in excluded
+
+    async def _compress(self, coder: _Coder, body: bytes, *, last: bool) -> bytes:
+        """Compress one body message, in a worker thread when it is large."""
+        step = coder.finish if last else coder.flush
+        if len(body) < self.thread_minimum_size:
+            return step(body)
+        # PERF: zlib and zstd release the GIL, and a large body would stall the event loop.
+        try:
+            limiter = _THREADS.get()
+        except LookupError:
+            limiter = anyio.CapacityLimiter(40)
+            _THREADS.set(limiter)
+        return await anyio.to_thread.run_sync(step, body, limiter=limiter)
 
     def _coder(self, coding: str) -> _Coder:
         if coding == "zstd":
@@ -238,21 +284,21 @@ class _Responder:
             # minimum_size would stall a slow stream (a chat answer token by token) indefinitely.
             self.coder = coder
             self._encode_start(held, coding, None)
+            compressed = await self.config._compress(coder, body, last=False)
             await self._send(held)
-            await self._send({**message, "body": coder.flush(body)})
+            await self._send({**message, "body": compressed})
         else:
-            compressed = coder.finish(body)
+            compressed = await self.config._compress(coder, body, last=True)
             self._encode_start(held, coding, len(compressed))
             await self._send(held)
             await self._send({**message, "body": compressed})
 
     async def _stream_body(self, coder: _Coder, message: Message) -> None:
         body: bytes = message.get("body", b"")
-        if message.get("more_body", False):
-            await self._send({**message, "body": coder.flush(body)})
-        else:
+        last = not message.get("more_body", False)
+        if last:
             self.coder = None
-            await self._send({**message, "body": coder.finish(body)})
+        await self._send({**message, "body": await self.config._compress(coder, body, last=last)})
 
     async def _compress_file(self, coder: _Coder, message: Message) -> None:
         """Read a zerocopysend file that follows compressed body messages, as compressed chunks."""
@@ -316,13 +362,11 @@ def _check_media_types(types: Iterable[str]) -> frozenset[str]:
         )
     checked = set()
     for media_type in types:
-        text = media_type.strip().lower() if isinstance(media_type, str) else ""
-        major, slash, minor = text.partition("/")
-        if not (slash and major and minor and major != "*" and ";" not in text and " " not in text):
-            raise ValueError(
-                f"exclude_content_types holds {media_type!r}, which is not a media type. Give "
-                "'type/subtype' (e.g. 'image/png') or 'type/*' (e.g. 'image/*'), without "
-                "parameters."
+        if not isinstance(media_type, str):
+            raise TypeError(
+                f"exclude_content_types must hold media type strings such as 'image/png', got "
+                f"{media_type!r}."
             )
-        checked.add(f"{major}/{minor}")
+        # As Starlette does: "Image/PNG; q=1" stands for image/png.
+        checked.add(media_type.split(";", 1)[0].strip().lower())
     return frozenset(checked)

@@ -89,9 +89,14 @@ def test_origins_are_stored_as_browsers_serialize_them(given: str, stored: str) 
 
 def test_star_methods_means_the_common_ones() -> None:
     assert cors(allow_methods=["*"]).allow_methods == {
-        "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
+        "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY",
     }  # fmt: skip
 
+
+PREFLIGHT_VARY = (
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+    "Access-Control-Request-Private-Network"
+)
 
 # --- simple requests -----------------------------------------------------------------------------
 
@@ -155,6 +160,11 @@ async def test_no_origin_still_varies_on_origin() -> None:
         ([(b"vary", b"origin")], ["origin"]),
         ([(b"vary", b"*")], ["*"]),
         ([], ["Origin"]),
+        # Regression: only the first of several Vary fields was kept.
+        (
+            [(b"vary", b"Accept-Language"), (b"Vary", b"Cookie")],
+            ["Accept-Language, Cookie, Origin"],
+        ),
     ],
 )
 async def test_vary_is_merged_into_the_apps(
@@ -164,14 +174,20 @@ async def test_vary_is_merged_into_the_apps(
     assert result.header_list("vary") == merged
 
 
-async def test_allow_all_origins_answers_star_without_vary() -> None:
+async def test_allow_all_origins_answers_star_and_varies_on_origin() -> None:
+    """Regression: with ``["*"]`` no Vary was sent, but Starlette 1.10 (like us now) adds the
+    CORS headers only to requests with an ``Origin``: the answer depends on it."""
     app = cors(allow_origins=["*"], expose_headers=["X-Total"])
-    for request in (simple(), simple(None), simple("null"), simple(SITE, (b"cookie", b"a=b"))):
+    for request in (simple(), simple("null"), simple(SITE, (b"cookie", b"a=b"))):
         result = await call(app, request)
         assert result.header("access-control-allow-origin") == "*"
         assert result.header("access-control-allow-credentials") is None
         assert result.header("access-control-expose-headers") == "X-Total"
-        assert result.header("vary") is None
+        assert result.header("vary") == "Origin"
+    result = await call(app, simple(None))
+    assert result.header("access-control-allow-origin") is None
+    assert result.header("access-control-expose-headers") is None
+    assert result.header("vary") == "Origin"
 
 
 async def test_cors_headers_replace_the_apps() -> None:
@@ -255,7 +271,7 @@ async def test_preflight_allowed() -> None:
     )
     assert result.header("access-control-allow-credentials") == "true"
     assert result.header("access-control-max-age") == "60"
-    assert result.header("vary") == "Origin"
+    assert result.header("vary") == PREFLIGHT_VARY
 
 
 async def test_preflight_never_reaches_the_app() -> None:
@@ -295,7 +311,9 @@ async def test_disallowed_preflight_says_which_check_failed(
     assert result.body.decode() == f"Disallowed CORS {reason}"
     if "origin" in reason:
         assert result.header("access-control-allow-origin") is None
-    assert result.header("vary") == "Origin"
+    # Regression: refused answers varied on Origin alone, so a cache could serve a refusal
+    # for one requested method or header list to another.
+    assert result.header("vary") == PREFLIGHT_VARY
 
 
 @pytest.mark.parametrize(
@@ -348,7 +366,29 @@ async def test_preflight_with_allow_all_origins_answers_star() -> None:
     result = await call(cors(allow_origins=["*"]), preflight("https://anyone.example"))
     assert result.status == 200
     assert result.header("access-control-allow-origin") == "*"
-    assert result.header("vary") is None
+    assert result.header("vary") == PREFLIGHT_VARY
+
+
+async def test_preflight_vary_is_starlettes() -> None:
+    from starlette.middleware.cors import CORSMiddleware as StarletteCORS
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("a preflight never reaches the app")
+
+    option_sets: list[dict[str, Any]] = [{"allow_origins": [SITE]}, {"allow_origins": ["*"]}]
+    for options in option_sets:
+        for request in (preflight(), preflight("https://evil.com", "PUT")):
+            ours = await call(cors(**options), request)
+            theirs = await call(StarletteCORS(app, **options), request)
+            assert ours.header("vary") == theirs.header("vary")
+    for request in (simple(), simple(None), simple("https://evil.com")):
+        for options in option_sets:
+            ours = await call(cors(**options), request)
+            theirs = await call(StarletteCORS(Downstream(), **options), request)
+            assert ours.header("vary") == theirs.header("vary")
+            assert ours.header("access-control-allow-origin") == theirs.header(
+                "access-control-allow-origin"
+            )
 
 
 async def test_private_network_preflight_when_allowed() -> None:
