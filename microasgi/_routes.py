@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import sys
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from enum import Enum
 from types import EllipsisType
@@ -69,13 +70,45 @@ class NoMatchFound(Exception):
     """``url_path_for`` found no route of that name taking those parameters.
 
     The message names the closest route names, or the missing and extra parameters.
+
+    When Starlette is loaded (a microasgi app mounted in a Starlette or FastAPI app), the
+    exception raised is also a ``starlette.routing.NoMatchFound``: Starlette's ``Mount`` tries
+    each route of the app it mounts and catches only its own class, so without this only the
+    first route of a mounted microasgi app could be reversed from the outer app. microasgi
+    never imports Starlette for it.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> NoMatchFound:
+        if cls is NoMatchFound:
+            foreign = sys.modules.get("starlette.routing")
+            theirs = getattr(foreign, "NoMatchFound", None)
+            if isinstance(theirs, type) and issubclass(theirs, Exception):
+                cls = _interop_no_match(theirs)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, name: str, path_params: Mapping[str, Any], hint: str = "") -> None:
         params = ", ".join(sorted(path_params))
-        super().__init__(f'No route exists for name "{name}" and params "{params}".{hint}')
+        # Exception's, not super(): Starlette's class may come next in the MRO (see __new__).
+        Exception.__init__(self, f'No route exists for name "{name}" and params "{params}".{hint}')
         self.name = name
         self.path_params = dict(path_params)
+
+
+_INTEROP_NO_MATCH: dict[type[Exception], type[NoMatchFound]] = {}
+
+
+def _interop_no_match(theirs: type[Exception]) -> type[NoMatchFound]:
+    """Our ``NoMatchFound`` that is also ``theirs`` (Starlette's), for its ``except`` clauses."""
+    both = _INTEROP_NO_MATCH.get(theirs)
+    if both is None:
+        name = NoMatchFound.__name__
+        both = cast(
+            type[NoMatchFound],
+            type(name, (NoMatchFound, theirs), {"__module__": NoMatchFound.__module__}),
+        )
+        both.__qualname__ = NoMatchFound.__qualname__
+        _INTEROP_NO_MATCH[theirs] = both
+    return both
 
 
 def try_url_path_for(route: Any, name: str, path_params: Mapping[str, Any]) -> Any:
@@ -132,28 +165,42 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
 
 
 def websocket_session(func: Callable[[WebSocket], Awaitable[Any]]) -> ASGIApp:
-    """Turn an ``async def`` function taking a ``WebSocket`` into an ASGI app.
+    """Turn a function taking a ``WebSocket`` into an ASGI app.
 
-    The session ends quietly when the connection does (a ``WebSocketDisconnect`` the function
-    lets through is the normal end, not an error). A ``Response`` the function returns before
-    accepting denies the handshake (``WebSocket.send_denial_response``). A connection the
+    ``func`` is an ``async def`` function, or any callable that returns an awaitable (a
+    decorator's plain ``def`` wrapper around one, a method, a callable object): what it returns
+    is awaited. The session ends quietly when the connection does (a ``WebSocketDisconnect`` the
+    function lets through is the normal end, not an error). A ``Response`` the function returns
+    before accepting denies the handshake (``WebSocket.send_denial_response``). A connection the
     function leaves open is closed with 1000.
 
     Raises:
-        TypeError: ``func`` is not an ``async def`` function (at construction), or (per
-            connection) it returned a ``Response`` after answering the handshake.
+        TypeError: ``func`` is not callable (at construction), or (per connection) its call
+            returned something that cannot be awaited, or it returned a ``Response`` after
+            answering the handshake.
     """
-    if not is_async_callable(func):
+    if not callable(func):
         raise TypeError(
             f"A websocket endpoint must be an async function taking a WebSocket, got {func!r}. "
             "Define it with 'async def'."
         )
-    name = getattr(func, "__qualname__", repr(func))
+    name = getattr(func, "__qualname__", None) or type(func).__qualname__
+    is_async = is_async_callable(func)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
         try:
-            result = await func(websocket)
+            if is_async:
+                result = await func(websocket)
+            else:
+                awaitable = func(websocket)
+                if not inspect.isawaitable(awaitable):
+                    raise TypeError(
+                        f"Websocket endpoint {name} returned {awaitable!r}, which is not "
+                        "awaitable. Define it with 'async def' (or make it return the "
+                        "coroutine of one)."
+                    )
+                result = await awaitable
         except WebSocketDisconnect:
             return  # The connection is over; nobody is left to tell.
         state = websocket.application_state
@@ -254,10 +301,7 @@ class _PathRoute(BaseRoute):
 
     def _replace_params(self, path_params: dict[str, Any]) -> str:
         """Fill the template, popping the params it takes from ``path_params``."""
-        path = self.compiled.path_format
-        for key, convertor in self.compiled.param_convertors.items():
-            path = path.replace("{" + key + "}", convertor.to_string(path_params.pop(key)))
-        return path
+        return fill_template(self.compiled, path_params)
 
 
 class Route(_PathRoute):
@@ -508,14 +552,16 @@ class Mount(_PathRoute):
         return Match.FULL, mount_scope(scope, self.app, found[0], found[1], route_path(scope))
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        own = set(self.compiled.param_convertors)
+        # A parameter of the prefix that is not given stays a placeholder ("/{tenant}/users"),
+        # as in Starlette, for a caller to fill in later.
         if self.name is not None and name == self.name and "path" in path_params:
             # The mount itself: url_path_for("static", path="/css/app.css").
             params = dict(path_params)
             rest = str(params.pop("path")).lstrip("/")
-            if set(params) == own:
-                return URLPath(self._replace_params(params) + "/" + rest)
-        elif (self.name is None or name.startswith(self.name + ":")) and own <= set(path_params):
+            prefix = self._replace_params(params)
+            if not params:
+                return URLPath(prefix + "/" + rest)
+        elif self.name is None or name.startswith(self.name + ":"):
             child_name = name if self.name is None else name[len(self.name) + 1 :]
             remaining = dict(path_params)
             prefix = self._replace_params(remaining)
@@ -589,13 +635,17 @@ class Host(BaseRoute):
         }
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        own = set(self._compiled.param_convertors)
-        if (self.name is None or name.startswith(self.name + ":")) and own <= set(path_params):
+        if self.name is not None and name == self.name and "path" in path_params:
+            # The host itself: url_path_for("tenant", subdomain="acme", path="/a").
+            params = dict(path_params)
+            path = str(params.pop("path"))
+            host = fill_template(self._compiled, params)
+            if not params:
+                return URLPath(path, host=host[1:].replace("/", "."))
+        elif self.name is None or name.startswith(self.name + ":"):
             child_name = name if self.name is None else name[len(self.name) + 1 :]
             remaining = dict(path_params)
-            host = self._compiled.path_format
-            for key, convertor in self._compiled.param_convertors.items():
-                host = host.replace("{" + key + "}", convertor.to_string(remaining.pop(key)))
+            host = fill_template(self._compiled, remaining)
             for route in self.routes:
                 url = try_url_path_for(route, child_name, remaining)
                 if url is not None:
@@ -625,6 +675,27 @@ def match_compiled(compiled: CompiledPath, path: str) -> tuple[dict[str, Any], s
     if not all(convertors[key].matches(value) for key, value in groups.items()):
         return None
     return {key: convertors[key].convert(value) for key, value in groups.items()}, rest
+
+
+_PLACEHOLDER = re.compile(r"{([^{}:]+)}")
+
+
+def fill_template(compiled: CompiledPath, params: dict[str, Any]) -> str:
+    """Put the given params into the template, popping the ones it takes from ``params``.
+
+    One pass over the template: a value is inserted as it is and never read again, so a value
+    that looks like a placeholder (``"{id}"``) stays literal. A parameter not given stays a
+    placeholder.
+    """
+    convertors = compiled.param_convertors
+
+    def value(match: re.Match[str]) -> str:
+        key = match[1]
+        if key not in params or key not in convertors:
+            return match[0]
+        return convertors[key].to_string(params.pop(key))
+
+    return _PLACEHOLDER.sub(value, compiled.path_format)
 
 
 def mount_scope(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import SplitResult, urlencode, urlsplit
@@ -129,8 +130,10 @@ class URL:
         """Return a copy with some components replaced.
 
         Accepts ``scheme``, ``netloc``, ``path``, ``query``, ``fragment``, and ``username``,
-        ``password``, ``hostname``, ``port``, which rebuild the netloc (``port=None`` removes the
-        port; an IPv6 ``hostname`` is bracketed).
+        ``password``, ``hostname``, ``port``, which rebuild the netloc as Starlette does:
+        ``port=None`` removes the port; an IPv6 ``hostname`` is bracketed, any other is written as
+        given (``hostname="host:8000", port=None`` gives the netloc ``host:8000``); the password
+        is written only with a user name (``username=None`` removes both).
 
         Raises:
             ValueError: on an unknown component name.
@@ -156,14 +159,15 @@ class URL:
             hostname = self.netloc.rpartition("@")[2]
             if not hostname.endswith("]"):
                 hostname = hostname.rpartition(":")[0] if ":" in hostname else hostname
-        elif ":" in hostname and not hostname.startswith("["):
-            hostname = f"[{hostname}]"  # RFC 3986 section 3.2.2: IPv6 literals are bracketed.
+        elif ":" in hostname and not hostname.startswith("[") and _is_ipv6(hostname):
+            # SPEC: RFC 3986 section 3.2.2, IPv6 literals are bracketed. Anything else is kept as
+            # given, as Starlette keeps it: hostname="host:8000" writes that netloc.
+            hostname = f"[{hostname}]"
         netloc = hostname if port is None else f"{hostname}:{port}"
-        if username is None and password is None:
+        if username is None:
+            # As Starlette: a password is written only after a user name.
             return netloc
-        userinfo = username or ""
-        if password is not None:
-            userinfo = f"{userinfo}:{password}"
+        userinfo = username if password is None else f"{username}:{password}"
         return f"{userinfo}@{netloc}"
 
     def include_query_params(self, **kwargs: Any) -> URL:
@@ -211,6 +215,14 @@ class URL:
         return f"{self.__class__.__name__}({url!r})"
 
 
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
 class URLPath(str):
     """A path (a ``str``) produced by reversing a route, that knows its protocol and host.
 
@@ -231,6 +243,14 @@ class URLPath(str):
             raise ValueError(
                 f"URLPath protocol must be 'http', 'websocket' or '', got {protocol!r}."
             )
+        # SECURITY: a path is put into links and Location headers as it is. Browsers read "\"
+        # as "/", and a leading "//" as the start of another host: "//evil.com/a" (from a
+        # parameter value such as path="/evil.com/a") would be an open redirect. Both are
+        # escaped, as Starlette escapes them.
+        if "\\" in path:
+            path = path.replace("\\", "%5C")
+        if path.startswith("//"):
+            path = "/%2F" + path[2:]
         return str.__new__(cls, path)
 
     def __init__(self, path: str, protocol: str = "", host: str = "") -> None:

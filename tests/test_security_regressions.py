@@ -1088,3 +1088,37 @@ async def test_cors_preflight_answers_vary_on_what_they_depend_on() -> None:
                 assert [v.strip() for v in answer.headers["vary"].split(",")] == expected
             simple = await client.get("/", headers={"origin": "https://app.example"})
             assert simple.headers["vary"] == "Origin"
+
+
+# --- CWE-601: reverse URLs stay on the site --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/example.org/a", "/%2Fexample.org/a"),
+        ("//example.org/a", "/%2F/example.org/a"),
+        ("\\example.org/a", "/%5Cexample.org/a"),
+        ("a//b", "/a//b"),  # not at the start: an ordinary path
+    ],
+)
+async def test_reverse_urls_cannot_leave_the_site(value: str, expected: str) -> None:
+    """CWE-601: ``url_path_for("catchall", path="/example.org/a")`` for ``/{path:path}`` gave
+    ``//example.org/a``, a scheme-relative URL: an open redirect once put in a ``Location``."""
+
+    async def catchall(request: Request) -> Response:
+        return RedirectResponse(request.url_for("catchall", path=request.query_params["to"]).path)
+
+    app = MicroASGI(routes=[Route("/{path:path}", catchall)])
+    assert app.url_path_for("catchall", path=value) == expected
+    async with AsyncTestClient(app, follow_redirects=False) as client:
+        response = await client.get("/", params={"to": value})
+    assert response.headers["location"] == expected
+    assert not response.headers["location"].startswith("//")
+
+
+def test_reverse_urls_insert_parameter_values_literally() -> None:
+    """CWE-74: a value that looks like a placeholder (``category="{id}"``) was substituted again
+    by the next parameter's value."""
+    app = MicroASGI(routes=[Route("/c/{category}/{id}", items, name="item")])
+    assert app.url_path_for("item", category="{id}", id="7") == "/c/{id}/7"

@@ -16,12 +16,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.routing import Mount as StarletteMount
+from starlette.routing import NoMatchFound as StarletteNoMatchFound
 from starlette.routing import Route as StarletteRoute
 
 from microasgi.applications import MicroASGI
 from microasgi.requests import Request
 from microasgi.responses import JSONResponse, Response
-from microasgi.routing import NoMatchFound, Route
+from microasgi.routing import Mount, NoMatchFound, Route
 from microasgi.testclient import AsyncTestClient
 from microasgi.types import ASGIApp
 
@@ -44,11 +45,29 @@ async def create(request: Request) -> Response:
     return JSONResponse({"created": await request.json()}, status_code=201)
 
 
+async def links(request: Request) -> Response:
+    # Every route of the mounted app, reversed from inside it (through the outermost router).
+    return JSONResponse(
+        {
+            "item": str(request.url_for("micro:item", id=1)),
+            "create": str(request.url_for("micro:create")),
+            "links": str(request.url_for("micro:links")),
+            "file": str(request.url_for("micro:files:file", name="a.txt")),
+        }
+    )
+
+
+async def file(request: Request) -> Response:
+    return JSONResponse(request.path_params)
+
+
 def make_micro() -> MicroASGI:
     return MicroASGI(
         routes=[
             Route("/items/{id:int}", item, name="item"),
             Route("/items", create, methods=["POST"], name="create"),
+            Route("/links", links, name="links"),
+            Mount("/files", routes=[Route("/{name}", file, name="file")], name="files"),
         ]
     )
 
@@ -138,10 +157,72 @@ async def test_fastapi_routes_still_work_beside_the_mount() -> None:
     assert response.json() == {"hello": "ada"}
 
 
-def test_starlette_reverses_only_the_first_mounted_route() -> None:
-    # Starlette's Mount catches only starlette's NoMatchFound while it tries the mounted app's
-    # routes, so ours escapes past the first route (documented on docs/interop.md, with the
-    # workaround: ask the mounted app and add the mount path).
-    with pytest.raises(NoMatchFound):
-        make_starlette().url_path_for("micro:create")
-    assert "/micro" + str(make_micro().url_path_for("create")) == "/micro/items"
+@pytest.mark.parametrize(
+    ("root_path", "prefix"),
+    [("", ""), ("/proxy", "/proxy")],
+    ids=["no-root-path", "behind-proxy"],
+)
+async def test_every_mounted_route_reverses_from_inside(
+    outer: ASGIApp, root_path: str, prefix: str
+) -> None:
+    """Regression: Starlette's Mount catches only Starlette's NoMatchFound while it tries the
+    mounted app's routes, so every route but the first raised NoMatchFound."""
+    client = AsyncTestClient(outer, root_path=root_path)
+    response = await client.get(f"{prefix}/micro/links")
+    base = f"http://testserver{prefix}/micro"
+    assert response.json() == {
+        "item": f"{base}/items/1",
+        "create": f"{base}/items",
+        "links": f"{base}/links",
+        "file": f"{base}/files/a.txt",
+    }
+
+
+def test_the_outer_app_reverses_every_mounted_route(outer: Any) -> None:
+    assert outer.url_path_for("micro:create") == "/micro/items"
+    assert outer.url_path_for("micro:files:file", name="b") == "/micro/files/b"
+    with pytest.raises(StarletteNoMatchFound):
+        outer.url_path_for("micro:nothing")
+    # What a microasgi app raises is ours, and Starlette's too, for Starlette's Mount to catch.
+    with pytest.raises(NoMatchFound) as raised:
+        make_micro().url_path_for("nothing")
+    assert isinstance(raised.value, StarletteNoMatchFound)
+    assert type(raised.value).__name__ == "NoMatchFound"
+
+
+def test_no_match_found_is_plain_without_starlette() -> None:
+    # In a process that never imported Starlette the exception is microasgi's alone.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from microasgi.routing import NoMatchFound, Router\n"
+        "try:\n"
+        "    Router([]).url_path_for('x')\n"
+        "except NoMatchFound as exc:\n"
+        "    assert type(exc) is NoMatchFound, type(exc).__mro__\n"
+        "assert 'starlette' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+async def test_a_bare_router_mounted_in_starlette_answers_its_own_errors() -> None:
+    """Regression: a microasgi ``Router`` (no ``MicroASGI`` around it) under Starlette raised
+    microasgi's ``HTTPException`` for a 404 or a 413, which Starlette does not know: a 500."""
+    from microasgi.routing import Router
+
+    async def read(request: Request) -> Response:
+        return JSONResponse({"size": len(await request.body())})
+
+    router = Router([Route("/read", read, methods=["POST"])], max_body_size=10)
+    app = Starlette(routes=[StarletteMount("/r", app=router)])
+    client = AsyncTestClient(app)
+    assert (await client.get("/r/nothing")).status_code == 404
+    assert (await client.get("/r/read")).status_code == 405
+    assert (await client.post("/r/read", content=b"x" * 100)).status_code == 413
+    assert (await client.post("/r/read", content=b"x" * 5)).json() == {"size": 5}
