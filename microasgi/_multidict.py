@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus, urlencode
@@ -58,6 +57,14 @@ def _pairs(value: Any) -> list[tuple[Any, Any]]:
         ) from None
 
 
+def _by_key(items: list[tuple[Any, Any]]) -> dict[Any, list[Any]]:
+    """Group the values of ``items`` by key, keeping their order within each key."""
+    groups: dict[Any, list[Any]] = {}
+    for key, value in items:
+        groups.setdefault(key, []).append(value)
+    return groups
+
+
 def _collect(args: tuple[Any, ...], kwargs: dict[str, Any], cls: type) -> list[tuple[Any, Any]]:
     if len(args) > 1:
         raise TypeError(
@@ -75,8 +82,12 @@ class ImmutableMultiDict(Mapping[_KeyType, _CovariantValueType]):
 
     Built from a mapping, a list of ``(key, value)`` pairs or another multidict, plus keyword
     arguments. As a ``Mapping`` (``d[key]``, ``get``, ``keys``, ``values``, ``items``) it shows the
-    **last** value of each key; ``getlist(key)`` and ``multi_items()`` show them all. Equality
-    ignores order (as Starlette's).
+    **last** value of each key; ``getlist(key)`` and ``multi_items()`` show them all.
+
+    Two multidicts are equal, as in Starlette, when they hold the same values for each key in the
+    same order (``[("a", "1"), ("a", "2")]`` is not ``[("a", "2"), ("a", "1")]``), however the
+    keys interleave (``[("a", "1"), ("b", "2")]`` is ``[("b", "2"), ("a", "1")]``), and one's class
+    is the other's or a subclass of it. A multidict never equals a plain ``dict``.
 
     Raises:
         TypeError: on more than one positional argument or a source that is not pairs.
@@ -130,21 +141,13 @@ class ImmutableMultiDict(Mapping[_KeyType, _CovariantValueType]):
         return len(self._dict)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ImmutableMultiDict):
+        # As Starlette's: a multidict equals one of its own class (or a subclass, either way round)
+        # holding the same keys with the same values in the same order for each key; how the
+        # values of different keys interleave does not matter.
+        if not isinstance(other, type(self)):
             return NotImplemented
         mine, theirs = self._list, other._list
-        if len(mine) != len(theirs):
-            return False
-        try:
-            return Counter(mine) == Counter(theirs)
-        except TypeError:
-            # Unhashable values: match each pair once, O(n^2) on these (rare) inputs.
-            remaining = list(theirs)
-            for pair in mine:
-                if pair not in remaining:
-                    return False
-                remaining.remove(pair)
-            return True
+        return len(mine) == len(theirs) and _by_key(mine) == _by_key(theirs)
 
     __hash__ = None  # type: ignore[assignment]
 

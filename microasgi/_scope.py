@@ -11,11 +11,10 @@ Sans-I/O: no ``receive``, no ``send``, no anyio. ``URL`` uses them, and so does 
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 from typing import Any
 from urllib.parse import quote, quote_from_bytes, unquote
 
+from microasgi._hosts import split_host
 from microasgi.types import Scope
 
 __all__ = [
@@ -33,11 +32,6 @@ _PATH_SAFE = "/!$&'()*+,;=:@"
 # the query string is still percent-encoded (``specs/www.rst``). Control characters are encoded
 # because urlsplit silently deletes tabs and newlines; non-ASCII bytes because a URL is ASCII.
 _QUERY_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if c != ord("#"))
-# RFC 3986 section 3.2.2: the characters of a host name (reg-name or IPv4), of an IPv6 literal.
-_REG_NAME_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;="
-)
-_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
@@ -129,35 +123,9 @@ def _host_header(scope: Scope) -> str | None:
             # spaces, non-ASCII, a stray bracket or a bad port would change the meaning of the URL
             # built from it, or make reading its port raise: it is ignored and the server address
             # is used instead.
-            return host if _is_valid_host(host) else None
+            # The grammar is RFC 3986's, as Starlette reads it (microasgi._hosts.split_host).
+            return host if split_host(host) is not None else None
     return None
-
-
-# PERF: a server sees the same few Host values over and over; the cache is bounded, so hostile
-# clients sending endless new values only cost the validation itself.
-@functools.lru_cache(maxsize=256)
-def _is_valid_host(host: str) -> bool:
-    """Whether ``host`` is ``name``, ``name:port``, ``[ipv6]`` or ``[ipv6]:port`` (RFC 3986)."""
-    if host.startswith("["):
-        end = host.find("]")
-        if end < 2 or not _IPV6_CHARS.issuperset(host[1:end]):
-            return False
-        try:
-            # SECURITY: "[A]" or "[::::]" pass the character check, but reading the hostname of a
-            # URL holding them raises; only a real IPv6 address is kept.
-            ipaddress.IPv6Address(host[1:end])
-        except ValueError:
-            return False
-        rest = host[end + 1 :]
-        if rest and not rest.startswith(":"):
-            return False
-        port = rest[1:]
-    else:
-        name, _, port = host.partition(":")
-        if not name or not _REG_NAME_CHARS.issuperset(name):
-            return False
-    # An empty port ("host:") is allowed by RFC 3986 and reads as no port.
-    return not port or (len(port) <= 5 and port.isascii() and port.isdigit() and int(port) <= 65535)
 
 
 def url_string(scope: Scope) -> str:
@@ -189,7 +157,9 @@ def url_string(scope: Scope) -> str:
     if not path.startswith("/"):
         path = "/" + path
     if host is None:
-        url = "/" + path.lstrip("/") if path.startswith("//") else path
+        # SECURITY: without a host, a leading "//" would read as an authority; as Starlette does,
+        # the second "/" is percent-encoded, so the path stays the same path ("//a" is "/%2Fa").
+        url = "/%2F" + path[2:] if path.startswith("//") else path
     else:
         url = f"{scheme}://{host}{path}"
     query_string: bytes = scope.get("query_string", b"")

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+    Sequence,
+    ValuesView,
+)
 from typing import Any, NamedTuple, overload
 
 from microasgi._headermap import Headers, MutableHeaders
@@ -42,20 +50,43 @@ class Address(NamedTuple):
     port: int
 
 
-class State:
-    """Attribute access over a dict: ``state.db = engine``, ``state.db``, ``del state.db``.
+class State(MutableMapping[str, Any]):
+    """A dict you can use by attribute or by key: ``state.db = engine``, ``state["db"]``.
 
-    The dict is ``state._state``; pass one in (``State(scope["state"])``) to read and write it.
+    ``request.state`` and ``app.state`` are ``State`` objects. Over the dict ``state._state``
+    (pass one in to share it: ``State(scope["state"])``) it offers both:
+
+    - attributes, as Starlette's ``State``: ``state.db``, ``state.db = x``, ``del state.db``;
+    - the ``MutableMapping`` interface, for typed state (``Request[MyState]`` with a
+      ``TypedDict``, as in Starlette 1.x): ``state["db"]``, ``state["db"] = x``,
+      ``del state["db"]``, ``"db" in state``, ``len``, iteration, ``get``, ``keys``, ``items``,
+      ``values``, ``pop``, ``setdefault``, ``update``, ``clear``, ``copy()`` (a ``dict``), and
+      ``|`` / ``|=`` with a mapping.
+
+    A stored name wins over a method of the same name when read as an attribute (``state.items``
+    is what you stored as ``items``, as in Starlette; ``state["items"]`` reads it too). As in
+    Starlette, states compare and hash by identity.
 
     Raises:
-        AttributeError: on reading or deleting an attribute that was never set; the message lists
-            the attributes that are set.
+        AttributeError: on reading or deleting an attribute that was never set; the message names
+            a close one and lists the attributes that are set.
+        KeyError: on reading or deleting a key that was never set.
     """
 
     _state: dict[str, Any]
 
     def __init__(self, state: dict[str, Any] | None = None) -> None:
         super().__setattr__("_state", {} if state is None else state)
+
+    def __getattribute__(self, key: str) -> Any:
+        # Starlette's State has no public methods, so any name is an attribute of the state. Keep
+        # that for the names the mapping methods take ("items", "get", "keys", ...): what was
+        # stored under a name is what reading the attribute gives. Private names skip the lookup.
+        if not key.startswith("_"):
+            state = object.__getattribute__(self, "_state")
+            if key in state:
+                return state[key]
+        return object.__getattribute__(self, key)
 
     def __setattr__(self, key: str, value: Any) -> None:
         self._state[key] = value
@@ -84,6 +115,92 @@ class State:
             message += f" Did you mean {close[0]!r}?"
         message += f" Set attributes: {known!r}." if known else " No attributes are set."
         return AttributeError(message)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._state[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._state
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    # The dict's own methods and views, not the mixins: faster, and the mixins call other methods
+    # through attributes, which a stored value of the same name would shadow.
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` if it was never set."""
+        return self._state.get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        """The names set, in the order they were first set."""
+        return self._state.keys()
+
+    def values(self) -> ValuesView[Any]:
+        """The values set."""
+        return self._state.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        """The ``(name, value)`` pairs set."""
+        return self._state.items()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        """Remove ``key`` and return its value, or ``default`` if given and ``key`` is not set.
+
+        Raises:
+            KeyError: ``key`` is not set and no default was given.
+        """
+        return self._state.pop(key, *default)
+
+    def popitem(self) -> tuple[str, Any]:
+        """Remove and return the pair set last.
+
+        Raises:
+            KeyError: the state is empty.
+        """
+        return self._state.popitem()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``; if it is not set, set it to ``default`` first."""
+        return self._state.setdefault(key, default)
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        """Set the pairs of a mapping or an iterable of pairs, then the keyword arguments."""
+        self._state.update(other, **kwargs)
+
+    def clear(self) -> None:
+        """Remove everything."""
+        self._state.clear()
+
+    def copy(self) -> dict[str, Any]:
+        """A shallow copy of the state, as a ``dict`` (as ``TypedDict.copy()`` is typed)."""
+        return dict(self._state)
+
+    def __or__(self, other: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**self._state, **other}
+
+    def __ror__(self, other: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**other, **self._state}
+
+    def __ior__(self, other: Mapping[str, Any]) -> State:
+        self._state.update(other)
+        return self
+
+    # As Starlette's State (which is no Mapping): equal only to itself, and hashable.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         # The values may be secrets (connection strings, keys): show only the names.

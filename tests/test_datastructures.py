@@ -7,9 +7,9 @@ import io
 import pickle
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import IO, Any, BinaryIO, TypeVar, cast
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import pytest
 from hypothesis import given
@@ -98,7 +98,10 @@ URL_REPLACE: list[tuple[str, dict[str, Any], str]] = [
     ("http://u:p@h/a", {"username": "v"}, "http://v:p@h/a"),
     ("http://u:p@h/a", {"password": "q"}, "http://u:q@h/a"),
     ("http://u:p@h/a", {"username": None, "password": None}, "http://h/a"),
-    ("http://h/a", {"password": "q"}, "http://:q@h/a"),
+    # As Starlette: a password is written only after a user name.
+    ("http://h/a", {"password": "q"}, "http://h/a"),
+    ("http://u:p@h/a", {"username": None}, "http://h/a"),
+    ("http://:p@h/a", {"port": 1}, "http://:p@h:1/a"),  # an empty user name is a user name
     ("http://h/a", {"username": "u"}, "http://u@h/a"),
     ("http://Host.Example:80/a", {"port": 81}, "http://Host.Example:81/a"),  # case kept
     ("http://[::1]:8000/a", {"port": 9000}, "http://[::1]:9000/a"),
@@ -106,6 +109,13 @@ URL_REPLACE: list[tuple[str, dict[str, Any], str]] = [
     ("http://h/a", {"hostname": "::1"}, "http://[::1]/a"),  # IPv6 bracketed
     ("http://h/a", {"hostname": "[::1]", "port": 1}, "http://[::1]:1/a"),
     ("/a", {"port": 8000}, "//:8000/a"),
+    # Only an IPv6 address is bracketed; any other hostname is written as given, as Starlette
+    # writes it.
+    ("http://h:8000/a", {"hostname": "host:port", "port": None}, "http://host:port/a"),
+    ("http://h/a", {"hostname": "other:81"}, "http://other:81/a"),
+    ("http://h/a", {"hostname": "fe80::1%eth0"}, "http://[fe80::1%eth0]/a"),
+    ("http://[v1.foo]:81/a", {"port": 82}, "http://[v1.foo]:82/a"),
+    ("http://[v1.foo]/a", {"hostname": "[v1.bar]"}, "http://[v1.bar]/a"),
     ("http://h/a", {"hostname": "bücher.example"}, "http://bücher.example/a"),
 ]
 
@@ -221,6 +231,58 @@ def test_url_from_scope() -> None:
     assert url.path == "/api/files/a%2Fb"
     assert url.query == "x=1&y=%20"
     assert url.is_secure
+
+
+@pytest.mark.parametrize(
+    ("url", "netloc", "hostname", "port"),
+    [
+        ("http://[v1.foo]/", "[v1.foo]", "v1.foo", None),
+        ("http://[v1.FOO]:81/x", "[v1.FOO]:81", "v1.foo", 81),
+        ("http://[vA.a:b]/", "[vA.a:b]", "va.a:b", None),
+    ],
+)
+def test_url_with_an_ipvfuture_host(url: str, netloc: str, hostname: str, port: int | None) -> None:
+    """RFC 3986 IPvFuture literals read as urllib (and so Starlette) reads them."""
+    assert (URL(url).netloc, URL(url).hostname, URL(url).port) == (netloc, hostname, port)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        (b"[v1.foo]", "http://[v1.foo]/p"),
+        (b"[v1.foo]:8080", "http://[v1.foo]:8080/p"),
+        # Refused as Starlette 1.10 refuses them; the server address stands in.
+        (b"[V1.foo]", "http://10.0.0.1:8000/p"),
+        (b"[::1]:", "http://10.0.0.1:8000/p"),
+        (b"example.com:", "http://10.0.0.1:8000/p"),
+        (b"api.example.org:evil", "http://10.0.0.1:8000/p"),
+    ],
+)
+def test_url_from_scope_host_header_as_starlette(host: bytes, expected: str) -> None:
+    scope = {
+        "type": "http",
+        "path": "/p",
+        "headers": [(b"host", host)],
+        "server": ("10.0.0.1", 8000),
+    }
+    assert URL(scope=scope) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("//evil.com/x", "/%2Fevil.com/x"),
+        ("///x", "/%2F/x"),
+        ("//", "/%2F"),
+    ],
+)
+def test_url_from_scope_without_host_keeps_a_double_slash_path(path: str, expected: str) -> None:
+    """Without a host, a path starting with "//" stays that path (it is not an authority), as in
+    Starlette 1.10: the second "/" is percent-encoded."""
+    url = URL(scope={"type": "http", "path": path, "query_string": b"q=1", "headers": []})
+    assert url == expected + "?q=1"
+    assert (url.netloc, url.path, url.query) == ("", expected, "q=1")
+    assert unquote(url.path) == path
 
 
 def test_url_from_scope_is_built_lazily() -> None:
@@ -655,20 +717,59 @@ def test_immutable_multidict_views() -> None:
     ("left", "right", "equal"),
     [
         ([("a", 1), ("b", 2)], [("b", 2), ("a", 1)], True),
-        ([("a", 1), ("a", 2)], [("a", 2), ("a", 1)], True),
+        ([("a", 1), ("b", 2), ("a", 3)], [("b", 2), ("a", 1), ("a", 3)], True),
+        ([("a", 1), ("b", 2), ("a", 3)], [("a", 1), ("a", 3), ("b", 2)], True),
+        ([("a", 1), ("a", 2)], [("a", 2), ("a", 1)], False),  # the order within a key counts
+        ([("a", 1), ("b", 2), ("a", 3)], [("a", 3), ("b", 2), ("a", 1)], False),
         ([("a", 1), ("a", 1)], [("a", 1)], False),
         ([("a", 1), ("a", 1)], [("a", 1), ("a", 2)], False),
+        ([("a", 1)], [("b", 1)], False),
         ([("a", [1])], [("a", [1])], True),  # unhashable values
         ([("a", [1]), ("b", [2])], [("b", [2]), ("a", [1])], True),
         ([("a", [1]), ("a", [1])], [("a", [1]), ("a", [2])], False),
         ([("a", 1), ("b", 2)], [("a", 1), ("b", "x")], False),  # mixed types never crash
+        ([(1, "x"), ("a", "y")], [("a", "y"), (1, "x")], True),  # nor do mixed key types
     ],
 )
-def test_multidict_equality_ignores_order(
-    left: list[tuple[str, Any]], right: list[tuple[str, Any]], equal: bool
+def test_multidict_equality_keeps_the_order_within_a_key(
+    left: list[tuple[Any, Any]], right: list[tuple[Any, Any]], equal: bool
 ) -> None:
     assert (ImmutableMultiDict(left) == ImmutableMultiDict(right)) is equal
     assert (MultiDict(left) == ImmutableMultiDict(right)) is equal
+    assert (ImmutableMultiDict(left) == MultiDict(right)) is equal
+    assert (ImmutableMultiDict(left) != ImmutableMultiDict(right)) is not equal
+
+
+def test_form_data_equality_keeps_the_order_within_a_key() -> None:
+    assert FormData([("a", "1"), ("a", "2")]) != FormData([("a", "2"), ("a", "1")])
+    assert FormData([("a", "1"), ("b", "x"), ("a", "2")]) == FormData(
+        [("b", "x"), ("a", "1"), ("a", "2")]
+    )
+    assert QueryParams("a=1&a=2") != QueryParams("a=2&a=1")
+    assert QueryParams("a=1&b=2&a=3") == QueryParams("b=2&a=1&a=3")
+
+
+def test_multidicts_of_unrelated_classes_are_never_equal() -> None:
+    assert FormData([("a", "1")]) != MultiDict([("a", "1")])
+    assert MultiDict([("a", "1")]) != FormData([("a", "1")])
+    assert FormData([("a", "1")]) == ImmutableMultiDict([("a", "1")])
+
+
+_PAIRS = st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from("xyz")), max_size=6)
+
+
+@given(_PAIRS, _PAIRS, st.randoms(use_true_random=False))
+def test_multidict_equality_is_starlettes(
+    left: list[tuple[str, str]], right: list[tuple[str, str]], random: Any
+) -> None:
+    """Differential: equality agrees with Starlette's for any pairs, and shuffles of them."""
+    starlette = pytest.importorskip("starlette.datastructures")
+    shuffled = list(left)
+    random.shuffle(shuffled)
+    for other in (right, shuffled):
+        expected = starlette.ImmutableMultiDict(left) == starlette.ImmutableMultiDict(other)
+        assert (ImmutableMultiDict(left) == ImmutableMultiDict(other)) is expected
+        assert (FormData(left) == FormData(other)) is expected
 
 
 def test_multidict_never_equals_a_plain_dict() -> None:
@@ -990,6 +1091,108 @@ def test_state_copy_and_uninitialised() -> None:
     bare = State.__new__(State)
     with pytest.raises(AttributeError):
         _ = bare.anything
+
+
+def test_state_is_a_mutable_mapping_too() -> None:
+    backing: dict[str, Any] = {"db": "engine"}
+    state = State(backing)
+    assert isinstance(state, MutableMapping)
+    assert state["db"] == "engine"
+    state["cache"] = 1
+    assert state.cache == 1
+    state.user = "ada"
+    assert state["user"] == "ada"
+    del state["cache"]
+    assert "cache" not in state
+    assert "db" in state
+    assert cast(Any, 1) not in state
+    assert len(state) == 2
+    assert list(state) == ["db", "user"]
+    assert state.get("db") == "engine"
+    assert state.get("missing") is None
+    assert state.get("missing", 3) == 3
+    assert list(state.keys()) == ["db", "user"]
+    assert list(state.values()) == ["engine", "ada"]
+    assert list(state.items()) == [("db", "engine"), ("user", "ada")]
+    assert dict(state) == backing == {"db": "engine", "user": "ada"}
+    assert state.setdefault("n", 0) == 0
+    assert state.setdefault("n", 5) == 0
+    state.update({"a": 1}, b=2)
+    state.update([("c", 3)])
+    assert state.pop("c") == 3
+    assert state.pop("c", None) is None
+    assert state.popitem() == ("b", 2)
+    assert state.copy() == backing
+    assert type(state.copy()) is dict
+    assert state | {"z": 0} == {**backing, "z": 0}
+    assert {"db": "other", "z": 0} | state == {**backing, "z": 0}
+    merged = state
+    merged |= {"z": 1}
+    assert merged is state
+    assert backing["z"] == 1
+    state.clear()
+    assert backing == {}
+    assert not state
+
+
+def _read(state: State) -> None:
+    _ = state["b"]
+
+
+def _delete(state: State) -> None:
+    del state["b"]
+
+
+def _pop(state: State) -> None:
+    state.pop("b")
+
+
+@pytest.mark.parametrize("operation", [_read, _delete, _pop])
+def test_state_missing_key_is_a_key_error(operation: Callable[[State], None]) -> None:
+    with pytest.raises(KeyError, match="'b'"):
+        operation(State({"a": 1}))
+    with pytest.raises(KeyError):
+        State().popitem()
+
+
+def test_state_or_refuses_a_non_mapping() -> None:
+    state = State({"a": 1})
+    with pytest.raises(TypeError):
+        _ = state | cast(Any, [("b", 2)])
+    with pytest.raises(TypeError):
+        _ = cast(Any, [("b", 2)]) | state
+
+
+def test_state_attributes_named_like_mapping_methods_are_the_stored_values() -> None:
+    """As in Starlette, whose State has no methods: a stored name reads back as an attribute."""
+    state: Any = State()  # untyped, as ported code that stores such names is
+    state.items = ["apple"]
+    state.get = "got"
+    state.update = 1
+    assert state.items == ["apple"]
+    assert state.get == "got"
+    assert state["items"] == ["apple"]
+    # The mapping operations still work: they never look up a method by attribute.
+    state |= {"x": 1}
+    assert len(state) == 4
+    state.clear()
+    assert callable(state.items)
+    with pytest.raises(AttributeError):
+        getattr(state, "")
+
+
+def test_state_compares_and_hashes_by_identity_as_in_starlette() -> None:
+    state = State({"a": 1})
+    assert state == state
+    assert state != State({"a": 1})
+    assert state != {"a": 1}
+    assert {state: 1}[state] == 1
+
+
+def test_state_pickles() -> None:
+    clone = pickle.loads(pickle.dumps(State({"a": 1})))
+    assert clone.a == 1
+    assert clone["a"] == 1
 
 
 # --- Secret --------------------------------------------------------------------------------------

@@ -132,7 +132,10 @@ URLS: list[tuple[dict[str, Any], str]] = [
     (_scope(headers=[(b"host", b"[::1]:8000")]), "http://[::1]:8000/"),
     (_scope(headers=[(b"host", b"[::1]")]), "http://[::1]/"),
     (_scope(headers=[(b"host", b"[::ffff:1.2.3.4]:1")]), "http://[::ffff:1.2.3.4]:1/"),
-    (_scope(headers=[(b"host", b"h:")]), "http://h:/"),  # empty port: RFC 3986 allows it
+    # An empty port: refused as Starlette 1.10 refuses it; the server address stands in.
+    (_scope(headers=[(b"host", b"h:")], server=("s", 80)), "http://s/"),
+    (_scope(headers=[(b"host", b"h:000080")]), "http://h:000080/"),  # leading zeros: as Starlette
+    (_scope(headers=[(b"host", b"[v1.foo]:81")]), "http://[v1.foo]:81/"),  # RFC 3986 IPvFuture
     (_scope(headers=[(b"host", b"h:65535")]), "http://h:65535/"),
     (_scope(headers=[(b"host", b"EXAMPLE.com")]), "http://EXAMPLE.com/"),
     (_scope(headers=HOST, path="/users", root_path="/api"), "http://example.com/api/users"),
@@ -171,7 +174,10 @@ def test_url_string(scope: dict[str, Any], expected: str) -> None:
         b"h:x",  # reading the port would raise
         b"h:1:2",
         b"h:65536",
-        b"h:000001",
+        b"h:",  # an empty port, as Starlette 1.10 refuses it
+        b"[::1]:",
+        b"h:0000065536",
+        b"[V1.foo]",  # urlsplit refuses an uppercase IPvFuture "V"
         b"h:\xb2",  # a superscript digit
         b":80",
     ],
@@ -238,8 +244,10 @@ def test_url_string_structure_survives_hostile_input(
             {"path": "/x", "root_path": "abc", "headers": [(b"host", b"example.com")]},
             "http://example.com/abc/x",
         ),
-        # Without a host, a URL never starts with "//" (it would read as an authority).
-        ({"path": "//evil.com/x", "headers": [], "server": None}, "/evil.com/x"),
+        # Without a host, a URL never starts with "//" (it would read as an authority); the path
+        # stays the same path, as in Starlette 1.10.
+        ({"path": "//evil.com/x", "headers": [], "server": None}, "/%2Fevil.com/x"),
+        ({"path": "///x", "headers": [], "server": None}, "/%2F/x"),
         # A bracketed Host must be a real IPv6 address; otherwise the server address is used.
         ({"path": "/", "headers": [(b"host", b"[A]")]}, "http://server.test:8080/"),
         ({"path": "/", "headers": [(b"host", b"[::::]")]}, "http://server.test:8080/"),

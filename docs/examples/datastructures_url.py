@@ -10,6 +10,8 @@ next_page = url.include_query_params(page=3)
 only_q = url.replace_query_params(q="starlette")
 no_page = url.remove_query_params("page")
 moved = url.replace(hostname="::1", port=None, username=None, password=None, fragment="")
+# A hostname that is not an IPv6 address is written as given, a port included (as Starlette).
+internal = url.replace(hostname="internal:8080", port=None, username=None)
 
 # A URL built from a scope: Host header, the full path (root_path included, %2F kept), query.
 scope = {
@@ -34,6 +36,11 @@ def test_url_parts_and_helpers() -> None:
     assert only_q.query == "q=starlette"
     assert no_page.query == "q=asgi"
     assert moved == "https://[::1]/search?q=asgi&page=2"
+    assert (internal.netloc, internal.hostname, internal.port) == (
+        "internal:8080",
+        "internal",
+        8080,
+    )
     assert repr(url) == "URL('https://user:********@example.com:8443/search?q=asgi&page=2#results')"
 
 

@@ -40,3 +40,12 @@ async def test_the_bare_domain_redirects_to_www() -> None:
     response = await client.get("/cart?id=3")
     assert response.status_code == 307
     assert response.headers["location"] == "https://www.example.com/cart?id=3"
+
+
+async def test_ip_literals_and_malformed_ports() -> None:
+    literal = TrustedHostMiddleware(site, allowed_hosts=["[v1.foo]"])
+    response = await AsyncTestClient(literal).get("/", headers={"host": "[v1.foo]:8000"})
+    assert response.text == "hello"
+    for host in ("[v1.foo]:", "[v1.foo]:evil"):  # an empty or non-numeric port, as in Starlette
+        response = await AsyncTestClient(literal).get("/", headers={"host": host})
+        assert response.status_code == 400

@@ -31,6 +31,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
@@ -129,7 +130,9 @@ class SessionMiddleware:
         max_age: the session lifetime in seconds, sent as ``Max-Age`` and enforced by the server
             through the signed timestamp. ``None`` makes a browser-session cookie (no
             ``Max-Age``): the browser drops it when it closes, and the server still refuses one
-            signed more than 14 days ago.
+            signed more than 14 days ago. As in Starlette, ``0`` or a negative number is sent as
+            it is (``Max-Age=0``): browsers drop the cookie at once, and the server refuses one
+            signed more than ``max_age`` seconds ago, so sessions do not last.
         path: the cookie ``Path``.
         same_site: ``"lax"``, ``"strict"`` or ``"none"`` (which needs ``https_only=True``).
         https_only: add ``Secure``: the browser sends the cookie over https only.
@@ -158,10 +161,12 @@ class SessionMiddleware:
         self.app = app
         _check_name(session_cookie)
         self.session_cookie = session_cookie
-        self.max_age = _check_max_age(max_age)
+        self.max_age = max_age = _check_max_age(max_age)
         self._keys = [_derive_key(key, session_cookie) for key in _key_list(secret_key)]
         self._lifetime = _BROWSER_SESSION_LIFETIME if max_age is None else max_age
-        self._refresh_after = self._lifetime // 2
+        # With max_age <= 0 (accepted, as Starlette accepts it) the browser drops the cookie at
+        # once and the server refuses any cookie older than max_age: refreshing is pointless.
+        self._refresh_after = self._lifetime // 2 if self._lifetime > 0 else sys.maxsize
         self._attributes = _attributes(
             session_cookie, max_age, path, same_site, https_only, domain, partitioned
         )
@@ -343,9 +348,13 @@ def _check_name(name: object) -> None:
 def _check_max_age(max_age: object) -> int | None:
     if max_age is None:
         return None
-    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age <= 0:
+    # A whole float (timedelta(days=1).total_seconds()) is that many seconds; Max-Age must be
+    # written as an integer (RFC 6265 section 5.2.2), or browsers ignore it.
+    if isinstance(max_age, float) and max_age.is_integer():
+        return int(max_age)
+    if not isinstance(max_age, int) or isinstance(max_age, bool):
         raise ValueError(
-            f"SessionMiddleware max_age must be a positive number of seconds or None (a "
+            f"SessionMiddleware max_age must be a whole number of seconds or None (a "
             f"browser-session cookie), got {max_age!r}. For two weeks: max_age=14 * 24 * 60 * 60."
         )
     return max_age

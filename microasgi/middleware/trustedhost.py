@@ -17,7 +17,7 @@ from microasgi.types import ASGIApp, Receive, Scope, Send
 __all__ = ["TrustedHostMiddleware"]
 
 _INVALID = "Invalid host header"
-_EXAMPLES = "'example.com', '*.example.com', 'example.com:8443', '[::1]' or '*'"
+_EXAMPLES = "'example.com', '*.example.com', 'example.com:8443', '[::1]', '[v1.foo]' or '*'"
 
 
 class TrustedHostMiddleware:
@@ -29,13 +29,17 @@ class TrustedHostMiddleware:
     - ``"*.example.com"`` matches every subdomain (``api.example.com``, ``a.b.example.com``) and
       not ``example.com`` itself: list both if you want both.
     - ``"[::1]"`` or ``"[::1]:8000"`` match an IPv6 address in any of its spellings.
+    - ``"[v1.foo]"`` matches that RFC 3986 IPvFuture literal (its ``v`` lowercase).
     - ``"*"`` matches any well-formed host (the default, as in Starlette).
 
     Hosts compare case-insensitively, and a fully qualified ``example.com.`` is ``example.com``.
-    A ``Host`` that is malformed (a path, user info, spaces, control characters, non-ASCII, a
-    bad port), missing while specific hosts are listed, or sent more than once gets a 400 even
-    when ``"*"`` is allowed: RFC 9112 section 3.2 requires it, and nothing downstream should build
-    a URL from it.
+    A ``Host`` that is malformed (a path, user info, spaces, control characters, non-ASCII, an
+    empty, non-numeric or out of range port, a name with characters DNS names never hold),
+    missing while specific hosts are listed, or sent more than once gets a 400 even when ``"*"``
+    is allowed: RFC 9112 section 3.2 requires it, and nothing downstream should build a URL from
+    it. Starlette answers 400 to the same malformed hosts when specific hosts are listed (it lets
+    anything through ``"*"``); where it accepts a port past 65535 or a name holding RFC 3986
+    sub-delims or ``%``, this refuses them.
 
     With ``www_redirect`` (the default), a request for ``example.com`` when only
     ``www.example.com`` is allowed is redirected there (307), keeping the path and query. The

@@ -1,7 +1,8 @@
 """Properties of ``Host`` parsing: ``microasgi._hosts.parse_host``.
 
 Documented error: none. ``parse_host`` is total: a ``HostPort``, or ``None`` for anything
-malformed (which ``TrustedHostMiddleware`` answers with 400).
+malformed (which ``TrustedHostMiddleware`` answers with 400). So is ``split_host``, the RFC 3986
+reading that ``URL(scope=...)`` and ``Host`` routes use.
 
 Also: tests/test_hosts.py::test_parse_host_never_raises_and_accepts_only_safe_characters (any
 text: no error; nothing accepted holds ``/?#@\\``, spaces, controls or ``%``) and
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._hosts import MAX_HOST_LENGTH, HostPort, parse_host
+from microasgi._hosts import MAX_HOST_LENGTH, HostPort, parse_host, split_host
 from microasgi._scope import url_string
 
 from ._linear import assert_linear
@@ -81,6 +82,41 @@ def test_accepted_hosts_are_kept_by_url_building(value: str) -> None:
     assert parsed.netloc == value
 
 
+_IPVFUTURE = st.from_regex(
+    r"\[v[0-9a-fA-F]{1,3}\.[a-zA-Z0-9\-._~!$&'()*+,;=:]{1,10}\](:[0-9]{1,6})?", fullmatch=True
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_HOSTILE | st.text(max_size=60) | _IPVFUTURE)
+def test_split_hosts_keep_their_meaning_in_a_url(value: str) -> None:
+    """Reference: a host ``split_host`` accepts reads, inside a URL, as the same host and port
+    under ``urllib.parse.urlsplit``, and ``request.url`` keeps it as written."""
+    split = split_host(value)
+    if split is None:
+        return
+    parts = urlsplit(f"http://{value}/")
+    assert parts.hostname is not None
+    if split.name.startswith("[") and not split.name.startswith("[v"):
+        assert ipaddress.IPv6Address(parts.hostname) == ipaddress.IPv6Address(split.name[1:-1])
+    else:
+        assert parts.hostname == split.name.strip("[]")
+    assert parts.port == split.port
+    assert (parts.path, parts.username) == ("/", None)
+    scope = {"type": "http", "path": "/", "headers": [(b"host", value.encode("latin-1"))]}
+    assert urlsplit(url_string(scope)).netloc == value
+
+
+@settings(max_examples=120, deadline=None)
+@given(_IPVFUTURE)
+def test_ipvfuture_literals_with_a_valid_port_are_accepted(value: str) -> None:
+    """RFC 3986 IPvFuture: a lowercase "v" literal with a port up to 65535 (or none) is a host."""
+    port = value.rpartition("]")[2][1:]
+    valid = not port or int(port) <= 65535
+    assert (split_host(value) is not None) is valid
+    assert (parse_host(value) is not None) is valid
+
+
 def test_overlong_hosts_are_refused() -> None:
     """CWE-400: past ``MAX_HOST_LENGTH`` nothing is parsed, however valid it looks."""
     label = "a" * 60
@@ -96,3 +132,4 @@ def test_hostile_hosts_cost_bounded_time(unit: str) -> None:
     bypassed, so every call parses)."""
     parse = parse_host.__wrapped__
     assert_linear(lambda n: unit * n, parse, 50_000, ratio=2.5)
+    assert_linear(lambda n: unit * n, split_host.__wrapped__, 50_000, ratio=2.5)

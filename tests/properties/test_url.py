@@ -17,6 +17,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -202,3 +203,28 @@ def test_absolute_urls_of_route_paths(path: str, protocol: str, base: dict[str, 
         "": base["scheme"],
     }[protocol]
     assert url.scheme == expected
+
+
+_NETLOC_TEXT = st.text(st.sampled_from("ab1:[]v.%@"), max_size=8)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.sampled_from(
+        ["http://h/a", "http://u:p@h:8000/a?q#f", "http://[::1]:80/", "http://[v1.foo]/", "/a"]
+    ),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "hostname": st.none() | _NETLOC_TEXT | st.ip_addresses(v=6).map(str),
+            "port": st.none() | st.integers(0, 65535),
+            "username": st.none() | _NETLOC_TEXT,
+            "password": st.none() | _NETLOC_TEXT,
+        },
+    ),
+)
+def test_replace_writes_the_netloc_starlette_writes(base: str, changes: dict[str, Any]) -> None:
+    """Differential: ``replace`` with any of ``hostname``, ``port``, ``username``, ``password``
+    gives the URL Starlette 1.10's gives (``hostname="host:port", port=None`` included)."""
+    starlette = pytest.importorskip("starlette.datastructures")
+    assert str(URL(base).replace(**changes)) == str(starlette.URL(base).replace(**changes))
