@@ -324,6 +324,15 @@ def test_urlpath_is_a_str() -> None:
     assert (URLPath("/b").protocol, URLPath("/b").host) == ("", "")
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("//evil.com/a", "/%2Fevil.com/a"), ("/a\\b", "/a%5Cb"), ("/\\evil.com", "/%5Cevil.com")],
+)
+def test_urlpath_never_starts_another_host(path: str, expected: str) -> None:
+    """As Starlette's: a leading "//" and any "\\" are escaped, so no link leaves the site."""
+    assert URLPath(path) == expected
+
+
 def test_urlpath_rejects_unknown_protocol() -> None:
     with pytest.raises(ValueError, match="got 'https'"):
         URLPath("/a", protocol="https")

@@ -194,7 +194,9 @@ def test_absolute_urls_of_route_paths(path: str, protocol: str, base: dict[str, 
     the scheme follows the protocol and the base's security."""
     base_url = URL(**base)
     url = URLPath(path, protocol).make_absolute_url(base_url)
-    assert url.path == base["path"].rstrip("/") + path
+    # A leading "//" is escaped (it would start another host), as Starlette escapes it.
+    escaped = "/%2F" + path[2:] if path.startswith("//") else path
+    assert url.path == base["path"].rstrip("/") + escaped
     assert url.netloc == base["netloc"]
     secure = base["scheme"] in ("https", "wss")
     expected = {
