@@ -38,6 +38,8 @@ from microasgi.responses import (
     Response,
     _body_cannot_be_stolen,
     _check_status,
+    _offers_denial_response,
+    _unsupported_scope,
 )
 from microasgi.types import Message, Receive, Scope, Send
 
@@ -53,17 +55,35 @@ _NOT_MODIFIED_FIELDS = frozenset(
 )
 _PATHSEND = "http.response.pathsend"
 _ZEROCOPYSEND = "http.response.zerocopysend"
-_EMPTY_LAST: Message = {"type": "http.response.body", "body": b"", "more_body": False}
+_BODY = "http.response.body"
+_WEBSOCKET_START = "websocket.http.response.start"
+_WEBSOCKET_BODY = "websocket.http.response.body"
+_EMPTY_LAST: Message = {"type": _BODY, "body": b"", "more_body": False}
+_DEFAULT_MEDIA_TYPE = "application/octet-stream"
+_DEFAULT_FILENAME = "download"
+# SPEC: before accept, websocket.close makes the server answer the handshake with HTTP 403.
+_WEBSOCKET_DENIED: Message = {"type": "websocket.close", "code": 1000}
+
+
+def _read_types_database() -> None:
+    """Read the system's media types now, unless done already (which keeps added types)."""
+    # PERF: mimetypes reads the system's type files (and on Windows the registry) at its first
+    # guess; done at import, so that no guess made while serving touches the disk.
+    if not mimetypes.inited:
+        mimetypes.init()
+
+
+_read_types_database()
 
 
 class FileResponse(Response):
     """A file, sent the fastest way the server offers, with ``Range`` and conditional requests.
 
     Headers: ``Content-Type`` (from ``media_type``, else guessed from ``filename`` or ``path``,
-    else ``text/plain``), ``Content-Length``, ``Last-Modified``, a strong ``ETag`` (modification
-    time and size), ``Accept-Ranges: bytes`` and, with ``filename``, ``Content-Disposition`` (an
-    ASCII ``filename`` plus an RFC 8187 ``filename*`` when the name is not plain ASCII). Headers
-    given in ``headers`` win over the computed ones.
+    else ``application/octet-stream``), ``Content-Length``, ``Last-Modified``, a strong ``ETag``
+    (modification time and size), ``Accept-Ranges: bytes`` and, with ``filename``,
+    ``Content-Disposition`` (an ASCII ``filename`` plus an RFC 8187 ``filename*`` when the name
+    is not plain ASCII). Headers given in ``headers`` win over the computed ones.
 
     On a 200 response the request's ``If-Match``, ``If-Unmodified-Since`` (412), ``If-None-Match``
     and ``If-Modified-Since`` (304) are applied in RFC 9110 section 13.2.2 order; then, for GET and
@@ -74,7 +94,12 @@ class FileResponse(Response):
     The body goes out as ``http.response.pathsend`` when the server offers it and the whole file is
     sent, else as ``http.response.zerocopysend`` (the response opens and closes the file), else in
     ``chunk_size`` reads in a worker thread, which stop as soon as the client leaves. HEAD gets
-    the GET headers and no body.
+    the GET headers and no body. No file system call runs on the event loop: the lookup, the
+    open, each read and the close happen in worker threads.
+
+    In a websocket scope (before accept) the file denies the handshake: sent whole, with the
+    response's status, as ``websocket.http.response.start`` and ``.body`` messages when the
+    server offers the ``websocket.http.response`` extension; otherwise the server answers 403.
 
     Args:
         path: the file to send; it is looked up when the response is sent.
@@ -111,15 +136,15 @@ class FileResponse(Response):
         content_disposition_type: str = "attachment",
     ) -> None:
         self.path = path
-        # SPEC: pathsend wants an absolute path; resolved now, against today's working directory.
-        self._absolute_path = os.path.abspath(os.fspath(path))
         self.status_code = _check_status(status_code)
         self.filename = filename
         # Starlette's argument, kept so calls port unchanged: the request's method decides, since
         # a GET answered with headers only would break its own Content-Length.
         self.method = method
         if media_type is None:
-            media_type = mimetypes.guess_type(filename or os.fspath(path))[0] or "text/plain"
+            # The types database was read at import: this guess is a lookup in memory.
+            guessed = mimetypes.guess_type(filename or os.fspath(path))[0]
+            media_type = guessed or _DEFAULT_MEDIA_TYPE
         self.media_type = media_type
         self.background = background
         self.init_headers(headers)
@@ -149,20 +174,43 @@ class FileResponse(Response):
             )
         return result
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the file (or a 304, 412, 416 or 206 as the request asks), then the background."""
-        if scope["type"] != "http":
-            # SPEC: an app should raise on a scope type it does not serve.
-            raise ValueError(
-                f"FileResponse answers 'http' scopes, got {scope['type']!r}. To deny a websocket "
-                "handshake with a file, read it and send a Response with its content."
-            )
+    async def _stat_headers(self) -> tuple[os.stat_result, list[tuple[bytes, bytes]]]:
+        """The file's ``os.stat`` result (looked up in a worker thread) and the 200 headers."""
         stat_result = self.stat_result
         if stat_result is None:
             stat_result = await anyio.to_thread.run_sync(self._stat)
-            headers = _with_stat_headers(self.raw_headers, stat_result)
+            return stat_result, _with_stat_headers(self.raw_headers, stat_result)
+        return stat_result, self.raw_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the file (or a 304, 412, 416 or 206 as the request asks), then the background."""
+        scope_type = scope["type"]
+        if scope_type == "http":
+            await self._respond(scope, receive, send)
+        elif scope_type == "websocket":
+            await self._deny_websocket(scope, send)
         else:
-            headers = self.raw_headers
+            raise _unsupported_scope(self, scope)
+        if self.background is not None:
+            await self.background()
+
+    async def _deny_websocket(self, scope: Scope, send: Send) -> None:
+        """Answer a websocket handshake with the whole file, or with 403 (see the class)."""
+        if not _offers_denial_response(scope):
+            await _send_all(send, [_WEBSOCKET_DENIED])
+            return
+        stat_result, headers = await self._stat_headers()
+        start: Message = {"type": _WEBSOCKET_START, "status": self.status_code, "headers": headers}
+        file = await anyio.to_thread.run_sync(_open, self.path)
+        try:
+            segments: list[_Segment] = [(0, stat_result.st_size)]
+            await self._send_chunks(send, start, file, segments, _WEBSOCKET_BODY)
+        finally:
+            await _close(file)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer an HTTP request: the file, or a 304, 412, 416 or 206 as the request asks."""
+        stat_result, headers = await self._stat_headers()
         method = scope.get("method", "GET")
         size = stat_result.st_size
         status = self.status_code
@@ -190,8 +238,6 @@ class FileResponse(Response):
             await _send_all(send, [start, _EMPTY_LAST])
         else:
             await self._send_file(scope, receive, send, start, segments, size)
-        if self.background is not None:
-            await self.background()
 
     def _partial(
         self, headers: list[tuple[bytes, bytes]], ranges: list[ByteRange], size: int
@@ -227,8 +273,12 @@ class FileResponse(Response):
         """Send ``start`` and the body through the best transport the server offers."""
         extensions = scope.get("extensions") or {}
         if _PATHSEND in extensions and segments == [(0, size)]:
-            # SPEC: pathsend comes once after start and is never mixed with body messages.
-            path = self._absolute_path
+            # SPEC: pathsend wants an absolute path; a relative one is resolved against the
+            # working directory (getcwd) in a worker thread. It comes once after start and is
+            # never mixed with body messages.
+            path = os.fspath(self.path)
+            if not os.path.isabs(path):
+                path = await anyio.to_thread.run_sync(os.path.abspath, path)
             await _send_all(send, [start, {"type": _PATHSEND, "path": path}])
             return
         file = await anyio.to_thread.run_sync(_open, self.path)
@@ -242,19 +292,24 @@ class FileResponse(Response):
             else:
                 await self._send_chunks(send, start, file, segments)
         finally:
-            # PERF: closing a file opened for reading does no I/O worth a thread.
-            file.close()
+            await _close(file)
 
     async def _send_chunks(
-        self, send: Send, start: Message, file: BinaryIO, segments: list[_Segment]
+        self,
+        send: Send,
+        start: Message,
+        file: BinaryIO,
+        segments: list[_Segment],
+        body_type: str = _BODY,
     ) -> None:
-        """Read ``segments`` in worker threads and send them; stop quietly if the client left."""
+        """Read ``segments`` in worker threads and send them as ``body_type`` messages; stop
+        quietly if the client left."""
         chunk_size = self.chunk_size
         try:
             await send(start)
             for segment in segments:
                 if isinstance(segment, bytes):
-                    await send({"type": "http.response.body", "body": segment, "more_body": True})
+                    await send({"type": body_type, "body": segment, "more_body": True})
                     continue
                 position, stop = segment
                 while position < stop:
@@ -268,8 +323,8 @@ class FileResponse(Response):
                             "is incomplete; do not change files while serving them."
                         )
                     position += len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send(_EMPTY_LAST)
+                    await send({"type": body_type, "body": chunk, "more_body": True})
+            await send({"type": body_type, "body": b"", "more_body": False})
         except OSError:
             return  # SPEC: ASGI 2.4, the client has gone: stop reading.
 
@@ -277,6 +332,12 @@ class FileResponse(Response):
 def _open(path: PathLike) -> BinaryIO:
     # Unbuffered: reads go straight into the chunk, and the fd is what zerocopysend wants.
     return open(path, "rb", buffering=0)  # closed by the caller
+
+
+async def _close(file: BinaryIO) -> None:
+    # Shielded: the file is closed even when the response is being cancelled (a disconnect).
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(file.close)
 
 
 def _read_at(file: BinaryIO, position: int, size: int) -> bytes:
@@ -380,7 +441,13 @@ def _refusal_headers(
 
 
 def _content_disposition(kind: str, filename: str) -> bytes:
-    """Return a ``Content-Disposition`` value; non-ASCII names get RFC 8187 ``filename*``."""
+    """Return a ``Content-Disposition`` value; other names than plain ASCII get a ``filename*``.
+
+    A name of printable ASCII without ``"``, ``\\`` or ``%`` goes as ``filename="..."``, as
+    Starlette sends it. Any other name goes exactly, percent-encoded, in RFC 8187
+    ``filename*=utf-8''...`` (all Starlette sends then), after an ASCII ``filename`` fallback for
+    the clients that ignore ``filename*`` (RFC 6266 section 4.3).
+    """
     if not isinstance(kind, str) or not kind or not _TOKEN_CHARS.issuperset(kind):
         raise ValueError(
             f"content_disposition_type must be an HTTP token such as 'attachment' or 'inline', "
@@ -388,12 +455,25 @@ def _content_disposition(kind: str, filename: str) -> bytes:
         )
     if filename.isascii() and filename.isprintable() and not any(c in filename for c in '"\\%'):
         return encode_header_value(f'{kind}; filename="{filename}"', "content-disposition")
-    # SECURITY: the quoted fallback holds printable ASCII only, without '"', '\' or '%' (which
-    # some browsers decode); the exact name goes percent-encoded in filename* (RFC 6266 4.3).
-    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
-    fallback = "".join(
-        c if c.isprintable() and c not in '"\\%' else "_" for c in ascii_name
-    ).strip()
     encoded = quote(filename, safe="")
-    value = f"{kind}; filename=\"{fallback or 'download'}\"; filename*=utf-8''{encoded}"
+    value = f"{kind}; filename=\"{_ascii_fallback(filename)}\"; filename*=utf-8''{encoded}"
     return encode_header_value(value, "content-disposition")
+
+
+def _ascii_fallback(filename: str) -> str:
+    """An ASCII stand-in for ``filename``: ``"résumé.pdf"`` gives ``"resume.pdf"``.
+
+    Accents are dropped (NFKD, then non-ASCII characters removed); characters that could end
+    the quoted string or be decoded by a browser become ``_``. When no letter or digit is left
+    before the extension (``"日本.txt"``), the name becomes ``download`` plus the extension.
+    """
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    # SECURITY: printable ASCII only, without '"', '\' or '%' (which some browsers decode).
+    name = "".join(c if c.isprintable() and c not in '"\\%' else "_" for c in ascii_name)
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    stem = stem.strip()
+    if not any(c.isalnum() for c in stem):
+        stem = _DEFAULT_FILENAME
+    return f"{stem}.{extension}" if extension.isalnum() else stem

@@ -69,13 +69,17 @@ _JSON_ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
 )
 _COOKIE_CODEC = http.cookies.SimpleCookie()
+# What a StreamingResponse producer may yield.
+_Chunk = str | bytes | bytearray | memoryview
 
 
 class Response:
     """A complete response whose body is known up front.
 
     Args:
-        content: ``bytes``, ``memoryview`` or ``str`` (encoded with ``charset``); ``None`` is empty.
+        content: ``bytes``, ``str`` (encoded with ``charset``), ``bytearray`` or ``memoryview``
+            (both copied into ``bytes`` here, so changing the buffer later changes nothing
+            sent); ``None`` is empty.
         status_code: the HTTP status, 100 to 599.
         headers: extra headers; each name and value is validated (``ValueError`` on CR, LF, NUL
             or other control characters) and encoded once, here.
@@ -183,12 +187,14 @@ class Response:
         if cls is bytes or content is None:
             data: bytes = content or b""
             return data
-        if isinstance(content, bytes | memoryview):
-            return content
+        if isinstance(content, bytes | bytearray | memoryview):
+            # SPEC: ASGI message bodies are bytes; a copy also keeps what is sent from changing
+            # when the caller reuses its buffer.
+            return _as_bytes(content)
         if isinstance(content, str):
             return content.encode(self.charset)
         raise TypeError(
-            f"{type(self).__name__} content must be bytes, memoryview, str or None, got "
+            f"{type(self).__name__} content must be bytes, bytearray, memoryview, str or None, got "
             f"{type(content).__name__}: {reprlib.repr(content)}. Use JSONResponse for data to send "
             "as JSON, or convert the content to str or bytes yourself."
         )
@@ -334,7 +340,7 @@ class Response:
             body: HTTPResponseBodyEvent = {
                 "type": "http.response.body",
                 # SPEC: a HEAD response has the GET headers and no content (RFC 9110 9.3.2).
-                "body": b"" if scope.get("method") == "HEAD" else self.body,  # type: ignore[typeddict-item]
+                "body": b"" if scope.get("method") == "HEAD" else self._body_bytes(),
             }
             try:
                 await send(start)  # type: ignore[arg-type]
@@ -351,7 +357,7 @@ class Response:
                             "headers": self.raw_headers,
                         }
                     )
-                    await send({"type": "websocket.http.response.body", "body": self.body})
+                    await send({"type": "websocket.http.response.body", "body": self._body_bytes()})
                 else:
                     await send(_WEBSOCKET_CLOSE)  # type: ignore[arg-type]
             except OSError:
@@ -360,6 +366,13 @@ class Response:
             raise _unsupported_scope(self, scope)
         if self.background is not None:
             await self.background()
+
+    def _body_bytes(self) -> bytes:
+        """``body`` as ``bytes``: a ``memoryview`` or ``bytearray`` (from a subclass's
+        ``render``, or assigned) is copied, as ASGI wants bytes."""
+        body = self.body
+        # PERF: render() already made bytes; one class check on the hot path.
+        return body if body.__class__ is bytes else _as_bytes(body)
 
     async def _send_with_trailers(self, scope: Scope, send: Send) -> None:
         # The trailers are resolved before anything is sent, so a failing trailers function
@@ -371,7 +384,7 @@ class Response:
             "headers": self._trailer_start_headers(scope),
             "trailers": True,
         }
-        body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": self.body}  # type: ignore[typeddict-item]
+        body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": self._body_bytes()}
         trailers: HTTPResponseTrailersEvent = {
             "type": "http.response.trailers",
             "headers": fields,
@@ -475,7 +488,8 @@ class StreamingResponse(Response):
     """A response whose body comes from an iterable, sent chunk by chunk.
 
     ``content`` may be an async iterable or a plain iterable (iterated in a worker thread) of
-    ``str`` (encoded with ``charset``), ``bytes`` or ``memoryview``. The producer stops, and is
+    ``str`` (encoded with ``charset``), ``bytes``, ``bytearray`` or ``memoryview`` (the last two
+    copied into ``bytes`` as they come, so a producer may reuse its buffer). The producer stops, and is
     closed, as soon as the client disconnects; see the docs page for how that is detected.
 
     ``trailers=`` and ``trailer_names=`` work as for ``Response``; a trailers function is called
@@ -483,11 +497,11 @@ class StreamingResponse(Response):
     a status).
     """
 
-    body_iterator: AsyncIterable[str | bytes | memoryview]
+    body_iterator: AsyncIterable[_Chunk]
 
     def __init__(
         self,
-        content: AsyncIterable[str | bytes | memoryview] | Iterable[str | bytes | memoryview],
+        content: AsyncIterable[_Chunk] | Iterable[_Chunk],
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
@@ -496,10 +510,12 @@ class StreamingResponse(Response):
         trailers: TrailersSource | None = None,
         trailer_names: Iterable[str] | None = None,
     ) -> None:
-        self._sync_iterator: Iterator[str | bytes | memoryview] | None = None
+        self._sync_iterator: Iterator[_Chunk] | None = None
         if isinstance(content, AsyncIterable):
             self.body_iterator = content
-        elif isinstance(content, Iterable) and not isinstance(content, str | bytes | memoryview):
+        elif isinstance(content, Iterable) and not isinstance(
+            content, str | bytes | bytearray | memoryview
+        ):
             self._sync_iterator = iter(content)
             self.body_iterator = iterate_in_threadpool(self._sync_iterator)
         else:
@@ -568,13 +584,19 @@ class StreamingResponse(Response):
                 return  # SPEC: ASGI 2.4, the client has gone.
             body_type = types[1]
             charset = self.charset
-            async for chunk in self.body_iterator:
-                if isinstance(chunk, str):
-                    chunk = chunk.encode(charset)
-                elif not isinstance(chunk, bytes | memoryview):
+            async for item in self.body_iterator:
+                if item.__class__ is bytes:
+                    chunk: bytes = item
+                elif isinstance(item, str):
+                    chunk = item.encode(charset)
+                elif isinstance(item, bytes | bytearray | memoryview):
+                    # SPEC: ASGI bodies are bytes. Copied, also because a producer may reuse
+                    # its buffer once it resumes, while the server still holds the message.
+                    chunk = _as_bytes(item)
+                else:
                     raise TypeError(
-                        f"StreamingResponse chunks must be str, bytes or memoryview, got "
-                        f"{type(chunk).__name__}: {reprlib.repr(chunk)}. Yield encoded data."
+                        f"StreamingResponse chunks must be str, bytes, bytearray or memoryview, "
+                        f"got {type(item).__name__}: {reprlib.repr(item)}. Yield encoded data."
                     )
                 try:
                     await send({"type": body_type, "body": chunk, "more_body": True})
@@ -638,6 +660,13 @@ class StreamingResponse(Response):
             if close is not None:
                 # A sync generator's cleanup may block, so it runs in a worker thread too.
                 await run_in_threadpool(close)
+
+
+def _as_bytes(data: bytes | bytearray | memoryview) -> bytes:
+    """A ``bytes`` copy of ``data`` (a ``memoryview`` of any shape or item format: its bytes)."""
+    if isinstance(data, memoryview):
+        return data.tobytes()
+    return bytes(data)
 
 
 def _check_status(status_code: int) -> int:

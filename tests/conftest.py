@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 # Imported here, at a shallow stack: Hypothesis imports it lazily, sometimes deep inside a test,
@@ -11,6 +12,28 @@ from typing import Any, cast
 # AST constructor recursion depth mismatch", seen with tests/properties/test_multipart.py).
 import hypothesis.internal.conjecture.optimiser  # noqa: F401
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--blockbuster",
+        action="store_true",
+        default=os.environ.get("MICROASGI_BLOCKBUSTER", "") not in ("", "0"),
+        help="fail on blocking calls made by microasgi on an event loop (tests/_blocking.py); "
+        "also MICROASGI_BLOCKBUSTER=1",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _forbid_blocking(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--blockbuster``, every test runs under ``tests/_blocking.forbid_blocking()``."""
+    if not request.config.getoption("--blockbuster"):
+        yield
+        return
+    from _blocking import forbid_blocking
+
+    with forbid_blocking():
+        yield
 
 
 @pytest.fixture(params=[pytest.param("asyncio", id="asyncio"), pytest.param("trio", id="trio")])

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
+from microasgi._fileresponse import _read_types_database
 from microasgi._ranges import format_http_date
 from microasgi.background import BackgroundTask
 from microasgi.responses import FileResponse, Response
-from microasgi.testclient import AsyncTestClient, TestResponse
+from microasgi.testclient import AsyncTestClient, TestResponse, WebSocketDenialResponse
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT = b"0123456789abcdefghij"  # 20 bytes
@@ -99,7 +103,9 @@ async def test_get_sends_the_file_with_validators(file: Path, extensions: Any) -
     [
         ("a.html", None, "text/html; charset=utf-8"),
         ("a.png", None, "image/png"),
-        ("a.unknownext", None, "text/plain; charset=utf-8"),
+        # As Starlette: a type nobody knows is sent as opaque bytes, not as text.
+        ("a.unknownext", None, "application/octet-stream"),
+        ("noextension", None, "application/octet-stream"),
         ("a.html", "application/x-custom", "application/x-custom"),
     ],
 )
@@ -126,9 +132,40 @@ async def test_media_type_is_guessed_from_the_filename(file: Path) -> None:
             "attachment; filename=\"resume.pdf\"; filename*=utf-8''r%C3%A9sum%C3%A9.pdf",
         ),
         (
+            "résumé.tar.gz",
+            "attachment",
+            "attachment; filename=\"resume.tar.gz\"; filename*=utf-8''r%C3%A9sum%C3%A9.tar.gz",
+        ),
+        (
+            "ｆｕｌｌ.pdf",  # noqa: RUF001 - fullwidth letters, on purpose
+            "attachment",
+            'attachment; filename="full.pdf"; '
+            "filename*=utf-8''%EF%BD%86%EF%BD%95%EF%BD%8C%EF%BD%8C.pdf",
+        ),
+        (
             "日本.txt",
             "attachment",
-            "attachment; filename=\".txt\"; filename*=utf-8''%E6%97%A5%E6%9C%AC.txt",
+            "attachment; filename=\"download.txt\"; filename*=utf-8''%E6%97%A5%E6%9C%AC.txt",
+        ),
+        (
+            "日本 .txt",
+            "attachment",
+            "attachment; filename=\"download.txt\"; filename*=utf-8''%E6%97%A5%E6%9C%AC%20.txt",
+        ),
+        (
+            "報告.日本",
+            "attachment",
+            "attachment; filename=\"download\"; filename*=utf-8''%E5%A0%B1%E5%91%8A.%E6%97%A5%E6%9C%AC",
+        ),
+        (
+            "ключ\x7f.bin",
+            "inline",
+            "inline; filename=\"download.bin\"; filename*=utf-8''%D0%BA%D0%BB%D1%8E%D1%87%7F.bin",
+        ),
+        (
+            "＂quoted＂.txt",  # noqa: RUF001 - fullwidth quotes NFKD-normalize to '"'
+            "attachment",
+            "attachment; filename=\"_quoted_.txt\"; filename*=utf-8''%EF%BC%82quoted%EF%BC%82.txt",
         ),
         (
             "日本",
@@ -178,6 +215,20 @@ async def test_given_headers_win(file: Path) -> None:
     assert response.headers["cache-control"] == "max-age=60"
 
 
+@pytest.mark.parametrize(
+    "filename",
+    ["résumé.pdf", 'a"b.txt', "x\\y", "tab\there", "日本", "\u202eexe.txt", "ｆ＂\u2028.txt"],  # noqa: RUF001
+)
+def test_content_disposition_fallback_is_safe_ascii(file: Path, filename: str) -> None:
+    value = FileResponse(file, filename=filename).headers["content-disposition"]
+    quoted = value.split('filename="', 1)[1].split('"', 1)[0]
+    assert quoted
+    assert quoted.isascii()
+    assert quoted.isprintable()
+    assert not set(quoted) & set('"\\%')
+    assert value.endswith("; filename*=utf-8''" + quote(filename, safe=""))
+
+
 def test_stat_result_sets_the_headers_at_construction(file: Path) -> None:
     response = FileResponse(file, stat_result=file.stat())
     assert response.headers["content-length"] == "20"
@@ -204,15 +255,110 @@ async def test_directory_is_a_clear_error(tmp_path: Path) -> None:
         await client(serve(tmp_path)).get("/")
 
 
-async def test_websocket_scope_is_refused(file: Path) -> None:
-    async def receive() -> Message:
-        raise AssertionError("not called")
+async def never_receive() -> Message:
+    raise AssertionError("not called")
 
+
+async def test_lifespan_scope_is_refused(file: Path) -> None:
     async def send(message: Message) -> None:
         raise AssertionError("not called")
 
-    with pytest.raises(ValueError, match="FileResponse answers 'http' scopes, got 'websocket'"):
-        await FileResponse(file)({"type": "websocket"}, receive, send)
+    with pytest.raises(
+        ValueError, match="FileResponse answers 'http' and 'websocket' scopes, got 'lifespan'"
+    ):
+        await FileResponse(file)({"type": "lifespan"}, never_receive, send)
+
+
+def websocket_scope(extensions: dict[str, Any] | None) -> Scope:
+    scope: Scope = {"type": "websocket", "path": "/", "headers": [(b"range", b"bytes=0-1")]}
+    if extensions is not None:
+        scope["extensions"] = extensions
+    return scope
+
+
+@pytest.mark.parametrize("chunk_size", [64 * 1024, 7])
+async def test_websocket_denial_sends_the_file(file: Path, chunk_size: int) -> None:
+    # Sent whole with the response's status: Range and validators are for HTTP requests.
+    messages: list[Message] = []
+    ran: list[str] = []
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+
+    response = FileResponse(
+        file, status_code=403, filename="denied.txt", background=BackgroundTask(ran.append, "bg")
+    )
+    response.chunk_size = chunk_size
+    await response(websocket_scope({"websocket.http.response": {}}), never_receive, send)
+    start = messages[0]
+    assert start["type"] == "websocket.http.response.start"
+    assert start["status"] == 403
+    headers = dict(start["headers"])
+    assert headers[b"content-length"] == b"20"
+    assert headers[b"content-type"] == b"text/plain; charset=utf-8"
+    assert headers[b"content-disposition"] == b'attachment; filename="denied.txt"'
+    assert b"etag" in headers
+    assert {m["type"] for m in messages[1:]} == {"websocket.http.response.body"}
+    assert b"".join(m["body"] for m in messages[1:]) == CONTENT
+    assert [m["more_body"] for m in messages[1:]] == [True] * (len(messages) - 2) + [False]
+    assert ran == ["bg"]
+
+
+async def test_websocket_denial_through_the_test_client(file: Path) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # websocket.connect
+        await FileResponse(file, status_code=401, media_type="text/html")(scope, receive, send)
+
+    with pytest.raises(WebSocketDenialResponse) as denial:
+        async with AsyncTestClient(app).websocket_connect("/"):
+            pass  # pragma: no cover
+    assert denial.value.status_code == 401
+    assert denial.value.content == CONTENT
+    assert denial.value.headers["content-type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("extensions", [None, {}, {"tls": {}}])
+async def test_websocket_denial_without_the_extension_is_a_403_close(
+    tmp_path: Path, extensions: dict[str, Any] | None
+) -> None:
+    messages: list[Message] = []
+    ran: list[str] = []
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+
+    # Nothing is looked up: the file need not exist for a plain refusal.
+    response = FileResponse(tmp_path / "missing", background=BackgroundTask(ran.append, "bg"))
+    await response(websocket_scope(extensions), never_receive, send)
+    assert messages == [{"type": "websocket.close", "code": 1000}]
+    assert ran == ["bg"]
+
+
+async def test_websocket_denial_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    async def send(message: Message) -> None:
+        raise AssertionError("not called")
+
+    response = FileResponse(tmp_path / "missing.txt")
+    with pytest.raises(RuntimeError, match=r"missing\.txt.* does not exist"):
+        await response(websocket_scope({"websocket.http.response": {}}), never_receive, send)
+
+
+@pytest.mark.parametrize("fail_at", [0, 1, 2])
+async def test_websocket_denial_client_gone_is_quiet(file: Path, fail_at: int) -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        if len(sent) == fail_at:
+            raise ConnectionResetError("client gone")
+        sent.append(message)
+
+    response = FileResponse(file)
+    response.chunk_size = 10
+    await response(websocket_scope({"websocket.http.response": {}}), never_receive, send)
+    assert len(sent) == fail_at  # start, 10 bytes, 10 bytes, the end: stopped at the failure
+    sent.clear()
+    await response(websocket_scope(None), never_receive, send)
+    assert len(sent) == min(fail_at, 1)  # the close
 
 
 # --- HEAD ------------------------------------------------------------------------------------
@@ -436,6 +582,43 @@ async def test_pathsend_sends_the_absolute_path(
     response = await client(serve("file.txt"), PATHSEND).get("/")
     assert response.content == CONTENT
     assert response.extension_messages == [{"type": "http.response.pathsend", "path": real}]
+
+
+async def test_pathsend_resolves_a_relative_path_when_sent(
+    file: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Built anywhere, the relative path is resolved (in a worker thread) when the response is
+    # sent, as a server given Starlette's relative path would resolve it.
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)
+    response = FileResponse("file.txt", stat_result=stat_of(file))
+    monkeypatch.chdir(file.parent)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await response(scope, receive, send)
+
+    sent = await client(app, PATHSEND).get("/")
+    real = os.path.realpath(file)  # noqa: ASYNC240 - a test, not a server
+    assert sent.extension_messages == [{"type": "http.response.pathsend", "path": real}]
+
+
+@pytest.mark.parametrize(("inited", "reads"), [(False, 1), (True, 0)])
+def test_the_types_database_is_read_once(
+    monkeypatch: pytest.MonkeyPatch, inited: bool, reads: int
+) -> None:
+    # Read again, the database would lose the types an app added before importing microasgi.
+    calls: list[Any] = []
+    monkeypatch.setattr(mimetypes, "init", lambda: calls.append("read"))
+    monkeypatch.setattr(mimetypes, "inited", inited)
+    _read_types_database()
+    assert len(calls) == reads
+
+
+def test_the_types_database_is_read_at_import() -> None:
+    # So that no guess made while serving reads the system's type files on the event loop.
+    code = "import mimetypes, microasgi.responses; print(mimetypes.inited)"
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert done.stdout == "True\n"
 
 
 async def test_zerocopysend_messages_and_the_file_is_closed(file: Path) -> None:

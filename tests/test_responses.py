@@ -172,9 +172,61 @@ def test_construction(response: Response, body: bytes, headers: list[tuple[bytes
     assert response.raw_headers == headers
 
 
+def test_content_length_of_large_bodies_is_not_remembered() -> None:
+    size = responses._LENGTH_HEADERS_LIMIT + 1
+    assert Response(b"x" * size).raw_headers == [(b"content-length", str(size).encode())]
+    assert size not in responses._LENGTH_HEADERS
+
+
 def test_memoryview_content_length_counts_bytes_not_items() -> None:
     view = memoryview(b"\x00" * 8).cast("d")  # one float64 item, eight bytes
     assert Response(view).raw_headers == [(b"content-length", b"8")]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(bytearray, id="bytearray"),
+        pytest.param(lambda buffer: memoryview(buffer), id="memoryview"),
+        pytest.param(lambda buffer: memoryview(buffer)[::1], id="memoryview-slice"),
+        pytest.param(lambda buffer: memoryview(buffer).cast("H"), id="memoryview-cast"),
+    ],
+)
+async def test_buffer_content_is_sent_as_a_bytes_copy(make: Callable[[bytearray], Any]) -> None:
+    buffer = bytearray(b"abcd")
+    response = Response(make(buffer))
+    buffer[:] = b"XXXX"  # the caller reuses its buffer: what is sent must not change
+    assert response.raw_headers == [(b"content-length", b"4")]
+    for scope in (http_scope(), websocket_scope({"websocket.http.response": {}})):
+        send = Recorder()
+        await response(scope, receive_never, send)
+        assert type(send.messages[1]["body"]) is bytes
+        assert send.messages[1]["body"] == b"abcd"
+
+
+def test_memoryview_of_strided_items_keeps_its_bytes() -> None:
+    view = memoryview(b"a.b.c.")[::2]  # not contiguous
+    response = Response(view)
+    assert response.body == b"abc"
+    assert response.raw_headers == [(b"content-length", b"3")]
+
+
+@pytest.mark.parametrize("body", [bytearray(b"hey"), memoryview(b"hey")])
+async def test_buffer_body_from_a_subclass_is_sent_as_bytes(body: Any) -> None:
+    # A subclass's render(), or an assignment, may leave a buffer in ``body``.
+    class Buffered(Response):
+        def render(self, content: Any) -> bytes | memoryview:
+            return body  # type: ignore[no-any-return]
+
+    response = Buffered("ignored", trailers={"x-sum": "1"})
+    for scope in (
+        http_scope(),
+        http_scope(headers=[(b"te", b"trailers")], extensions={"http.response.trailers": {}}),
+    ):
+        send = Recorder()
+        await response(scope, receive_never, send)
+        assert type(send.messages[1]["body"]) is bytes
+        assert send.messages[1]["body"] == b"hey"
 
 
 def test_class_attributes_and_charset_subclass() -> None:
@@ -188,9 +240,11 @@ def test_class_attributes_and_charset_subclass() -> None:
     assert (b"content-type", b"text/plain; charset=latin-1") in response.raw_headers
 
 
-@pytest.mark.parametrize("content", [{"a": 1}, 3, bytearray(b"x"), ["x"]])
+@pytest.mark.parametrize("content", [{"a": 1}, 3, ["x"], [b"x"]])
 def test_render_refuses_other_types(content: Any) -> None:
-    with pytest.raises(TypeError, match="content must be bytes, memoryview, str or None"):
+    with pytest.raises(
+        TypeError, match="content must be bytes, bytearray, memoryview, str or None"
+    ):
         Response(content)
 
 
@@ -662,7 +716,7 @@ async def test_streaming_str_chunks_use_the_charset() -> None:
     assert send.messages[0]["headers"] == [(b"content-type", b"text/plain; charset=latin-1")]
 
 
-@pytest.mark.parametrize("content", ["text", b"bytes", memoryview(b"m"), 5, None])
+@pytest.mark.parametrize("content", ["text", b"bytes", bytearray(b"b"), memoryview(b"m"), 5, None])
 def test_streaming_refuses_non_iterables(content: Any) -> None:
     with pytest.raises(TypeError, match="must be an iterable or async iterable of chunks"):
         StreamingResponse(content)
@@ -677,9 +731,48 @@ async def test_streaming_refuses_bad_chunks_and_closes() -> None:
         finally:
             closed.set()
 
-    with pytest.raises(TypeError, match="chunks must be str, bytes or memoryview, got dict"):
+    with pytest.raises(
+        TypeError, match="chunks must be str, bytes, bytearray or memoryview, got dict"
+    ):
         await StreamingResponse(chunks())(http_scope(), receive_never, Recorder())
     assert closed.is_set()
+
+
+@pytest.mark.parametrize("kind", ["bytearray", "memoryview"])
+@pytest.mark.parametrize("spec_version", [None, "2.4"])
+async def test_streaming_buffer_chunks_are_sent_as_bytes_copies(
+    kind: str, spec_version: str | None
+) -> None:
+    # A producer that reuses one buffer: each chunk must be sent as it was when yielded, even
+    # if the server keeps the message while the producer goes on.
+    buffer = bytearray(4)
+
+    async def produce() -> AsyncIterator[Any]:
+        for text in (b"one!", b"two!", b"six!"):
+            buffer[:] = text
+            yield buffer if kind == "bytearray" else memoryview(buffer)
+        buffer[:] = b"gone"
+
+    send = Recorder()
+    await StreamingResponse(produce())(http_scope(spec_version=spec_version), receive_never, send)
+    bodies = [message["body"] for message in send.messages[1:]]
+    assert bodies == [b"one!", b"two!", b"six!", b""]
+    assert all(type(body) is bytes for body in bodies)
+
+
+async def test_streaming_buffer_chunks_from_a_sync_producer_and_in_a_denial() -> None:
+    buffer = bytearray(b"ab")
+
+    def produce() -> Iterator[bytearray]:
+        yield buffer
+        buffer[:] = b"cd"
+        yield buffer
+        buffer[:] = b"ef"
+
+    send = Recorder()
+    scope = websocket_scope({"websocket.http.response": {}})
+    await StreamingResponse(produce())(scope, receive_never, send)
+    assert [message["body"] for message in send.messages[1:]] == [b"ab", b"cd", b""]
 
 
 def test_streaming_headers_have_no_content_length() -> None:

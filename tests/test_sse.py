@@ -175,6 +175,32 @@ async def test_items_of_every_kind() -> None:
     ]
 
 
+@pytest.mark.parametrize("kind", ["bytearray", "memoryview"])
+@pytest.mark.parametrize("ping", [None, 3600])
+async def test_a_reused_buffer_is_sent_as_it_was_yielded(kind: str, ping: float | None) -> None:
+    buffer = bytearray(3)
+    sent: list[Any] = []
+
+    async def events() -> AsyncIterator[Any]:
+        for data in (b"one", b"two", b"six"):
+            buffer[:] = data
+            yield buffer if kind == "bytearray" else memoryview(buffer)
+        buffer[:] = b"xxx"
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        async def record(message: Message) -> None:
+            sent.append(message.get("body"))
+            await send(message)
+
+        await EventSourceResponse(events(), ping=ping)(scope, receive, record)
+
+    response = await AsyncTestClient(app).get("/")
+    assert [e["data"] for e in parse_stream(response.text)] == ["one", "two", "six"]
+    bodies = sent[1:]
+    assert bodies == [b"data: one\n\n", b"data: two\n\n", b"data: six\n\n", b""]
+    assert all(type(body) is bytes for body in bodies)
+
+
 @pytest.mark.parametrize("ping", [None, 3600])
 async def test_headers(ping: float | None) -> None:
     response = await AsyncTestClient(serve(["x"], ping=ping)).get("/")

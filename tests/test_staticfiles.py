@@ -53,7 +53,7 @@ def mounted(static: StaticFiles, **kw: Any) -> AsyncTestClient:
         ("/static/hello.txt", 200, b"hello", "text/plain; charset=utf-8"),
         ("/static/css/app.css", 200, b"body {}", "text/css; charset=utf-8"),
         ("/static/./css//app.css", 200, b"body {}", "text/css; charset=utf-8"),
-        ("/static/a%252e%252e", 200, b"literal name", "text/plain; charset=utf-8"),
+        ("/static/a%252e%252e", 200, b"literal name", "application/octet-stream"),
         ("/static/missing.txt", 404, b"Not Found", "text/plain; charset=utf-8"),
         ("/static/css", 404, b"Not Found", "text/plain; charset=utf-8"),  # no html mode
         ("/static/", 404, b"Not Found", "text/plain; charset=utf-8"),

@@ -45,3 +45,17 @@ async def test_unicode_filename() -> None:
     assert response.headers["content-disposition"] == (
         "inline; filename=\"resume.txt\"; filename*=utf-8''r%C3%A9sum%C3%A9.txt"
     )
+
+
+async def report(scope: Scope, receive: Receive, send: Send) -> None:
+    """Nothing readable is left of this name in ASCII: the fallback is 'download.data'."""
+    await FileResponse(HELLO, filename="報告.data")(scope, receive, send)
+
+
+async def test_fallback_name_and_unknown_type() -> None:
+    response = await AsyncTestClient(report).get("/")
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"download.data\"; filename*=utf-8''%E5%A0%B1%E5%91%8A.data"
+    )
+    # No known type for ".data": opaque bytes, as in Starlette.
+    assert response.headers["content-type"] == "application/octet-stream"
