@@ -18,6 +18,7 @@ from types import EllipsisType
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
+from microasgi._hosts import split_host
 from microasgi._matcher import CompiledPath, compile_path, too_long
 from microasgi._parsers import declared_content_length
 from microasgi._scope import full_path, route_path
@@ -339,7 +340,7 @@ class Route(_PathRoute):
         self.path = path
         self._compile(None)
         self.endpoint = endpoint
-        self.name = _endpoint_name(endpoint) if name is None else name
+        self.name = get_name(endpoint) if name is None else name
         self.include_in_schema = include_in_schema
         handler = endpoint
         while isinstance(handler, functools.partial):
@@ -389,6 +390,17 @@ class Route(_PathRoute):
             return
         await self.app(scope, receive, send)
 
+    def __eq__(self, other: object) -> bool:
+        # As Starlette: routes declared alike are equal (app.routes == [Route(...)] in tests).
+        return (
+            isinstance(other, Route)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+            and self.methods == other.methods
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, so not hashable (as Starlette)
+
     def __repr__(self) -> str:
         methods = sorted(self.methods or ())
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
@@ -426,7 +438,7 @@ class WebSocketRoute(_PathRoute):
         self.path = path
         self._compile(None)
         self.endpoint = endpoint
-        self.name = _endpoint_name(endpoint) if name is None else name
+        self.name = get_name(endpoint) if name is None else name
         handler = endpoint
         while isinstance(handler, functools.partial):
             handler = handler.func
@@ -459,6 +471,15 @@ class WebSocketRoute(_PathRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, WebSocketRoute)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
@@ -574,6 +595,15 @@ class Mount(_PathRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mount) or self.path != other.path:
+            return False
+        if self._router is not None and other._router is not None:
+            return self._router.routes == other._router.routes
+        return bool(self._base_app == other._base_app)
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self._base_app!r})"
@@ -599,9 +629,14 @@ class Host(BaseRoute):
             )
         # Lowercase the literal text only: parameter names keep their case.
         self.host = re.sub(r"[^{}]+(?={|$)", lambda m: m[0].lower(), host)
-        self._has_port = ":" in re.sub(r"{[^}]*}", "", host).rsplit("]", 1)[-1]
+        # As Starlette: the port of the pattern is not compared (nor the Host header's), so
+        # Host("localhost:8000", ...) matches localhost on any port.
+        pattern = self.host
+        tail = re.sub(r"{[^}]*}", "", pattern).rsplit("]", 1)[-1]
+        if ":" in tail:
+            pattern = pattern[: pattern.rindex(":")]
         # Host labels use the path compiler: one label per "segment".
-        self._compiled = compile_path("/" + self.host.replace(".", "/"))
+        self._compiled = compile_path("/" + pattern.replace(".", "/"))
         self.app = asgi3(app)
         self.name = name
 
@@ -619,14 +654,16 @@ class Host(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] not in ("http", "websocket"):
             return Match.NONE, {}
-        host = ""
+        parsed = None
         for key, value in scope.get("headers", ()):
             if key == b"host":
-                host = value.decode("latin-1").lower()
+                # SECURITY: a malformed Host ("[::1]:", "example.org:evil") matches no Host
+                # route, as in Starlette.
+                parsed = split_host(value.decode("latin-1"))
                 break
-        if not self._has_port:
-            host = _strip_port(host)
-        found = match_compiled(self._compiled, "/" + host.replace(".", "/"))
+        if parsed is None:
+            return Match.NONE, {}
+        found = match_compiled(self._compiled, "/" + parsed.name.replace(".", "/"))
         if found is None:
             return Match.NONE, {}
         return Match.FULL, {
@@ -655,6 +692,11 @@ class Host(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Host) and self.host == other.host and self.app == other.app
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
 
@@ -677,25 +719,33 @@ def match_compiled(compiled: CompiledPath, path: str) -> tuple[dict[str, Any], s
     return {key: convertors[key].convert(value) for key, value in groups.items()}, rest
 
 
-_PLACEHOLDER = re.compile(r"{([^{}:]+)}")
+# A placeholder of a path format: "{name}".
+_PLACEHOLDER = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
 
 
-def fill_template(compiled: CompiledPath, params: dict[str, Any]) -> str:
-    """Put the given params into the template, popping the ones it takes from ``params``.
+def replace_params(
+    path: str, param_convertors: Mapping[str, Convertor[Any]], path_params: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Fill the ``{name}`` placeholders of a path format (Starlette's helper).
 
-    One pass over the template: a value is inserted as it is and never read again, so a value
-    that looks like a placeholder (``"{id}"``) stays literal. A parameter not given stays a
-    placeholder.
+    Each value given goes through its converter's ``to_string`` and is inserted once, in one
+    pass over the template: a value that looks like a placeholder (``"{id}"``) stays literal.
+    A placeholder without a value stays as it is. Returns the path and ``path_params`` itself,
+    emptied of the values it took.
     """
-    convertors = compiled.param_convertors
 
     def value(match: re.Match[str]) -> str:
         key = match[1]
-        if key not in params or key not in convertors:
+        if key not in path_params or key not in param_convertors:
             return match[0]
-        return convertors[key].to_string(params.pop(key))
+        return param_convertors[key].to_string(path_params.pop(key))
 
-    return _PLACEHOLDER.sub(value, compiled.path_format)
+    return _PLACEHOLDER.sub(value, path), path_params
+
+
+def fill_template(compiled: CompiledPath, params: dict[str, Any]) -> str:
+    """``replace_params`` over a compiled template, popping the params it takes."""
+    return replace_params(compiled.path_format, compiled.param_convertors, params)[0]
 
 
 def mount_scope(
@@ -800,13 +850,8 @@ def _is_double_callable(app: Any) -> bool:
     return not is_async_callable(app)
 
 
-def _strip_port(host: str) -> str:
-    if host.startswith("["):  # an IPv6 literal: [::1]:8000
-        return host.split("]", 1)[0] + "]"
-    return host.split(":", 1)[0]
-
-
-def _endpoint_name(endpoint: Any) -> str:
+def get_name(endpoint: Any) -> str:
+    """The name a route takes from its endpoint: its ``__name__``, else its class's."""
     if inspect.isroutine(endpoint) or inspect.isclass(endpoint):
         return str(endpoint.__name__)
     return type(endpoint).__name__

@@ -163,9 +163,13 @@ class FloatConvertor(Convertor[float]):
 
 
 class UUIDConvertor(Convertor[uuid.UUID]):
-    """``{name:uuid}``: a UUID in its canonical 8-4-4-4-12 hex form, converted to ``uuid.UUID``."""
+    """``{name:uuid}``: a UUID, converted to ``uuid.UUID``.
 
-    regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    The 8-4-4-4-12 hex form and the 32 hex digits without hyphens both match, in either case
+    (as in Starlette 1.10); ``url_path_for`` writes the canonical hyphenated form.
+    """
+
+    regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
     def convert(self, value: str) -> uuid.UUID:
         return uuid.UUID(value)

@@ -12,7 +12,8 @@ protocol in ``microasgi._lifespan``.
 from __future__ import annotations
 
 import difflib
-import warnings
+import logging
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from urllib.parse import quote
 from microasgi._lifespan import LifespanRunner
 from microasgi._matcher import Entry, Matcher
 from microasgi._matcher import Match as _Found
+from microasgi._matcher import compile_path as _compile_template
 from microasgi._routes import (
     AnyApp,
     BaseRoute,
@@ -32,9 +34,11 @@ from microasgi._routes import (
     WebSocketRoute,
     _PathRoute,
     check_limit,
+    get_name,
     method_not_allowed,
     mount_scope,
     not_found,
+    replace_params,
     request_response,
     try_url_path_for,
     websocket_session,
@@ -56,9 +60,11 @@ __all__ = [
     "Mount",
     "NoMatchFound",
     "Route",
-    "RouteShadowedWarning",
     "Router",
     "WebSocketRoute",
+    "compile_path",
+    "get_name",
+    "replace_params",
     "request_response",
     "websocket_session",
 ]
@@ -72,6 +78,8 @@ for _public in (
     NoMatchFound,
     Route,
     WebSocketRoute,
+    get_name,
+    replace_params,
     request_response,
     websocket_session,
 ):
@@ -85,12 +93,37 @@ _WEBSOCKET = frozenset({"websocket"})
 _HTTP_AND_WEBSOCKET = frozenset({"http", "websocket"})
 
 
-class RouteShadowedWarning(UserWarning):
-    """A route can never match: a route declared before it matches every request it would.
+def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:
+    """Starlette's helper: parse a path (``"/users/{id:int}"``) or host pattern
+    (``"{sub}.example.org"``) into ``(regex, format, convertors)``.
 
-    Emitted when a router is built; the message names both routes. Reorder the routes, or
-    silence it with ``warnings.filterwarnings("ignore", category=RouteShadowedWarning)``.
+    The regex matches a whole path (or host, without case and port); the format has the
+    converters removed (``"/users/{id}"``). Routes compile their paths themselves: this is for
+    code that needs the same parsing (custom routes, libraries written for Starlette).
+
+    Raises:
+        ValueError: the template is malformed or names an unknown converter.
     """
+    if path.startswith("/"):
+        compiled = _compile_template(path)
+        return re.compile(f"^{compiled.regex.pattern}$", re.DOTALL), *_format(compiled)
+    host = path
+    tail = re.sub(r"{[^}]*}", "", host).rsplit("]", 1)[-1]
+    if ":" in tail:
+        host = host[: host.rindex(":")]  # the port is not matched (as in Host routes)
+    compiled = _compile_template("/" + host)
+    pattern = compiled.regex.pattern.removeprefix("/")
+    regex, (path_format, convertors) = re.compile(f"^{pattern}$", re.IGNORECASE), _format(compiled)
+    return regex, path_format.removeprefix("/"), convertors
+
+
+def _format(compiled: Any) -> tuple[str, dict[str, Convertor[Any]]]:
+    return compiled.path_format, dict(compiled.param_convertors)
+
+
+# Shadowed routes are reported here (a warning record), not as Python warnings: a test suite
+# that turns warnings into errors must still import a module that declares one on purpose.
+logger = logging.getLogger("microasgi")
 
 
 class Router:
@@ -112,13 +145,13 @@ class Router:
         form_limits: the default ``FormLimits`` for ``request.form()`` under this router (a
             mounted router's own wins); ``form()``'s keyword arguments override it per call.
 
+    A route that can never match, because one declared before it takes every request it would,
+    is reported when the router is built: a warning record on the ``microasgi`` logger naming
+    both routes, and ``shadowed_routes()`` lists them for a test to check.
+
     Raises:
         ValueError: a route path names an unknown converter, or ``max_body_size`` is negative.
         TypeError: an item of ``routes`` is not a route, or ``form_limits`` not a ``FormLimits``.
-
-    Warns:
-        RouteShadowedWarning: a route can never match because an earlier one takes all its
-            requests.
     """
 
     # Mount(routes=...) builds its router without compiling: the router holding the mount
@@ -162,6 +195,7 @@ class Router:
         self._guarded: ASGIApp | None = None
         self._matcher = Matcher(())
         self._custom: list[tuple[int, BaseRoute]] = []
+        self._shadowed: list[tuple[BaseRoute, BaseRoute]] = []
         # The length of ``routes`` when last compiled: -1 for "not compiled yet".
         self._compiled_count = -1
         if self._compile_at_init:
@@ -169,8 +203,8 @@ class Router:
 
     # --- building ---------------------------------------------------------------------------
 
-    def _compile(self, stacklevel: int = 3) -> None:
-        """Compile ``routes`` into the matcher; warn about shadowed routes."""
+    def _compile(self) -> None:
+        """Compile ``routes`` into the matcher; log the shadowed routes."""
         entries: list[Entry] = []
         custom: list[tuple[int, BaseRoute]] = []
         for index, route in enumerate(self.routes):
@@ -195,13 +229,31 @@ class Router:
         self._matcher = Matcher(entries)
         self._custom = custom
         self._compiled_count = len(self.routes)
-        for later, earlier in self._matcher.shadowed():
-            warnings.warn(
-                f"{later.target!r} can never match: {earlier.target!r}, declared before it, "
-                "matches every request it would. Reorder the routes or remove one.",
-                RouteShadowedWarning,
-                stacklevel=stacklevel,
-            )
+        reported = {(id(later), id(earlier)) for later, earlier in self._shadowed}
+        self._shadowed = [
+            (later.target, earlier.target) for later, earlier in self._matcher.shadowed()
+        ]
+        for later, earlier in self._shadowed:
+            if (id(later), id(earlier)) not in reported:
+                logger.warning(
+                    "%r can never match: %r, declared before it, matches every request it "
+                    "would. Reorder the routes or remove one.",
+                    later,
+                    earlier,
+                )
+
+    def shadowed_routes(self) -> list[tuple[BaseRoute, BaseRoute]]:
+        """The routes that can never match, each with the route declared before it that takes
+        every request it would: ``[(shadowed, winner), ...]``, in declaration order.
+
+        Only routes the router compiles are compared (``Route``, ``WebSocketRoute``, ``Mount``);
+        a mounted router answers for its own routes. A test can assert there are none::
+
+            assert app.router.shadowed_routes() == []
+        """
+        if self._compiled_count != len(self.routes):
+            self._compile()
+        return list(self._shadowed)
 
     # --- the ASGI app -----------------------------------------------------------------------
 
@@ -253,6 +305,9 @@ class Router:
             return
         if isinstance(found, _Found):
             route = found.entry.target
+            # Starlette 1.7's key: the matched route, for telemetry (a mounted router sets it
+            # again to its own route, so the innermost wins).
+            scope["route"] = route
             # Starlette-compatible: the matched endpoint and params are set on the scope itself,
             # so middleware that ran before can read them afterwards.
             if found.entry.is_mount:
@@ -297,6 +352,7 @@ class Router:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 scope.update(child_scope)
+                scope["route"] = route
                 await route.handle(scope, receive, send)
                 return True
             if match is Match.PARTIAL and partial is None:
@@ -304,6 +360,7 @@ class Router:
         if partial is None or found:
             return False
         scope.update(partial[1])
+        scope["route"] = partial[0]
         await partial[0].handle(scope, receive, send)
         return True
 
@@ -385,13 +442,14 @@ class Router:
 
     def _add(self, route: BaseRoute) -> None:
         self.routes.append(route)
-        self._compile(stacklevel=4)
+        self._compile()
 
     def _lifespan_apps(self) -> list[ASGIApp]:
         """The apps mounted here (``Mount``, ``Host``) whose lifespans run with ours, once each."""
         apps: list[ASGIApp] = []
         for route in self.routes:
-            if isinstance(route, Mount | Host) and route.app not in apps:
+            # By identity: two mounts of equal apps are still two lifespans to run.
+            if isinstance(route, Mount | Host) and all(route.app is not app for app in apps):
                 apps.append(route.app)
         return apps
 
@@ -411,7 +469,7 @@ class _MountedRouter(Router):
 
     def bind_parent_convertors(self, convertors: Mapping[str, Convertor[Any]]) -> None:
         self._convertors = dict(convertors)
-        self._compile(stacklevel=6)
+        self._compile()
 
     def __repr__(self) -> str:
         return f"Router(routes={self.routes!r})"

@@ -42,6 +42,11 @@ UID = uuid.UUID("8f0c37a1-0000-4000-8000-000000000001")
         (FloatConvertor(), "1.5\n", False),
         (UUIDConvertor(), str(UID), True),
         (UUIDConvertor(), str(UID).upper(), True),
+        # As Starlette 1.10: the 32 hex digits without hyphens, in either case.
+        (UUIDConvertor(), UID.hex, True),
+        (UUIDConvertor(), UID.hex.upper(), True),
+        (UUIDConvertor(), UID.hex[:-1], False),
+        (UUIDConvertor(), UID.hex + "0", False),
         (UUIDConvertor(), "not-a-uuid", False),
     ],
 )
@@ -58,6 +63,7 @@ def test_matches(convertor: Convertor[Any], text: str, matches: bool) -> None:
         (FloatConvertor(), "1.50", 1.5, "1.5"),
         (FloatConvertor(), "3", 3.0, "3"),
         (UUIDConvertor(), str(UID), UID, str(UID)),
+        (UUIDConvertor(), UID.hex.upper(), UID, str(UID)),
     ],
 )
 def test_convert_round_trip(convertor: Convertor[Any], text: str, value: object, back: str) -> None:

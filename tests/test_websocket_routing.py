@@ -4,7 +4,7 @@ handlers' websocket path and the application's add_websocket_route."""
 from __future__ import annotations
 
 import functools
-import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -20,7 +20,6 @@ from microasgi.routing import (
     NoMatchFound,
     Route,
     Router,
-    RouteShadowedWarning,
     WebSocketRoute,
     websocket_session,
 )
@@ -102,11 +101,6 @@ def test_route_attributes_and_errors() -> None:
     assert repr(route) == "WebSocketRoute(path='/ws/{id:int}', name='echo')"
     assert WebSocketRoute("/x", echo, name="other").name == "other"
 
-    def sync_endpoint(websocket: WebSocket) -> None:
-        raise AssertionError  # pragma: no cover
-
-    with pytest.raises(TypeError, match="must be an async function taking a WebSocket"):
-        WebSocketRoute("/sync", sync_endpoint)
     with pytest.raises(ValueError, match="Route path must start with '/'"):
         WebSocketRoute("ws", echo)
     with pytest.raises(ValueError, match="max_message_size must be a number of bytes"):
@@ -204,12 +198,12 @@ async def test_route_alone_and_custom_matching() -> None:
         assert await session.receive_text() == "-:custom"
 
 
-def test_shadowed_websocket_route_warns() -> None:
-    with pytest.warns(RouteShadowedWarning, match="WebSocketRoute.*can never match"):
-        Router([WebSocketRoute("/ws/{name}", echo), WebSocketRoute("/ws/{other}", echo)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        Router([Route("/ws", homepage), WebSocketRoute("/ws", echo)])
+def test_shadowed_websocket_route_is_reported() -> None:
+    router = Router([WebSocketRoute("/ws/{name}", echo), WebSocketRoute("/ws/{other}", echo)])
+    [(later, earlier)] = router.shadowed_routes()
+    assert (later, earlier) == (router.routes[1], router.routes[0])
+    # An HTTP route and a websocket route on one path both match something.
+    assert Router([Route("/ws", homepage), WebSocketRoute("/ws", echo)]).shadowed_routes() == []
 
 
 async def test_add_websocket_route() -> None:
@@ -226,6 +220,116 @@ async def test_add_websocket_route() -> None:
             assert await session.receive_text() == "-:x"
     with pytest.raises(RuntimeError, match="Cannot add a websocket route after the application"):
         app.add_websocket_route("/late", echo)
+
+
+# --- endpoints that are not 'async def' but return an awaitable (as Starlette accepts) ----------
+
+
+def logged(func: Callable[[WebSocket], Awaitable[None]]) -> Callable[[WebSocket], Any]:
+    """A decorator written the plain way: its wrapper is a ``def`` returning the coroutine."""
+
+    @functools.wraps(func)
+    def wrapper(websocket: WebSocket) -> Awaitable[None]:
+        return func(websocket)
+
+    return wrapper
+
+
+@logged
+async def logged_echo(websocket: WebSocket) -> None:
+    await echo(websocket)
+
+
+class Rooms:
+    """A plain method returning a coroutine (a bound method is routed like a function)."""
+
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+
+    async def _greet(self, websocket: WebSocket, name: str) -> None:
+        await websocket.accept()
+        await websocket.send_text(f"{self.greeting}, {name}")
+
+    def greet(self, websocket: WebSocket, name: str = "you") -> Awaitable[None]:
+        return self._greet(websocket, name)
+
+
+def plain_greet(websocket: WebSocket, name: str) -> Awaitable[None]:
+    return Rooms("hi")._greet(websocket, name)
+
+
+async def test_a_plain_def_wrapper_around_an_async_endpoint_is_accepted() -> None:
+    # Starlette 1.10 routes any function as func(websocket) and awaits what it returns.
+    route = WebSocketRoute("/ws/{room}", logged_echo)
+    assert route.name == "logged_echo"
+    async with AsyncTestClient(Router([route])).websocket_connect("/ws/lobby") as session:
+        await session.send_text("hi")
+        assert await session.receive_text() == "lobby:hi"
+
+
+async def test_a_method_or_partial_returning_a_coroutine_is_accepted() -> None:
+    app = Router(
+        [
+            WebSocketRoute("/method", Rooms("hello").greet),
+            WebSocketRoute("/partial", functools.partial(plain_greet, name="ann")),
+        ]
+    )
+    client = AsyncTestClient(app)
+    for path, expected in [("/method", "hello, you"), ("/partial", "hi, ann")]:
+        async with client.websocket_connect(path) as session:
+            assert await session.receive_text() == expected
+
+
+class CallableSession:
+    """A callable object whose ``__call__`` returns a coroutine."""
+
+    def __call__(self, websocket: WebSocket) -> Awaitable[None]:
+        return self.run(websocket)
+
+    async def run(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("from an object")
+
+
+async def test_websocket_session_takes_a_callable_returning_a_coroutine() -> None:
+    client = AsyncTestClient(websocket_session(CallableSession()))
+    async with client.websocket_connect("/") as session:
+        assert await session.receive_text() == "from an object"
+
+
+def test_a_plain_def_wrapper_with_the_sync_client(test_client_factory: Any) -> None:
+    client: TestClient = test_client_factory(Router([WebSocketRoute("/ws", logged_echo)]))
+    with client.websocket_connect("/ws") as session:
+        session.send_text("x")
+        assert session.receive_text() == "-:x"
+
+
+def forgot_async(websocket: WebSocket) -> None:
+    """A plain function that returns nothing to await (its author forgot ``async``)."""
+
+
+async def test_an_endpoint_returning_no_awaitable_is_a_clear_error_at_the_call() -> None:
+    route = WebSocketRoute("/ws", forgot_async)  # accepted when declared, as in Starlette
+    client = AsyncTestClient(Router([route]))
+    with pytest.raises(TypeError, match=r"forgot_async.*awaitable") as raised:
+        async with client.websocket_connect("/ws"):
+            pass  # pragma: no cover
+    assert "None" in str(raised.value)
+
+
+class ReturnsJunk:
+    """A callable object whose ``__call__`` returns something that cannot be awaited."""
+
+    def __call__(self, websocket: WebSocket) -> Any:
+        return 42
+
+
+async def test_a_callable_returning_no_awaitable_is_a_clear_error_at_the_call() -> None:
+    client = AsyncTestClient(websocket_session(ReturnsJunk()))
+    with pytest.raises(TypeError, match=r"ReturnsJunk.*awaitable") as raised:
+        async with client.websocket_connect("/"):
+            pass  # pragma: no cover
+    assert "42" in str(raised.value)
 
 
 # --- websocket_session --------------------------------------------------------------------------
@@ -375,7 +479,7 @@ async def test_endpoint_on_receive_can_close() -> None:
     assert OneShot.events == [("closed", 4004)]
 
 
-async def test_endpoint_error_reports_1011_and_closes_through_the_handlers() -> None:
+async def test_endpoint_error_reports_1011_and_reaches_the_server() -> None:
     class Broken(Recorder):
         events: ClassVar[list[Any]] = []
 
@@ -383,9 +487,11 @@ async def test_endpoint_error_reports_1011_and_closes_through_the_handlers() -> 
             raise ValueError("boom")
 
     app = MicroASGI(routes=[WebSocketRoute("/ws", Broken)])
-    with pytest.raises(ValueError, match="boom"):
-        await talk(app, "x")
-    assert CLOSES[-1].code == 1011
+    async with AsyncTestClient(app).websocket_connect("/ws") as session:
+        await session.send_text("x")
+        # As with Starlette's test client: the app's error comes out of the session's receive.
+        with pytest.raises(ValueError, match="boom"):
+            await session.receive_text()
     assert Broken.events == [("closed", 1011)]
 
 
@@ -479,12 +585,26 @@ async def test_http_exception_before_accept(extensions: Any, denied: bool) -> No
         assert caught.value.headers["www-authenticate"] == "Bearer"
 
 
-async def test_http_exception_after_accept_closes_1011_and_reraises() -> None:
+async def test_http_exception_after_accept_reraises_with_a_note() -> None:
     app = raising(HTTPException(403), accept=True)
+    sent: list[Message] = []
+
+    async def record(message: Message) -> None:
+        sent.append(message)
+
+    incoming: list[Message] = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.receive", "text": "go"},
+    ]
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
     with pytest.raises(HTTPException) as raised:
-        await talk(app, "go")
-    assert CLOSES[-1].code == 1011
+        await app({"type": "websocket", "path": "/ws", "headers": []}, receive, record)
     assert "a Response can only deny a handshake" in raised.value.__notes__[0]
+    # Nothing after the accept: the server closes the connection the app failed on.
+    assert [m["type"] for m in sent] == ["websocket.accept"]
 
 
 @pytest.mark.parametrize("accept", [True, False])
@@ -530,34 +650,87 @@ async def test_handler_returning_junk() -> None:
             pass  # pragma: no cover
 
 
-@pytest.mark.parametrize(("extensions", "expected"), [(DENIAL, ["500"]), (NO_DENIAL, [])])
-async def test_unhandled_error_before_accept_reraises(extensions: Any, expected: list[str]) -> None:
-    app = raising(ValueError("boom"), accept=False)
+@pytest.mark.parametrize("accept", [False, True])
+@pytest.mark.parametrize("extensions", [DENIAL, NO_DENIAL])
+async def test_unhandled_error_reraises_and_sends_nothing(extensions: Any, accept: bool) -> None:
+    # As in Starlette 1.10: ExceptionMiddleware and ServerErrorMiddleware send nothing for a
+    # websocket's unhandled error (no 500 denial, no 1011 close); the server answers the
+    # handshake with its own 500, or closes the accepted connection, and logs the error.
+    app = raising(ValueError("boom"), accept=accept)
     sent: list[Message] = []
 
     async def record(message: Message) -> None:
         sent.append(message)
 
-    async def connect() -> Message:
-        return {"type": "websocket.connect"}
+    incoming: list[Message] = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.receive", "text": "go"},
+    ]
+
+    async def receive() -> Message:
+        return incoming.pop(0)
 
     scope = {"type": "websocket", "path": "/ws", "headers": [], "extensions": extensions}
     with pytest.raises(ValueError, match="boom"):
-        await app(scope, connect, record)
-    # Without the extension nothing is sent: the server answers the handshake with its own 500.
-    assert [str(m.get("status")) for m in sent if m["type"].endswith("start")] == expected
+        await app(scope, receive, record)
+    assert [m["type"] for m in sent] == (["websocket.accept"] if accept else [])
 
 
-async def test_unhandled_error_before_accept_through_the_client() -> None:
-    app = raising(ValueError("boom"), accept=False)
+class Boom(Exception):
+    """An endpoint's unhandled error."""
+
+
+async def fails_before_accept(websocket: WebSocket) -> None:
+    raise Boom("before accept")
+
+
+class PassThrough:
+    """A user middleware: the application's error layers are then two, not fused."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+async def report(request: Any, exc: Exception) -> Response:  # pragma: no cover (http only)
+    return PlainTextResponse("reported", status_code=500)
+
+
+@pytest.mark.parametrize("middleware", [[], [Middleware(PassThrough)]])
+@pytest.mark.parametrize("handlers", [{}, {Exception: report}, {500: report}])
+@pytest.mark.parametrize("extensions", [None, NO_DENIAL])
+async def test_error_before_accept_raises_out_of_websocket_connect(
+    middleware: list[Middleware[Any]], handlers: dict[Any, Any], extensions: Any
+) -> None:
+    # Starlette 1.10: the error reaches the server, and its test client raises it from
+    # websocket_connect; it was a 500 denial response (WebSocketDenialResponse) here.
+    app = MicroASGI(
+        routes=[WebSocketRoute("/ws", fails_before_accept)],
+        middleware=middleware,
+        exception_handlers=handlers,
+    )
+    with pytest.raises(Boom, match="before accept"):
+        async with AsyncTestClient(app, extensions=extensions).websocket_connect("/ws"):
+            pass  # pragma: no cover
+
+
+def test_error_before_accept_raises_from_the_sync_client(test_client_factory: Any) -> None:
+    app = MicroASGI(routes=[WebSocketRoute("/ws", fails_before_accept)])
+    client: TestClient = test_client_factory(app)
+    with pytest.raises(Boom, match="before accept"), client.websocket_connect("/ws"):
+        pass  # pragma: no cover
+
+
+async def test_error_before_accept_when_the_client_acts_as_a_server() -> None:
+    # raise_server_exceptions=False: the client does what a server does with the app's crash.
+    app = MicroASGI(routes=[WebSocketRoute("/ws", fails_before_accept)])
     client = AsyncTestClient(app, raise_server_exceptions=False)
-    with pytest.raises(WebSocketDenialResponse) as caught:
+    with pytest.raises(WebSocketDisconnect) as caught:
         async with client.websocket_connect("/ws"):
             pass  # pragma: no cover
-    assert (caught.value.status_code, caught.value.text) == (500, "Internal Server Error")
-    with pytest.raises(ValueError, match="boom"):
-        async with AsyncTestClient(app, extensions=NO_DENIAL).websocket_connect("/ws"):
-            pass  # pragma: no cover
+    assert caught.value.code == 1011
 
 
 async def test_unhandled_error_while_denying_sends_nothing_more() -> None:

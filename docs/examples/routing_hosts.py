@@ -26,4 +26,6 @@ async def test_hosts() -> None:
     assert (await client.get("http://Acme.Example.com/")).text == "dashboard of acme"
     assert (await client.get("http://acme.example.com:8443/")).text == "dashboard of acme"
     assert (await client.get("http://localhost:8000/")).text == "dev server"
-    assert (await client.get("http://localhost:9000/")).text == "home"
+    # As in Starlette, the port is not compared: localhost on any port is the dev server.
+    assert (await client.get("http://localhost:9000/")).text == "dev server"
+    assert (await client.get("http://127.0.0.1/")).text == "home"
