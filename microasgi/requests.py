@@ -16,9 +16,10 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable, Iterator, Mapping
 from contextlib import aclosing
 from types import EllipsisType, TracebackType
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, cast
 
 import anyio
+from typing_extensions import TypeVar
 
 from microasgi._extensions import (
     EARLY_HINT,
@@ -54,7 +55,11 @@ __all__ = [
     "HTTPConnection",
     "MAX_BODY_SIZE_KEY",
     "Request",
+    "StateT",
     "TLSInfo",
+    "cookie_parser",
+    "empty_receive",
+    "empty_send",
 ]
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
@@ -79,18 +84,28 @@ class ClientDisconnect(Exception):
     """The client went away (``http.disconnect``) before the request body was read."""
 
 
-async def _no_receive() -> NoReturn:
+async def empty_receive() -> NoReturn:
+    """The receive of a ``Request`` built without one: reading the body raises, saying why."""
     raise RuntimeError(
         "This Request was built without a receive channel, so it cannot read the body. "
         "Pass the ASGI receive callable: Request(scope, receive)."
     )
 
 
-async def _no_send(message: Message) -> NoReturn:
+async def empty_send(message: Message) -> NoReturn:
+    """The send of a ``Request`` built without one: sending raises, saying why."""
     raise RuntimeError(
         "This Request was built without a send channel, so it cannot send "
         f"{message.get('type')!r}. Pass the ASGI send callable: Request(scope, receive, send)."
     )
+
+
+def cookie_parser(cookie_string: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header value into ``{name: value}`` (Starlette's helper).
+
+    Every pair is read and the last of a repeated name wins; a malformed pair is skipped alone.
+    """
+    return parse_cookie_header(cookie_string)
 
 
 def _missing_middleware(attribute: str, middleware: str, example: str) -> RuntimeError:
@@ -100,7 +115,13 @@ def _missing_middleware(attribute: str, middleware: str, example: str) -> Runtim
     )
 
 
-class HTTPConnection(Mapping[str, Any]):
+StateT = TypeVar("StateT", bound=Mapping[str, Any] | State, default=State)
+"""The type of ``request.state``: ``Request[MyState]`` types it as the lifespan's state (a
+``TypedDict`` it yields, say), as in Starlette 1.x. At run time it is always a ``State``, which is
+a mapping and an attribute bag."""
+
+
+class HTTPConnection(Mapping[str, Any], Generic[StateT]):
     """What an http request and a websocket connection have in common: a read-only view of the scope.
 
     It is a ``Mapping`` over the scope (``connection["path"]``); equality and hashing are by
@@ -138,7 +159,7 @@ class HTTPConnection(Mapping[str, Any]):
                 f"{scope.get('type')!r}."
             )
         self._scope = scope
-        self._receive: Receive = _no_receive if receive is None else receive
+        self._receive: Receive = empty_receive if receive is None else receive
         self._url: URL | None = None
         self._base_url: URL | None = None
         self._headers: Headers | None = None
@@ -241,16 +262,17 @@ class HTTPConnection(Mapping[str, Any]):
         return None if client is None else Address(*client)
 
     @property
-    def state(self) -> State:
+    def state(self) -> StateT:
         """Per-request state, over ``scope["state"]``.
 
         The server copies the lifespan state into each request's ``scope["state"]``, so what the
-        lifespan yielded is readable here; attributes set here land in the scope, where later
-        middleware and the endpoint see them.
+        lifespan yielded is readable here (``request.state.db`` or ``request.state["db"]``);
+        what is set here lands in the scope, where later middleware and the endpoint see it.
+        Its static type is the connection's type parameter: ``Request[AppState]``.
         """
         if self._state is None:
             self._state = State(self._scope.setdefault("state", {}))
-        return self._state
+        return cast(StateT, self._state)
 
     @property
     def session(self) -> dict[str, Any]:
@@ -364,11 +386,21 @@ def _refuse_declared_oversize(scope: Scope) -> None:
 class _BodyReader:
     """The body of one ASGI receive channel, shared by every ``Request`` over the scope."""
 
-    __slots__ = ("body", "disconnected", "form", "pending", "pending_size", "receive", "state")
+    __slots__ = (
+        "body",
+        "disconnected",
+        "form",
+        "pending",
+        "pending_size",
+        "receive",
+        "received",
+        "state",
+    )
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive
         self.state = _BodyState.UNREAD
+        self.received = 0  # body bytes taken from receive so far, by every reader together
         self.body: bytes | None = None  # the whole body, once read into memory
         # The parsed form: a multipart body cannot be streamed twice, so it is shared.
         self.form: FormData | None = None
@@ -387,21 +419,28 @@ class _BodyReader:
             )
         self.state = new
 
-    async def read(self, limit: int | None, declared: str | None) -> AsyncGenerator[bytes, None]:
-        """Yield the body's non-empty chunks, or the cached body once."""
+    async def read(
+        self, limit: int | None, declared: str | None, *, share: bool = False
+    ) -> AsyncGenerator[bytes, None]:
+        """Yield the body's non-empty chunks, or the cached body once.
+
+        With ``share`` (``stream()``), a reader started while another is streaming takes its
+        share of what is left of the body, as in Starlette; the readers that need the whole body
+        (``body()``, forms) refuse to start mid-stream instead of returning part of it.
+        """
         if self.body is not None:
             if self.body:
                 yield self.body
             return
         if self.state is _BodyState.DISCONNECTED:
             raise ClientDisconnect("The client disconnected before the request body was read.")
-        self.step(_BodyEvent.START)
+        if not (share and self.state is _BodyState.STREAMING):
+            self.step(_BodyEvent.START)
         if limit is not None and declared is not None and declared.isascii() and declared.isdigit():
             # SECURITY: refuse a declared oversize body before reading a byte of it.
             digits = declared.lstrip("0")
             if len(digits) > len(str(limit)) or int(digits or "0") > limit:
                 raise _too_large(limit)
-        total = 0
         while self.state is _BodyState.STREAMING:
             if self.pending:
                 message = self.pending.popleft()
@@ -412,8 +451,8 @@ class _BodyReader:
                 chunk: bytes = message.get("body", b"")
                 self.step(_BodyEvent.MORE if message.get("more_body", False) else _BodyEvent.END)
                 if chunk:
-                    total += len(chunk)
-                    if limit is not None and total > limit:
+                    self.received += len(chunk)
+                    if limit is not None and self.received > limit:
                         # SECURITY: stop at the first chunk past the limit; read nothing more.
                         raise _too_large(limit)
                     yield chunk
@@ -473,7 +512,7 @@ class _FormContext:
         await self._form.close()
 
 
-class Request(HTTPConnection):
+class Request(HTTPConnection[StateT]):
     """An HTTP request: the scope's data plus the body, read lazily from ``receive``.
 
     Args:
@@ -492,7 +531,9 @@ class Request(HTTPConnection):
     """How deeply ``json()`` lets arrays and objects nest before answering 400 (subclass to change
     it). Legitimate documents rarely pass a few dozen levels."""
 
-    def __init__(self, scope: Scope, receive: Receive = _no_receive, send: Send = _no_send) -> None:
+    def __init__(
+        self, scope: Scope, receive: Receive = empty_receive, send: Send = empty_send
+    ) -> None:
         if scope.get("type") != "http":
             raise ValueError(
                 f"Request needs an 'http' scope, got scope type {scope.get('type')!r}. "
@@ -527,7 +568,7 @@ class Request(HTTPConnection):
         if reader is None:
             shared = self._scope.get(_BODY_KEY)
             if isinstance(shared, _BodyReader) and (
-                shared.receive == self._receive or self._receive is _no_receive
+                shared.receive == self._receive or self._receive is empty_receive
             ):
                 reader = shared
             else:
@@ -549,15 +590,17 @@ class Request(HTTPConnection):
         result: int | None = limit
         return result
 
-    def _read(self, limit: int | None) -> AsyncGenerator[bytes, None]:
+    def _read(self, limit: int | None, *, share: bool = False) -> AsyncGenerator[bytes, None]:
         declared = self.headers.get("content-length") if limit is not None else None
-        return self._body_reader().read(limit, declared)
+        return self._body_reader().read(limit, declared, share=share)
 
     def stream(self) -> AsyncGenerator[bytes, None]:
         """Yield the body chunk by chunk as it arrives, without buffering it.
 
         Only non-empty chunks are yielded. After ``body()`` (here or in an earlier ``Request``
-        over the same scope), the cached body is yielded in one chunk instead.
+        over the same scope), the cached body is yielded in one chunk instead. Several
+        ``stream()`` iterators over one request share the body, as in Starlette: each chunk goes
+        to the iterator that asked for it.
 
         The stream is capped only when ``scope[MAX_BODY_SIZE_KEY]`` is set (the application and
         router set it); ``DEFAULT_MAX_BODY_SIZE`` applies to the in-memory readers alone.
@@ -567,7 +610,7 @@ class Request(HTTPConnection):
             ClientDisconnect: the client left before the end of the body.
             HTTPException: 413 when the body passes ``scope[MAX_BODY_SIZE_KEY]``.
         """
-        return self._read(self._limit(explicit=True))
+        return self._read(self._limit(explicit=True), share=True)
 
     async def body(self) -> bytes:
         """Read the whole body into memory, once; later calls return the same bytes.
@@ -792,7 +835,9 @@ class Request(HTTPConnection):
         }
         await self._send(message)  # type: ignore[arg-type]
 
-    async def send_early_hints(self, links: str | bytes | Iterable[str | bytes]) -> None:
+    async def send_early_hints(
+        self, link: str | bytes | Iterable[str | bytes], /, *additional_links: str | bytes
+    ) -> None:
         """Send a ``103 Early Hints`` answer with ``Link`` headers, when the server offers it.
 
         Call it before returning the response: the browser can start fetching what the page
@@ -801,15 +846,19 @@ class Request(HTTPConnection):
         Without the extension this does nothing (the links are still validated).
 
         Args:
-            links: one ``Link`` value or several, ``str`` (latin-1) or ``bytes``, such as
-                ``"</style.css>; rel=preload; as=style"``; each becomes one ``Link`` header.
+            link: a ``Link`` value, ``str`` (latin-1) or ``bytes``, such as
+                ``"</style.css>; rel=preload; as=style"``, or a list of them; each value becomes
+                one ``Link`` header.
+            *additional_links: more ``Link`` values, as in Starlette:
+                ``send_early_hints("</a.css>; rel=preload", "</b.js>; rel=preload")``.
 
         Raises:
             ValueError: no link, an empty link, or a link holding CR, LF, NUL or another control
                 character.
             TypeError: a link is neither ``str`` nor ``bytes``.
         """
-        encoded = encode_links(links)
+        first = [link] if isinstance(link, str | bytes) else list(link)
+        encoded = encode_links([*first, *additional_links])
         if not offers(self._scope, EARLY_HINT):
             return
         message: EarlyHintEvent = {"type": "http.response.early_hint", "links": encoded}

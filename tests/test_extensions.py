@@ -149,6 +149,21 @@ async def test_early_hints_are_validated_with_or_without_the_extension(
         await request.send_early_hints(links)
 
 
+async def test_early_hints_take_several_links_as_arguments() -> None:
+    # Starlette's spelling: send_early_hints(link, *additional_links).
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        await request.send_early_hints("</a.css>; rel=preload", b"</b.js>; rel=modulepreload")
+        await request.send_early_hints(["</c.css>; rel=preload"], "</d.css>; rel=preload")
+        await PlainTextResponse("page")(scope, receive, send)
+
+    response = await AsyncTestClient(app, extensions=HINTS).get("/")
+    assert response.early_hints == [
+        ["</a.css>; rel=preload", "</b.js>; rel=modulepreload"],
+        ["</c.css>; rel=preload", "</d.css>; rel=preload"],
+    ]
+
+
 def test_early_hints_with_the_sync_client(test_client_factory: Callable[..., TestClient]) -> None:
     client = test_client_factory(hints_app(["</a.css>; rel=preload"]), extensions=HINTS)
     assert client.get("/").early_hints == [["</a.css>; rel=preload"]]

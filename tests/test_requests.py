@@ -338,6 +338,30 @@ async def test_streaming_twice_is_refused(second: str) -> None:
         await read_again
 
 
+async def test_two_streams_share_the_body() -> None:
+    # As in Starlette: a second stream() started mid-way takes its share of what is left, and
+    # both end with the body (it used to raise "Stream consumed").
+    request = Request(make_scope(), FakeReceive(*body_messages(b"a", b"b", b"c")))
+    first, second = request.stream(), request.stream()
+    assert await first.__anext__() == b"a"
+    assert await second.__anext__() == b"b"
+    assert await first.__anext__() == b"c"
+    assert [chunk async for chunk in second] == []
+    assert [chunk async for chunk in first] == []
+    with pytest.raises(RuntimeError, match="Stream consumed"):
+        await collect(request)
+
+
+async def test_shared_streams_count_the_cap_together() -> None:
+    scope = make_scope(**{MAX_BODY_SIZE_KEY: 5})
+    request = Request(scope, FakeReceive(*body_messages(b"abc", b"def")))
+    first, second = request.stream(), request.stream()
+    assert await first.__anext__() == b"abc"
+    with pytest.raises(HTTPException) as raised:
+        await second.__anext__()  # 6 bytes in all: past the cap, although each took 3
+    assert raised.value.status_code == 413
+
+
 async def test_abandoned_stream_cannot_restart() -> None:
     request = Request(make_scope(), FakeReceive(*body_messages(b"ab", b"cd")))
     stream = request.stream()
@@ -948,3 +972,18 @@ async def test_json_recursion_guard_stays_behind_the_depth_check() -> None:
         sys.setrecursionlimit(limit)
     assert info.value.status_code == 400
     assert "nested too deeply" in info.value.detail
+
+
+async def test_starlettes_module_helpers() -> None:
+    from starlette.requests import cookie_parser as starlette_cookie_parser
+
+    from microasgi.requests import cookie_parser, empty_receive, empty_send
+
+    for header in ("a=1; b=2", "a=1; a=2", 'k="v"; bad; x=%20y', ""):
+        assert cookie_parser(header) == starlette_cookie_parser(header)
+    with pytest.raises(RuntimeError, match="without a receive channel"):
+        await empty_receive()
+    with pytest.raises(RuntimeError, match="without a send channel"):
+        await empty_send({"type": "http.response.start"})
+    request = Request(make_scope())
+    assert request.receive is empty_receive

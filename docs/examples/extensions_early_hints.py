@@ -11,7 +11,7 @@ from microasgi.testclient import AsyncTestClient
 
 async def home(request: Request) -> Response:
     await request.send_early_hints(
-        ["</static/app.css>; rel=preload; as=style", "</static/app.js>; rel=modulepreload"]
+        "</static/app.css>; rel=preload; as=style", "</static/app.js>; rel=modulepreload"
     )
     html = await render_page()  # the slow part the browser no longer waits for
     return HTMLResponse(html)
