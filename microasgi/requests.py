@@ -369,6 +369,16 @@ def _too_large(limit: int) -> HTTPException:
     return HTTPException(413, detail=_too_large_detail(limit))
 
 
+def _refuse_oversize(limit: int, declared: str) -> None:
+    """Raise 413 when a ``Content-Length`` value declares more than ``limit`` bytes."""
+    if declared.isascii() and declared.isdigit():
+        # SECURITY: refuse a declared oversize body before reading a byte of it; a huge digit
+        # string is compared by its length, never converted.
+        digits = declared.lstrip("0")
+        if len(digits) > len(str(limit)) or int(digits or "0") > limit:
+            raise _too_large(limit)
+
+
 def _refuse_declared_oversize(scope: Scope) -> None:
     """Raise 413 when the request declares a body (``Content-Length``) over the scope's cap.
 
@@ -436,11 +446,8 @@ class _BodyReader:
             raise ClientDisconnect("The client disconnected before the request body was read.")
         if not (share and self.state is _BodyState.STREAMING):
             self.step(_BodyEvent.START)
-        if limit is not None and declared is not None and declared.isascii() and declared.isdigit():
-            # SECURITY: refuse a declared oversize body before reading a byte of it.
-            digits = declared.lstrip("0")
-            if len(digits) > len(str(limit)) or int(digits or "0") > limit:
-                raise _too_large(limit)
+        if limit is not None and declared is not None:
+            _refuse_oversize(limit, declared)
         while self.state is _BodyState.STREAMING:
             if self.pending:
                 message = self.pending.popleft()

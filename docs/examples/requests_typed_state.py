@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypedDict
-
-from typing_extensions import assert_type
+from typing import TypedDict, assert_type
 
 from microasgi.applications import MicroASGI
 from microasgi.requests import Request
