@@ -14,7 +14,15 @@ from microasgi.requests import DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_KEY
 from microasgi.responses import PlainTextResponse
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimitMiddleware", "RequestBodyTooLarge"]
+__all__ = [
+    "BodyLimitMiddleware",
+    "MAX_BODY_SIZE_SCOPE_KEY",
+    "RequestBodyLimitMiddleware",
+    "RequestBodyTooLarge",
+]
+
+MAX_BODY_SIZE_SCOPE_KEY = MAX_BODY_SIZE_KEY
+"""Starlette's name for the scope key holding the body cap (``MAX_BODY_SIZE_KEY``)."""
 
 
 class RequestBodyTooLarge(HTTPException):
@@ -125,3 +133,8 @@ class _Guard:
         if message["type"] == "http.response.start":
             self.started = True
         await self._send(message)
+
+
+RequestBodyLimitMiddleware = BodyLimitMiddleware
+"""Starlette's name for ``BodyLimitMiddleware``: ``RequestBodyLimitMiddleware(app, max_body_size)``
+works unchanged."""

@@ -41,7 +41,7 @@ from microasgi.datastructures import Secret
 from microasgi.requests import HTTPConnection
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SessionMiddleware"]
+__all__ = ["Session", "SessionMiddleware"]
 
 SecretKey = str | bytes | Secret
 
@@ -68,10 +68,27 @@ def _now() -> int:
     return int(time.time())
 
 
-class _Session(dict[str, Any]):
-    """The session dict, noting whether the app read it (to send ``Vary: Cookie``)."""
+class Session(dict[str, Any]):
+    """The session: a ``dict`` that notes whether the app read it and whether it changed it.
+
+    ``accessed`` (any read) makes the response carry ``Vary: Cookie``. ``modified`` (any write:
+    setting, deleting, ``clear``, ``pop``, ``update`` ...) is kept for code written for Starlette's
+    ``Session``; whether the cookie is written again does not depend on it: the middleware
+    compares the session with what the cookie held, so an in-place change to a nested value
+    (``session["cart"].append(...)``) is saved too.
+    """
 
     accessed = False
+    modified = False
+
+    def mark_accessed(self) -> None:
+        """Note that the app read the session."""
+        self.accessed = True
+
+    def mark_modified(self) -> None:
+        """Note that the app changed the session (and so read it)."""
+        self.accessed = True
+        self.modified = True
 
     def __getitem__(self, key: str) -> Any:
         self.accessed = True
@@ -104,6 +121,44 @@ class _Session(dict[str, Any]):
     def items(self) -> Any:
         self.accessed = True
         return super().items()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.mark_modified()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.mark_modified()
+        super().__delitem__(key)
+
+    def clear(self) -> None:
+        self.mark_modified()
+        super().clear()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.mark_accessed()
+        if super().__contains__(key):
+            self.mark_modified()
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()
+        self.mark_modified()
+        return item
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.mark_accessed()
+        if not super().__contains__(key):
+            self.mark_modified()
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.mark_modified()
+        super().update(*args, **kwargs)
+
+    def __ior__(self, other: Any) -> Session:  # type: ignore[override,misc]
+        self.mark_modified()
+        super().update(other)
+        return self
 
 
 class SessionMiddleware:
@@ -184,7 +239,7 @@ class SessionMiddleware:
             return
         raw = HTTPConnection(scope).cookies.get(self.session_cookie)
         data, original, signed_at = self._load(raw)
-        session = _Session(data)
+        session = Session(data)
         # SPEC: middleware copy the scope before changing it.
         scope = {**scope, "session": session}
         if scope_type == "websocket":

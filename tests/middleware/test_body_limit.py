@@ -329,3 +329,20 @@ def test_the_default_limit_is_requests() -> None:
         raise AssertionError("never called")
 
     assert BodyLimitMiddleware(app).max_body_size == 16 * 1024 * 1024
+
+
+def test_starlettes_names() -> None:
+    from microasgi.middleware.body_limit import (
+        MAX_BODY_SIZE_SCOPE_KEY,
+        BodyLimitMiddleware,
+        RequestBodyLimitMiddleware,
+    )
+    from microasgi.requests import MAX_BODY_SIZE_KEY
+
+    assert RequestBodyLimitMiddleware is BodyLimitMiddleware
+    assert MAX_BODY_SIZE_SCOPE_KEY == MAX_BODY_SIZE_KEY
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("never called")
+
+    assert RequestBodyLimitMiddleware(app, 10).max_body_size == 10  # Starlette's positional form

@@ -622,3 +622,50 @@ async def test_vary_cookie_when_the_response_depends_on_the_session() -> None:
             assert (await client.get("/by-view", params={"view": view})).headers["vary"] == "Cookie"
         # With a session cookie present but unread, the response does not depend on it.
         assert "vary" not in (await client.get("/untouched")).headers
+
+
+@pytest.mark.parametrize(
+    ("change", "modified"),
+    [
+        (lambda s: s.__setitem__("a", 1), True),
+        (lambda s: s.__delitem__("k"), True),
+        (lambda s: s.clear(), True),
+        (lambda s: s.pop("k"), True),
+        (lambda s: s.pop("missing", None), False),
+        (lambda s: s.popitem(), True),
+        (lambda s: s.setdefault("k", 2), False),
+        (lambda s: s.setdefault("new", 2), True),
+        (lambda s: s.update(a=1), True),
+        (lambda s: s.__ior__({"a": 1}), True),
+        (lambda s: s.mark_modified(), True),
+        (lambda s: s.get("k"), False),
+        (lambda s: s.mark_accessed(), False),
+    ],
+)
+def test_session_notes_reads_and_writes_as_starlettes(change: Any, modified: bool) -> None:
+    from starlette.middleware.sessions import Session as StarletteSession
+
+    from microasgi.middleware.sessions import Session
+
+    ours, theirs = Session({"k": 1}), StarletteSession({"k": 1})
+    assert (ours.accessed, ours.modified) == (False, False)
+    change(ours)
+    change(theirs)
+    assert ours.modified is modified is theirs.modified
+    assert ours.accessed is True
+    assert dict(ours) == dict(theirs)
+
+
+async def test_the_session_is_a_session_object() -> None:
+    from microasgi.middleware.sessions import Session
+
+    seen: list[Any] = []
+
+    async def endpoint(request: Request) -> Response:
+        seen.append(request.session)
+        return PlainTextResponse("ok")
+
+    app = SessionMiddleware(Router([Route("/", endpoint)]), secret_key="k")
+    await AsyncTestClient(app).get("/")
+    assert isinstance(seen[0], Session)
+    assert isinstance(seen[0], dict)
