@@ -501,31 +501,36 @@ def decode_multipart_fields(
     one (RFC 7578 section 4.6, HTML's rule), else ``charset`` (from the request's
     ``Content-Type``, UTF-8 by default).
 
+    A charset that is unknown, not a text encoding or one refused as hazardous (``utf-7``, the
+    escape codecs), and a value that is not valid in its charset, are decoded as latin-1
+    instead, as Starlette does: every byte is a latin-1 character, so a form from a client that
+    got its encoding wrong still arrives, byte for byte, and never as a 400.
+
     Args:
         fields: ``(name, value, part_charset)`` for each text field; names are already text
             (they come from the part headers).
         charset: the default charset.
-
-    Raises:
-        InvalidFormEncodingError: a charset is unknown or not a text encoding, or a value is not
-            valid in its charset.
     """
     for name, value, _ in fields:
         if name == "_charset_":
-            charset = _charset_field(value)
+            charset = value.decode("latin-1")
             break
-    default = text_codec(charset)
+    default = _codec_or_latin1(charset)
     values: list[str] = []
-    for name, value, part_charset in fields:
-        codec = default if part_charset is None else text_codec(part_charset)
+    for _, value, part_charset in fields:
+        codec = default if part_charset is None else _codec_or_latin1(part_charset)
         try:
             values.append(value.decode(codec))
-        except UnicodeDecodeError as exc:
-            raise InvalidFormEncodingError(
-                f"The form field {_clip(name)!r} is not valid {part_charset or charset}: "
-                f"{exc.reason} at byte {exc.start}."
-            ) from None
+        except UnicodeDecodeError:
+            values.append(value.decode("latin-1"))
     return values
+
+
+def _codec_or_latin1(charset: str) -> str:
+    try:
+        return text_codec(charset)
+    except InvalidFormEncodingError:
+        return "latin-1"
 
 
 # SPEC: RFC 2046 section 5.1.1: boundary := 0*69<bchars> bcharsnospace, and bchars are these.
