@@ -12,9 +12,10 @@ Two additions to blockbuster's own list:
 - ``open()`` (``io.open``, ``Path.open``), ``os.open`` and ``os.lstat`` are watched as well:
   opening a file and resolving symlinks (``os.path.realpath``) touch the disk as ``os.stat`` does.
 
-One exception: ``StaticFiles.__init__`` checks its directory (``check_dir``) and finds its
-packages on the spot, raising at construction as Starlette does; that is startup work, documented
-in docs/staticfiles.md (build the app at import or startup, not inside a request).
+Two exceptions, constructors that touch the disk on the spot as Starlette's do, which is startup
+work (build them at import or startup, not inside a request): ``StaticFiles.__init__`` checks its
+directory (``check_dir``) and finds its packages (docs/staticfiles.md), and ``Config.__init__``
+reads its ``.env`` file.
 
 Used by tests/test_blocking.py in every CI run, and around every test of the suite with
 ``pytest --blockbuster`` (or ``MICROASGI_BLOCKBUSTER=1``), see tests/conftest.py.
@@ -23,6 +24,7 @@ Used by tests/test_blocking.py in every CI run, and around every test of the sui
 from __future__ import annotations
 
 import asyncio
+import sys
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +38,7 @@ __all__ = ["BlockingError", "forbid_blocking"]
 _SCANNED = ["microasgi"]
 _EXTRA_FUNCTIONS = ("builtins.open", "io.open", "os.open", "os.lstat")
 # Startup work that may block, as (file name ending, function names) anywhere on the stack.
-_STARTUP_WORK = [("microasgi/staticfiles.py", {"__init__"})]
+_STARTUP_WORK = [("microasgi/staticfiles.py", {"__init__"}), ("microasgi/config.py", {"__init__"})]
 
 
 def _running_loop() -> object:
@@ -44,9 +46,10 @@ def _running_loop() -> object:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
-        import trio.lowlevel
-
-        if trio.lowlevel.in_trio_run():
+        # Never imported from here: this runs inside blockbuster's checks, in any thread (one
+        # that is starting, say), where an import could deadlock. No trio module, no trio run.
+        trio = sys.modules.get("trio")
+        if trio is not None and trio.lowlevel.in_trio_run():
             return trio
         raise
 
