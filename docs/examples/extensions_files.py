@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
+
 from microasgi.testclient import AsyncTestClient
 from microasgi.types import (
     HTTPResponseBodyEvent,
@@ -18,7 +20,8 @@ FILE = Path(__file__).resolve()  # this very file is what the app serves
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    data_size = FILE.stat().st_size
+    # File system calls block: they run in a worker thread, never on the event loop.
+    data_size = (await anyio.Path(FILE).stat()).st_size
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": 200,
@@ -30,7 +33,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         pathsend: HTTPResponsePathsendEvent = {"type": "http.response.pathsend", "path": str(FILE)}
         await send(pathsend)  # type: ignore[arg-type]
     else:  # the fallback: read the file and send it as a body
-        body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": FILE.read_bytes()}
+        data = await anyio.Path(FILE).read_bytes()
+        body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": data}
         await send(body)  # type: ignore[arg-type]
 
 
