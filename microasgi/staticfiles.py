@@ -22,16 +22,33 @@ import anyio.to_thread
 from microasgi._fileresponse import FileResponse
 from microasgi._scope import decode_query_string, full_path, route_path
 from microasgi.exceptions import HTTPException
-from microasgi.responses import RedirectResponse
+from microasgi.datastructures import Headers
+from microasgi.responses import RedirectResponse, Response
 from microasgi.types import Receive, Scope, Send
 
-__all__ = ["StaticFiles"]
+__all__ = ["NotModifiedResponse", "StaticFiles"]
 
 PathLike = str | os.PathLike[str]
 _Found = tuple[str, os.stat_result]
 # SPEC: RFC 3986 3.3, the characters a path segment may hold unencoded (pchar), plus "/".
 _PATH_SAFE = "/!$&'()*+,;=:@"
 _ALLOW = {"Allow": "GET, HEAD"}
+
+
+class NotModifiedResponse(Response):
+    """A ``304 Not Modified`` carrying the headers of ``headers`` a 304 may carry (Starlette's).
+
+    ``StaticFiles`` answers conditional requests through ``FileResponse``, which sends its own
+    304; this class is for code written against Starlette's ``StaticFiles`` internals (a
+    subclass overriding ``file_response``, say).
+    """
+
+    # SPEC: RFC 9110 section 15.4.5: the fields of the 200 that a 304 sends again.
+    NOT_MODIFIED_HEADERS = ("cache-control", "content-location", "date", "etag", "expires", "vary")
+
+    def __init__(self, headers: Headers) -> None:
+        kept = {name: value for name, value in headers.items() if name in self.NOT_MODIFIED_HEADERS}
+        super().__init__(status_code=304, headers=kept)
 
 
 class StaticFiles:

@@ -416,3 +416,20 @@ async def test_prefix_sibling_is_not_inside(root: Path) -> None:
     link(root / "sib", root.parent / "static-evil" / "x.txt")
     response = await mounted(StaticFiles(directory=root)).get("/static/sib")
     assert response.status_code == 404
+
+
+async def test_not_modified_response_keeps_the_headers_a_304_may_carry() -> None:
+    from microasgi.datastructures import Headers
+    from microasgi.staticfiles import NotModifiedResponse
+
+    headers = Headers(
+        {"etag": '"x"', "content-length": "10", "vary": "Accept-Encoding", "content-type": "a/b"}
+    )
+    response = NotModifiedResponse(headers)
+    assert response.status_code == 304
+    assert response.body == b""
+    assert dict(response.headers) == {"etag": '"x"', "vary": "Accept-Encoding"}
+    sent = await AsyncTestClient(response).get("/")
+    assert sent.status_code == 304
+    assert sent.headers["etag"] == '"x"'
+    assert "content-length" not in sent.headers
