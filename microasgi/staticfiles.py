@@ -21,8 +21,8 @@ import anyio.to_thread
 
 from microasgi._fileresponse import FileResponse
 from microasgi._scope import decode_query_string, full_path, route_path
-from microasgi.exceptions import HTTPException
 from microasgi.datastructures import Headers
+from microasgi.exceptions import HTTPException
 from microasgi.responses import RedirectResponse, Response
 from microasgi.types import Receive, Scope, Send
 
