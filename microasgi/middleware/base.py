@@ -1,4 +1,4 @@
-"""``BaseHTTPMiddleware``: Starlette's ``dispatch(request, call_next)`` middleware, without its flaws.
+"""``BaseHTTPMiddleware``: Starlette's ``dispatch(request, call_next)``, without its flaws.
 
 Subclass it and override ``async def dispatch(self, request, call_next)``, or pass
 ``dispatch=function``; ``response = await call_next(request)`` runs the rest of the app and returns
@@ -6,15 +6,13 @@ its response once the app has started it, with the body still to come. It exists
 and libraries that port from Starlette; a plain ASGI middleware is faster and simpler (see the
 middleware docs page).
 
-Design
-------
-``call_next`` returns a response object while the app may still be producing the body, so the app
-cannot run to its end inside ``call_next``: it runs in a child task of a task group the middleware
-opens around ``dispatch`` and the sending of dispatch's response. Running the app in dispatch's
-own task instead (until the response starts, then resuming it from the body iterator) would share
-the context for free, but it leaves the app's cancel scopes and task groups open underneath
-dispatch's code, and across whichever task iterates the body, which anyio and trio refuse. Each
-flaw Starlette's version draws from its second task is fixed where it arises:
+**Design.** ``call_next`` returns a response object while the app may still be producing the
+body, so the app cannot run to its end inside ``call_next``: it runs in a child task of a task
+group the middleware opens around ``dispatch`` and the sending of dispatch's response. Running the
+app in dispatch's own task instead (until the response starts, then resuming it from the body
+iterator) would share the context for free, but it leaves the app's cancel scopes and task groups
+open underneath dispatch's code, and across whichever task iterates the body, which anyio and trio
+refuse. Each flaw Starlette's version draws from its second task is fixed where it arises:
 
 - **Context variables, both ways.** The child task starts inside ``call_next``, so it inherits a
   copy of dispatch's context: values set before ``call_next`` reach the endpoint. When the app

@@ -1159,6 +1159,59 @@ async def test_a_replaced_iterator_without_aclose_is_left_as_it_is_when_the_clie
     assert [m["type"] for m in wire.sent] == ["http.response.start"]
 
 
+def test_dispatch_may_read_the_whole_response_and_send_a_copy(
+    test_client_factory: TestClientFactory,
+) -> None:
+    # The pattern of logging middleware: drain body_iterator, answer with a new Response.
+    logged: list[bytes] = []
+    events: list[str] = []
+
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        body = b""
+        async for chunk in response.body_iterator:  # type: ignore[attr-defined]
+            body += chunk
+        logged.append(body)
+        return Response(body, response.status_code, dict(response.headers))
+
+    async def endpoint(request: Request) -> Response:
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            yield b"one "
+            yield b"two"
+
+        task = BackgroundTask(events.append, "background")
+        return StreamingResponse(chunks(), status_code=201, background=task)
+
+    client = test_client_factory(wrapped(Route("/", endpoint), dispatch=dispatch))
+    response = client.get("/")
+    assert (response.status_code, response.text) == (201, "one two")
+    assert logged == [b"one two"]
+    assert events == ["background"]
+
+
+def test_dispatch_may_stream_the_body_through_a_response_of_its_own(
+    test_client_factory: TestClientFactory,
+) -> None:
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+
+        async def upper() -> AsyncGenerator[bytes, None]:
+            async for chunk in response.body_iterator:  # type: ignore[attr-defined]
+                yield chunk.upper()
+
+        return StreamingResponse(upper(), response.status_code, dict(response.headers))
+
+    async def endpoint(request: Request) -> Response:
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            yield b"one "
+            yield b"two"
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    response = test_client_factory(wrapped(Route("/", endpoint), dispatch=dispatch)).get("/")
+    assert (response.status_code, response.text) == (200, "ONE TWO")
+
+
 # =============================================================================================
 # Starlette's suite for BaseHTTPMiddleware, ported (starlette tests/middleware/test_base.py).
 
