@@ -2,9 +2,11 @@
 
 ``Jinja2Templates`` keeps Starlette's name, signature and behaviour: ``TemplateResponse(request,
 name, context)`` puts the request into the context, a ``url_for`` global builds URLs from route
-names, and context processors add values to every template. Two differences: autoescaping is on
-for every template but plain-text ones, not only for names ending in ``.html``, and the
-``http.response.debug`` message is sent only to a client that advertises the extension.
+names, and context processors add values to every template. Three differences: the template is
+loaded and rendered when the response is sent, in a worker thread, so the file system is never
+touched on the event loop; autoescaping is on for every template but plain-text ones, not only
+for names ending in ``.html``; and the ``http.response.debug`` message is sent only to a client
+that advertises the extension.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ except ImportError as error:
         "extra: pip install 'microasgi[templates]'"
     ) from error
 
+import anyio.to_thread
+
 from microasgi._utils import is_async_callable
 from microasgi.background import BackgroundTask
-from microasgi.datastructures import URL
+from microasgi.datastructures import URL, MutableHeaders
 from microasgi.responses import HTMLResponse
 from microasgi.types import Receive, Scope, Send
 
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["Jinja2Templates"]
 
 _DEBUG = "http.response.debug"
+_LENGTH = b"content-length"
 ContextProcessor = Callable[["Request"], Mapping[str, Any]]
 Directory = str | os.PathLike[str]
 
@@ -54,31 +59,227 @@ def _url_for(context: jinja2.runtime.Context, name: str, /, **path_params: Any) 
     return request.url_for(name, **path_params)
 
 
+def _loads_from_memory(loader: jinja2.BaseLoader | None) -> bool:
+    """Tell whether ``loader`` is known to load templates without touching the file system.
+
+    Only Jinja2's own in-memory loaders (exactly those classes: a subclass may override
+    ``get_source``), and choice or prefix loaders made only of them, qualify. Anything else,
+    ``FunctionLoader`` included (its function is the user's), may read files.
+    """
+    kind = type(loader)
+    if kind is jinja2.DictLoader:
+        return True
+    if kind is jinja2.ChoiceLoader:
+        return all(_loads_from_memory(inner) for inner in cast(jinja2.ChoiceLoader, loader).loaders)
+    if kind is jinja2.PrefixLoader:
+        inners = cast(jinja2.PrefixLoader, loader).mapping.values()
+        return all(_loads_from_memory(inner) for inner in inners)
+    return False
+
+
+class _HeadersRenderedOnRead(MutableHeaders):
+    """``headers`` of a template response: reading renders the body first, writing does not.
+
+    The ``Content-Length`` header needs the rendered body. Reading the headers before the
+    response is sent renders on the spot, so what is read is complete; writing (``h[k] = v``,
+    ``del``, ``append``, ``update``, ``add_vary_header``) edits the header list alone, so an
+    endpoint can add headers without loading the template on the event loop.
+    """
+
+    __slots__ = ("_before_read",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]], before_read: Callable[[], None]) -> None:
+        super().__init__(raw=raw)
+        self._before_read = before_read
+
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        """The ASGI header list, once the body is rendered."""
+        self._before_read()
+        return super().raw
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        """Every header name, once the body is rendered."""
+        self._before_read()
+        return super().keys()
+
+    def values(self) -> list[str]:  # type: ignore[override]
+        """Every header value, once the body is rendered."""
+        self._before_read()
+        return super().values()
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        """Every ``(name, value)`` pair, once the body is rendered."""
+        self._before_read()
+        return super().items()
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of header ``key``, once the body is rendered."""
+        self._before_read()
+        return super().getlist(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The first value of header ``key``, or ``default``, once the body is rendered."""
+        self._before_read()
+        return super().get(key, default)
+
+    def mutablecopy(self) -> MutableHeaders:
+        """A ``MutableHeaders`` over a copy of the header list, once the body is rendered."""
+        self._before_read()
+        return super().mutablecopy()
+
+    def setdefault(self, key: str, value: str) -> str:
+        """As ``MutableHeaders.setdefault``, once the body is rendered (it reads first)."""
+        self._before_read()
+        return super().setdefault(key, value)
+
+    def __getitem__(self, key: str) -> str:
+        self._before_read()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._before_read()
+        return super().__contains__(key)
+
+    def __len__(self) -> int:
+        self._before_read()
+        return super().__len__()
+
+    def __eq__(self, other: object) -> bool:
+        self._before_read()
+        return super().__eq__(other)
+
+
 class _TemplateResponse(HTMLResponse):
-    """An HTML response rendered from a template, keeping what it was rendered from.
+    """An HTML response rendered from a template when it is sent, keeping what it came from.
 
     ``template`` and ``context`` stay on the response, and a test client that advertises the
     ``http.response.debug`` extension receives both, so tests can check what was rendered.
+
+    Built from a template name (as ``Jinja2Templates.TemplateResponse`` does), the template is
+    loaded when the response is sent; built from a ``jinja2.Template`` (Starlette's private
+    signature), it is already loaded. Either way the rendering (which loads any included or
+    extended template) happens when the response is sent, in a worker thread unless the
+    environment loads from memory only. Reading ``body``, ``template`` or ``headers`` before
+    then does the same work synchronously, at that moment.
     """
+
+    # Where the Content-Length header goes in raw_headers once the body is known, or None when
+    # none is due (given by the caller, forbidden by the status, or already added).
+    _length_index: int | None = None
 
     def __init__(
         self,
-        template: jinja2.Template,
+        template: jinja2.Template | str,
         context: dict[str, Any],
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
         background: BackgroundTask | None = None,
+        *,
+        templates: Jinja2Templates | None = None,
     ) -> None:
-        self.template = template
+        self._templates = templates
+        if isinstance(template, str):
+            if templates is None:
+                raise TypeError(
+                    f"_TemplateResponse got the template name {template!r} without templates=. "
+                    f"Use templates.TemplateResponse(request, {template!r}, context)."
+                )
+            self._name = template
+            self._template: jinja2.Template | None = None
+        else:
+            self._name = template.name or ""
+            self._template = template
         self.context = context
-        super().__init__(template.render(context), status_code, headers, media_type, background)
+        # Validates the status and encodes the headers; the empty body stands in for the
+        # rendered one until it is known (the body setter stores it).
+        super().__init__("", status_code, headers, media_type, background)
+        # Response.init_headers puts Content-Length right after the caller's headers, when due:
+        # take that placeholder out, and put the real one back there once the body is rendered.
+        index = len(headers) if headers is not None else 0
+        if index < len(self.raw_headers) and self.raw_headers[index][0] == _LENGTH:
+            del self.raw_headers[index]
+            self._length_index = index
+        self._body: bytes | memoryview | None = None
+
+    @property
+    def template(self) -> jinja2.Template:
+        """The ``jinja2.Template``; loaded on first access if the response has not been sent."""
+        template = self._template
+        if template is None:
+            template = self._template = cast(Jinja2Templates, self._templates).get_template(
+                self._name
+            )
+        return template
+
+    @property
+    def body(self) -> bytes | memoryview:
+        """The rendered body; rendered on the spot if the response has not been sent yet."""
+        self._ensure_body()
+        return cast(bytes | memoryview, self._body)
+
+    @body.setter
+    def body(self, value: bytes | memoryview) -> None:
+        self._body = value
+        index = self._length_index
+        if index is not None:
+            self._length_index = None
+            raw = self.raw_headers
+            # Set by hand meanwhile (response.headers["content-length"] = ...): it stays, as it
+            # would replace the computed one in Starlette.
+            if not any(name == _LENGTH for name, _ in raw):
+                size = len(value) if value.__class__ is bytes else memoryview(value).nbytes
+                raw.insert(min(index, len(raw)), (_LENGTH, str(size).encode("ascii")))
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """The headers; reading them renders the body first (for ``Content-Length``)."""
+        return _HeadersRenderedOnRead(self.raw_headers, self._ensure_body)
+
+    def _ensure_body(self) -> None:
+        """Render the body now unless it is known."""
+        if self._body is None:
+            self._render()
+
+    def _render(self) -> None:
+        """Load the template, and render the body unless it is known. Reads files: not on the
+        event loop (except when user code asks for the body or the headers before sending)."""
+        template = self.template
+        if self._body is None:
+            self.body = self.render(template.render(self.context))
+
+    def _renders_in_memory(self) -> bool:
+        """Tell whether loading and rendering are known to leave the file system alone."""
+        template = self._template
+        if template is not None:
+            env = template.environment
+        else:
+            templates = cast(Jinja2Templates, self._templates)
+            if type(templates).get_template is not Jinja2Templates.get_template:
+                return False  # a subclass's get_template may load from anywhere
+            env = templates.env
+        # A bytecode cache reads and writes its own files, whatever the loader.
+        return env.bytecode_cache is None and _loads_from_memory(env.loader)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the debug info first when the client asked for it, then the response."""
+        """Render (off the loop), send the debug info if the client asked for it, then send."""
         # SPEC: http.response.debug is meant for test clients; only a scope that lists it may
         # receive it ("ASGI servers should not implement it"), and it comes before the start.
-        if scope["type"] == "http" and _DEBUG in (scope.get("extensions") or ()):
+        debug = scope["type"] == "http" and _DEBUG in (scope.get("extensions") or ())
+        # The template is loaded for the debug info even when the body was set by hand.
+        if self._body is None or (debug and self._template is None):
+            # PERF: a thread hop costs tens of microseconds per response (measured in
+            # docs/templates.md), more than rendering a small template. Templates that come from
+            # memory (DictLoader, and choice/prefix loaders of them, with no bytecode cache)
+            # render inline: nothing there can block on the disk. Every other loader, the
+            # user's FunctionLoader included, may stat and read files (FileSystemLoader does on
+            # first load, on every auto_reload check, and for each include): a worker thread.
+            if self._renders_in_memory():
+                self._render()
+            else:
+                await anyio.to_thread.run_sync(self._render)
+        if debug:
             info = {"template": self.template, "context": self.context}
             await send({"type": _DEBUG, "info": info})
         await super().__call__(scope, receive, send)
@@ -98,6 +299,10 @@ class Jinja2Templates:
 
     Templates can call ``url_for(name, **path_params)``, which returns the absolute URL of a
     route, like ``request.url_for``.
+
+    Construction touches no file: the directories are not checked here (a missing one shows as
+    ``jinja2.TemplateNotFound`` when a template is rendered, as in Starlette), so building the
+    object anywhere, even inside a request, never blocks.
 
     Raises:
         ValueError: both or neither of ``directory`` and ``env`` are given, ``env_options`` are
@@ -149,7 +354,13 @@ class Jinja2Templates:
         """The context processors, called in order for every ``TemplateResponse``."""
 
     def get_template(self, name: str) -> jinja2.Template:
-        """Load the template called ``name``.
+        """Load the template called ``name``, synchronously.
+
+        With a file system loader this stats and reads files (and stats them again on later
+        calls while ``auto_reload`` is on): call it from sync code, at startup, or from an
+        async endpoint through a worker thread,
+        ``await anyio.to_thread.run_sync(templates.get_template, name)``.
+        ``TemplateResponse`` needs none of that: it loads the template off the event loop.
 
         Raises:
             jinja2.TemplateNotFound: no template has that name.
@@ -166,11 +377,19 @@ class Jinja2Templates:
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> _TemplateResponse:
-        """Render the template ``name`` into an HTML response.
+        """Return an HTML response that renders the template ``name`` when it is sent.
 
         The template sees ``context``, plus ``request`` (unless the context has its own), plus
         what each context processor returns (which wins over both, as in Starlette). The
-        caller's mapping is copied, never changed.
+        caller's mapping is copied, never changed. The context processors run here; the
+        template is loaded and rendered when the response is sent, in a worker thread (inline
+        for templates held in memory), so no file is read on the event loop. Reading
+        ``response.body``, ``response.template`` or ``response.headers`` before that does the
+        work at once, synchronously; writing headers or cookies does not.
+
+        A missing template (``jinja2.TemplateNotFound``) or an error in the template is raised
+        when the response is sent, so it reaches the app's exception handlers (a 500 unless
+        one is registered for it), as an error raised by the endpoint would.
 
         Args:
             request: the request being answered.
@@ -184,7 +403,6 @@ class Jinja2Templates:
         Raises:
             TypeError: the request is missing (Starlette's old ``TemplateResponse(name,
                 context)`` order).
-            jinja2.TemplateNotFound: no template has that name.
         """
         if isinstance(cast(object, request), str):
             raise TypeError(
@@ -196,5 +414,6 @@ class Jinja2Templates:
         merged.setdefault("request", request)
         for processor in self.context_processors:
             merged.update(processor(request))
-        template = self.get_template(name)
-        return _TemplateResponse(template, merged, status_code, headers, media_type, background)
+        return _TemplateResponse(
+            name, merged, status_code, headers, media_type, background, templates=self
+        )
