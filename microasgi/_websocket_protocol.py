@@ -12,13 +12,12 @@ import enum
 from collections.abc import Iterable, Mapping
 
 from microasgi._headers import encode_header
-from microasgi.types import Message, Scope
+from microasgi.types import Message
 
 # SPEC: RFC 6455 section 7.4.1: 1004 is reserved, and 1005, 1006 and 1015 are never sent in a frame.
 _RESERVED_CODES = frozenset({1004, 1005, 1006, 1015})
 # SPEC: RFC 6455 section 5.5: a control frame holds 125 bytes, 2 of them the close code.
 _MAX_REASON = 123
-_DENIAL = "websocket.http.response"
 
 
 class WebSocketState(enum.Enum):
@@ -33,6 +32,18 @@ class WebSocketState(enum.Enum):
     CONNECTED = 1
     DISCONNECTED = 2
     RESPONSE = 3
+
+
+class WebSocketDisconnected(RuntimeError):
+    """Raised when a websocket is used once it is closed, or a message is read before accept.
+
+    Starlette's name and base class: a ``RuntimeError``, so code catching either works. Raised by
+    a step the connection no longer allows once the application closed it or the client left
+    (receiving after the disconnect, sending or closing after the application's close), and by
+    the typed receive methods (``receive_text()`` ...) on a connection that is not open. A send
+    after the client left raises ``WebSocketDisconnect`` instead, as a server's ``OSError`` does
+    in Starlette.
+    """
 
 
 # --- the state table (style item 7) --------------------------------------------------------------
@@ -94,8 +105,16 @@ TRANSITIONS: dict[Phase, dict[Step, Phase]] = {
         _S.LOST: _P.GONE,
     },
     _P.DENYING: {_S.DENY_BODY: _P.DENYING, _S.DENY_END: _P.CLOSED, _S.LOST: _P.GONE},
-    # DISCONNECT here is the app's own close completing (after a 1003/1007/1009 close).
-    _P.CLOSED: {_S.DISCONNECT: _P.GONE, _S.LOST: _P.GONE},
+    # receive() after the app's own close gets what the server still delivers, as in Starlette:
+    # the disconnect completing the close, or a message the client sent before it.
+    # (The connect too, when the app closed without reading it.)
+    _P.CLOSED: {
+        _S.RECEIVE: _P.CLOSED,
+        _S.CONNECT: _P.CLOSED,
+        _S.MESSAGE: _P.CLOSED,
+        _S.DISCONNECT: _P.GONE,
+        _S.LOST: _P.GONE,
+    },
     # close() after the client left does nothing; a send raises WebSocketDisconnect (WebSocket._transmit).
     # DISCONNECT here reaches a receive() that was already waiting when a send found the client
     # gone (one task reads while another writes): it ends that receive normally. A new receive()
@@ -119,8 +138,8 @@ HINTS: dict[Phase, str] = {
     _P.OPEN: "The connection is already accepted; accept() is called once, and a denial "
     "response can only replace it.",
     _P.DENYING: "Finish the denial response; nothing else can be sent on this connection.",
-    _P.CLOSED: "The application closed the connection: nothing more can be sent or received. "
-    "Return from the endpoint.",
+    _P.CLOSED: "The application closed the connection: nothing more can be sent, and only "
+    "receive() still reads what the server delivers. Return from the endpoint.",
     _P.GONE: "The client disconnected: nothing more can be received. Return from the endpoint.",
 }
 
@@ -156,11 +175,21 @@ class Connection:
         self.reason = ""
 
     def check(self, step: Step) -> None:
-        """Raise ``RuntimeError`` naming the phase and the step unless the table allows it."""
+        """Raise ``RuntimeError`` naming the phase and the step unless the table allows it.
+
+        Once the connection is closed (by the application, or the client left) the error is a
+        ``WebSocketDisconnected``, as in Starlette.
+        """
         if step not in TRANSITIONS[self.phase]:
-            raise RuntimeError(
-                f"Cannot {step.value}: the websocket is {self.phase.value}. {HINTS[self.phase]}"
-            )
+            raise self.refusal(step)
+
+    def refusal(self, step: Step) -> RuntimeError:
+        """The error for a step the current phase does not allow, naming both."""
+        phase = self.phase
+        message = f"Cannot {step.value}: the websocket is {phase.value}. {HINTS[phase]}"
+        if phase is _P.CLOSED or phase is _P.GONE:
+            return WebSocketDisconnected(message)
+        return RuntimeError(message)
 
     def advance(self, step: Step) -> None:
         """Take ``step``: move to the phase the table gives, or raise like ``check``."""
@@ -235,11 +264,6 @@ def check_message_size(value: object) -> int | None:
     raise ValueError(
         f"max_message_size must be a number of bytes >= 1, or None for no limit, got {value!r}."
     )
-
-
-def offers_denial_response(scope: Scope) -> bool:
-    """Whether the server offers the ``websocket.http.response`` extension."""
-    return _DENIAL in (scope.get("extensions") or {})
 
 
 def payload_of(message: Message) -> str | bytes:

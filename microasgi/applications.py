@@ -39,7 +39,9 @@ class MicroASGI:
         middleware: ``Middleware(cls, **options)`` items; the first listed sees requests first.
         exception_handlers: ``{status code or exception class: handler}``, where a handler is
             ``(request, exc) -> Response`` (sync or async). A handler for ``500`` or
-            ``Exception`` answers unhandled errors in ``ServerErrorMiddleware``; the others run in
+            ``Exception`` answers unhandled errors in ``ServerErrorMiddleware``, and is called too
+            (its answer dropped) for an error raised once the response started, such as a
+            background task's, so error reporting sees it; the others run in
             ``ExceptionMiddleware``.
         lifespan: an async context manager factory ``lifespan(app)``; a mapping it yields is
             the lifespan state every request reads through ``request.state``.
@@ -233,7 +235,8 @@ class _ErrorBoundary:
     It answers exactly as the two stacked layers would: the exception middleware's handler
     first (while the response has not started), then the server error middleware for whatever
     is left, including a failure of that handler, with one record of whether the response
-    started. Websocket and lifespan scopes go through the two layers as they are.
+    started (after the start, the 500 handler is still called for reporting, as in Starlette).
+    Websocket and lifespan scopes go through the two layers as they are.
     """
 
     __slots__ = ("_app", "_errors", "_exceptions")

@@ -25,7 +25,8 @@ __all__ = ["HTTPEndpoint", "WebSocketEndpoint"]
 # The methods an endpoint may define, in the order the ``Allow`` header lists them (Starlette's).
 # SECURITY: only these names are ever looked up. Looking up ``request.method.lower()`` as it comes
 # would let a client call any attribute: a request with method ``DISPATCH`` would run ``dispatch``.
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# QUERY (a safe method with a body, draft-ietf-httpbis-safe-method-w-body) as Starlette 1.10.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY")
 
 
 class _Endpoint:
@@ -57,7 +58,7 @@ class HTTPEndpoint(_Endpoint):
     """An endpoint class with one method per HTTP method it serves.
 
     Define ``async def get(self, request) -> Response`` (or ``post``, ``put``, ``patch``,
-    ``delete``, ``options``, ``head``); plain ``def`` methods run in a worker thread. ``HEAD`` is
+    ``delete``, ``options``, ``head``, ``query``); plain ``def`` methods run in a worker thread. ``HEAD`` is
     served by ``get`` unless the class defines ``head``. Any other method is answered 405 with an
     ``Allow`` header listing the methods the class serves; inside an application the 405 is raised
     as an ``HTTPException`` so the application's handlers can shape it.
@@ -142,7 +143,7 @@ class WebSocketEndpoint(_Endpoint):
     UTF-8 or JSON closes with 1007), or ``None`` for the raw ``str`` or ``bytes``. When the
     connection ends, ``on_disconnect`` gets the close code: the client's, the application's own
     close, or 1011 when ``on_receive`` raised (the exception then goes on to the exception
-    handlers, which close the connection with 1011 if nothing else answers it).
+    handlers, and without one on to the server, which closes the connection).
 
     Use the class itself as the endpoint: ``WebSocketRoute("/ws", ChatEndpoint)``.
 

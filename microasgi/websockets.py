@@ -26,6 +26,7 @@ from microasgi._websocket_protocol import (
     Connection,
     Phase,
     Step,
+    WebSocketDisconnected,
     WebSocketState,
     accept_headers,
     check_close,
@@ -56,11 +57,14 @@ __all__ = [
     "WebSocket",
     "WebSocketClose",
     "WebSocketDisconnect",
+    "WebSocketDisconnected",
     "WebSocketState",
 ]
 
-# The public home of the connection states is this module: docs, reprs and pickles name it.
+# The public home of the connection states and of WebSocketDisconnected is this module: docs,
+# reprs, tracebacks and pickles name it.
 WebSocketState.__module__ = __name__
+WebSocketDisconnected.__module__ = __name__
 
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """The cap, in bytes (UTF-8 bytes for text), on one received message: 16 MiB, as uvicorn's."""
@@ -103,7 +107,9 @@ class WebSocket(HTTPConnection):
     """A WebSocket connection: accept it, then receive and send text, bytes or JSON.
 
     The connection follows one state table; a step it does not allow (sending before accept,
-    accepting twice, receiving after close) raises ``RuntimeError`` naming the state and the step.
+    accepting twice) raises ``RuntimeError`` naming the state and the step, and once the
+    connection is closed (sending after the application's close, receiving after the client's
+    disconnect) that error is a ``WebSocketDisconnected``, as in Starlette.
 
     Args:
         scope: the ASGI ``websocket`` scope.
@@ -180,9 +186,12 @@ class WebSocket(HTTPConnection):
         A message over ``max_message_size`` closes the connection with 1009 and is reported as
         a ``websocket.disconnect`` with that code.
 
+        After the application's own close it returns what the server still delivers (the
+        disconnect that completes the close), as in Starlette.
+
         Raises:
-            RuntimeError: receiving is not allowed now (before accept, after a close), or the
-                server sent a malformed message.
+            WebSocketDisconnected: the client's disconnect was already received.
+            RuntimeError: the server sent a message out of order or a malformed one.
         """
         self._conn.check(Step.RECEIVE)
         return await self._take(await self._receive())
@@ -196,7 +205,7 @@ class WebSocket(HTTPConnection):
                 f"Expected an ASGI websocket message from the server, got {message!r}."
             )
         conn.advance(step)
-        if step is Step.MESSAGE:
+        if step is Step.MESSAGE and conn.phase is Phase.OPEN:
             payload = payload_of(message)
             limit = self._max_message_size
             if limit is not None and exceeds(payload, limit):
@@ -220,9 +229,12 @@ class WebSocket(HTTPConnection):
             # Anything else ends the connection (a disconnect, a message too big, closed with
             # 1009) or is refused by the table; _take records how it ended.
             await self._take(message)
-        else:
-            conn.check(Step.MESSAGE)  # data only arrives on an open connection: this refuses it
-        raise WebSocketDisconnect(conn.code, conn.reason)
+            raise WebSocketDisconnect(conn.code, conn.reason)
+        # Starlette's error for a typed receive on a connection that is not open, closed or
+        # not yet accepted alike (a RuntimeError).
+        raise WebSocketDisconnected(
+            f"Cannot {Step.MESSAGE.value}: the websocket is {conn.phase.value}. {HINTS[conn.phase]}"
+        )
 
     async def receive_text(self) -> str:
         """Return the next text message.
@@ -230,6 +242,8 @@ class WebSocket(HTTPConnection):
         Raises:
             WebSocketDisconnect: the connection closed; or a binary message came, and the
                 connection was closed with 1003 (unsupported data).
+            WebSocketDisconnected: the connection is not open (not accepted yet, or already
+                closed).
         """
         message = await self._receive_message()
         text: str | None = message.get("text")
@@ -243,6 +257,8 @@ class WebSocket(HTTPConnection):
         Raises:
             WebSocketDisconnect: the connection closed; or a text message came, and the
                 connection was closed with 1003 (unsupported data).
+            WebSocketDisconnected: the connection is not open (not accepted yet, or already
+                closed).
         """
         message = await self._receive_message()
         data: bytes | None = message.get("bytes")
@@ -260,6 +276,8 @@ class WebSocket(HTTPConnection):
         Raises:
             ValueError: ``mode`` is neither ``"text"`` nor ``"binary"``.
             WebSocketDisconnect: the connection closed, or the message could not be decoded.
+            WebSocketDisconnected: the connection is not open (not accepted yet, or already
+                closed).
         """
         check_mode(mode, "receive_json")
         return await self._decode_json(await self._receive_message())
@@ -363,7 +381,8 @@ class WebSocket(HTTPConnection):
 
         Raises:
             ValueError: the message type is not one a websocket app sends.
-            RuntimeError: the state table does not allow it now.
+            RuntimeError: the state table does not allow it now (``WebSocketDisconnected``
+                once the application closed the connection or the client left).
             WebSocketDisconnect: the client has gone (code 1006 when the server says so with
                 an ``OSError``); a close is then a no-op instead.
         """
@@ -476,7 +495,7 @@ class WebSocket(HTTPConnection):
 
         Raises:
             ValueError: an invalid code or reason.
-            RuntimeError: the application already closed the connection.
+            WebSocketDisconnected: the application already closed the connection.
         """
         message: WebSocketCloseEvent = {
             "type": "websocket.close",

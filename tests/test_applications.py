@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -600,6 +602,95 @@ async def test_error_after_the_start_is_not_answered_twice(layered: bool) -> Non
     with pytest.raises(Boom) as info:
         await AsyncTestClient(app).get("/stream")
     assert any("already started" in note for note in info.value.__notes__)
+
+
+async def _fail_in_the_background() -> None:
+    raise Boom("background failed")
+
+
+async def _answer_then_fail_in_the_background(request: Request) -> Response:
+    return PlainTextResponse("done", background=BackgroundTask(_fail_in_the_background))
+
+
+@pytest.mark.parametrize("key", [500, Exception])
+@pytest.mark.parametrize("layered", [False, True], ids=["fused", "layered"])
+async def test_background_task_error_reaches_the_error_handler_and_the_server(
+    layered: bool, key: Any
+) -> None:
+    # Starlette 1.10: the response was sent; the 500 / Exception handler is still called (error
+    # reporting hooks in there; its answer is dropped), and the error goes on to the server.
+    reported: list[tuple[str, Exception]] = []
+
+    async def report(request: Request, exc: Exception) -> Response:
+        reported.append((request.url.path, exc))
+        return PlainTextResponse("never sent", status_code=500)
+
+    app = MicroASGI(
+        routes=[Route("/", _answer_then_fail_in_the_background)],
+        exception_handlers={key: report},
+        middleware=[Middleware(PassThrough)] if layered else [],
+    )
+    with pytest.raises(Boom, match="background failed"):
+        await AsyncTestClient(app).get("/")
+    response = await AsyncTestClient(app, raise_server_exceptions=False).get("/")
+    assert (response.status_code, response.text) == (200, "done")
+    assert [(path, str(exc)) for path, exc in reported] == [("/", "background failed")] * 2
+
+
+@pytest.mark.parametrize("layered", [False, True], ids=["fused", "layered"])
+async def test_an_error_after_the_start_reaches_the_500_handler_past_a_class_handler(
+    layered: bool,
+) -> None:
+    # The Boom handler cannot answer a started response; the 500 handler still hears of it.
+    reported: list[Exception] = []
+
+    def report(request: Request, exc: Exception) -> Response:
+        reported.append(exc)
+        return PlainTextResponse("never sent", status_code=500)
+
+    app = _error_app(layered, {Boom: _answer_418, 500: report})
+    response = await AsyncTestClient(app, raise_server_exceptions=False).get("/stream")
+    assert (response.status_code, response.content) == (200, b"partial")
+    assert [type(exc) for exc in reported] == [Boom]
+    assert any("already started" in note for note in reported[0].__notes__)
+
+
+def test_background_task_error_with_the_sync_client(test_client_factory: Any) -> None:
+    reported: list[str] = []
+
+    def report(request: Request, exc: Exception) -> Response:
+        reported.append(str(exc))
+        return PlainTextResponse("never sent", status_code=500)
+
+    app = MicroASGI(
+        routes=[Route("/", _answer_then_fail_in_the_background)],
+        exception_handlers={Exception: report},
+    )
+    with pytest.raises(Boom):
+        test_client_factory(app).get("/")
+    assert reported == ["background failed"]
+
+
+# A module-level exception raised on every bad request, as auth libraries do.
+_REUSED = HTTPException(401)
+
+
+@pytest.mark.parametrize("layered", [False, True], ids=["fused", "layered"])
+async def test_a_handled_exception_keeps_no_request_alive(layered: bool) -> None:
+    locals_: list[weakref.ref[State]] = []
+
+    async def guarded(request: Request) -> Response:
+        per_request = State()  # a local of the endpoint, as a request's objects are
+        locals_.append(weakref.ref(per_request))
+        raise _REUSED
+
+    app = MicroASGI(
+        routes=[Route("/", guarded)], middleware=[Middleware(PassThrough)] if layered else []
+    )
+    assert (await AsyncTestClient(app).get("/")).status_code == 401
+    gc.collect()
+    assert locals_[0]() is None
+    assert _REUSED.__traceback__ is None
 
 
 async def test_a_router_subclass_is_called_as_itself() -> None:

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
+from microasgi.applications import MicroASGI
 from microasgi.background import BackgroundTask, BackgroundTasks
+from microasgi.requests import Request
+from microasgi.responses import PlainTextResponse, Response
+from microasgi.routing import Route
+from microasgi.testclient import AsyncTestClient
 
 
 class AsyncCallable:
@@ -116,3 +121,32 @@ def test_tasks_list_is_copied() -> None:
     tasks.add_task(print)
     assert len(given) == 1
     assert len(tasks.tasks) == 2
+
+
+async def test_an_error_after_the_response_reaches_the_apps_error_handler_as_itself() -> None:
+    # As in Starlette: the client has its answer; the 500 handler is called for reporting (a
+    # sync task's error crosses the worker thread as itself), and the server gets the error.
+    order: list[str] = []
+    reported: list[BaseException] = []
+
+    def fail() -> None:
+        raise LookupError("task failed")
+
+    async def endpoint(request: Request) -> Response:
+        tasks = BackgroundTasks()
+        tasks.add_task(order.append, "before")
+        tasks.add_task(fail)
+        tasks.add_task(order.append, "after")
+        return PlainTextResponse("sent", background=tasks)
+
+    async def report(request: Request, exc: Exception) -> Response:
+        reported.append(exc)
+        return PlainTextResponse("never sent", status_code=500)
+
+    app = MicroASGI(routes=[Route("/", endpoint)], exception_handlers={500: report})
+    response = await AsyncTestClient(app, raise_server_exceptions=False).get("/")
+    assert (response.status_code, response.text) == (200, "sent")
+    assert order == ["before"]
+    assert [type(exc) for exc in reported] == [LookupError]
+    with pytest.raises(LookupError, match="task failed"):
+        await AsyncTestClient(app).get("/")

@@ -64,6 +64,9 @@ class Everything(Items):
     async def options(self, request: Request) -> Response:
         return PlainTextResponse("options")
 
+    async def query(self, request: Request) -> Response:
+        return PlainTextResponse(f"query {(await request.body()).decode()}")
+
 
 class Broken(HTTPEndpoint):
     async def get(self, request: Request) -> Any:
@@ -103,7 +106,8 @@ async def test_head_uses_head_when_defined() -> None:
         (Items, "PUT", "GET, HEAD, POST"),
         (OnlyPost, "GET", "POST"),
         (OnlyPost, "HEAD", "POST"),
-        (Everything, "POST", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"),
+        (Everything, "POST", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS, QUERY"),
+        (Items, "QUERY", "GET, HEAD, POST"),
         # SECURITY: a method naming another attribute never reaches it.
         (Items, "DISPATCH_ME", "GET, HEAD, POST"),
         (Items, "DISPATCH", "GET, HEAD, POST"),
@@ -121,12 +125,30 @@ async def test_405_lists_the_methods_the_class_defines(
         assert response.text == "Method Not Allowed"
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY"])
 async def test_every_method_name(method: str) -> None:
     response = await AsyncTestClient(Everything).request(method, "/")
     assert response.status_code == 200
     if method != "GET":
-        assert response.text == method.lower()
+        assert response.text.split()[0] == method.lower()
+
+
+class Search(HTTPEndpoint):
+    """QUERY (a safe method with a body), dispatched to ``query`` as in Starlette 1.10."""
+
+    def query(self, request: Request) -> Response:  # a plain method: a worker thread
+        return JSONResponse({"method": request.method, "params": request.path_params})
+
+
+async def test_query_is_dispatched_to_query_inside_an_application() -> None:
+    app = MicroASGI(routes=[Route("/search", Everything), Route("/s/{term}", Search)])
+    client = AsyncTestClient(app)
+    response = await client.request("QUERY", "/search", content=b"select=name")
+    assert (response.status_code, response.text) == (200, "query select=name")
+    sync = await client.request("QUERY", "/s/cats")
+    assert sync.json() == {"method": "QUERY", "params": {"term": "cats"}}
+    refused = await client.get("/s/cats")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "QUERY")
 
 
 async def test_inside_an_application_405_goes_through_its_handlers() -> None:

@@ -22,6 +22,7 @@ from microasgi.websockets import (
     WebSocket,
     WebSocketClose,
     WebSocketDisconnect,
+    WebSocketDisconnected,
     WebSocketState,
 )
 
@@ -178,46 +179,53 @@ async def test_app_close_states() -> None:
     assert peer.sent[-1] == {"type": "websocket.close", "code": 4000, "reason": "done"}
 
 
+# The error a refused step raises: a plain RuntimeError while the connection is alive, Starlette's
+# WebSocketDisconnected (a RuntimeError subclass) once it is closed, and for a typed receive on a
+# connection that is not open (Starlette raises it there too).
+R, D = RuntimeError, WebSocketDisconnected
+
+
 @pytest.mark.parametrize(
-    ("setup", "step", "message"),
+    ("setup", "step", "error", "message"),
     [
         (
             "new",
             "send_text",
+            R,
             "Cannot send a message: the websocket is waiting for 'websocket.connect'",
         ),
-        ("new", "receive_text", "Cannot receive a message: the websocket is waiting"),
+        ("new", "receive_text", D, "Cannot receive a message: the websocket is waiting"),
         (
             "handshake",
             "send_text",
+            R,
             r"Cannot send a message: the websocket is connecting.*accept\(\)",
         ),
-        ("handshake", "receive", r"Cannot call receive\(\): the websocket is connecting"),
-        ("handshake", "receive_text", "Cannot receive a message: the websocket is connecting"),
+        ("handshake", "receive", R, r"Cannot call receive\(\): the websocket is connecting"),
+        ("handshake", "receive_text", D, "Cannot receive a message: the websocket is connecting"),
         (
             "open",
             "accept",
+            R,
             "Cannot accept: the websocket is accepted. .*accept\\(\\) is called once",
         ),
-        ("open", "deny", "Cannot send a denial response: the websocket is accepted"),
-        (
-            "closed",
-            "receive",
-            r"Cannot call receive\(\): the websocket is closed by the application",
-        ),
-        ("closed", "receive_text", "Cannot receive a message: the websocket is closed"),
-        ("closed", "send_text", "Cannot send a message: the websocket is closed"),
-        ("closed", "close", "Cannot close: the websocket is closed by the application"),
-        ("closed", "accept", "Cannot accept: the websocket is closed"),
-        ("gone", "receive", r"Cannot call receive\(\): the websocket is disconnected"),
-        ("gone", "receive_bytes", "Cannot receive a message: the websocket is disconnected"),
-        ("gone", "accept", "Cannot accept: the websocket is disconnected"),
-        ("gone", "deny", "Cannot send a denial response: the websocket is disconnected"),
-        ("denying", "send_text", "Cannot send a message: the websocket is sending a denial"),
-        ("denying", "close", "Cannot close: the websocket is sending a denial response"),
+        ("open", "deny", R, "Cannot send a denial response: the websocket is accepted"),
+        ("closed", "receive_text", D, "Cannot receive a message: the websocket is closed"),
+        ("closed", "send_text", D, "Cannot send a message: the websocket is closed"),
+        ("closed", "close", D, "Cannot close: the websocket is closed by the application"),
+        ("closed", "accept", D, "Cannot accept: the websocket is closed"),
+        ("gone", "receive", D, r"Cannot call receive\(\): the websocket is disconnected"),
+        ("gone", "receive_bytes", D, "Cannot receive a message: the websocket is disconnected"),
+        ("gone", "accept", D, "Cannot accept: the websocket is disconnected"),
+        ("gone", "deny", D, "Cannot send a denial response: the websocket is disconnected"),
+        ("denying", "send_text", R, "Cannot send a message: the websocket is sending a denial"),
+        ("denying", "receive_text", D, "Cannot receive a message: the websocket is sending"),
+        ("denying", "close", R, "Cannot close: the websocket is sending a denial response"),
     ],
 )
-async def test_illegal_steps_name_state_and_step(setup: str, step: str, message: str) -> None:
+async def test_illegal_steps_name_state_and_step(
+    setup: str, step: str, error: type[Exception], message: str
+) -> None:
     websocket, peer = connect(CONNECT, disconnect(), extensions=DENIAL)
     if setup == "handshake":
         await websocket.receive()
@@ -242,9 +250,58 @@ async def test_illegal_steps_name_state_and_step(setup: str, step: str, message:
         "deny": lambda: websocket.send_denial_response(PlainTextResponse("no", 403)),
     }
     sent = list(peer.sent)
-    with pytest.raises(RuntimeError, match=message):
+    with pytest.raises(error, match=message) as raised:
         await calls[step]()
+    assert type(raised.value) is error
     assert peer.sent == sent  # nothing went out
+
+
+def test_websocket_disconnected_is_starlettes() -> None:
+    # Same name, same base class: code catching RuntimeError, as Starlette's users do, still works.
+    assert issubclass(WebSocketDisconnected, RuntimeError)
+    assert not issubclass(WebSocketDisconnected, WebSocketDisconnect)
+    assert WebSocketDisconnected.__module__ == "microasgi.websockets"
+
+
+@pytest.mark.parametrize("read_connect", [True, False])
+async def test_receive_after_the_apps_close_gets_what_the_server_delivers(
+    read_connect: bool,
+) -> None:
+    # As in Starlette: after its own close the app may still read the server's messages, the
+    # disconnect completing the close included (a message sent before it too); then nothing more.
+    incoming = [text("in flight"), disconnect(1000)]
+    websocket, peer = await opened(*incoming) if read_connect else connect(CONNECT, *incoming)
+    await websocket.close()
+    if not read_connect:
+        assert await websocket.receive() == CONNECT
+    assert await websocket.receive() == text("in flight")
+    assert await websocket.receive() == disconnect(1000)
+    assert websocket.client_state is WebSocketState.DISCONNECTED
+    with pytest.raises(WebSocketDisconnected, match="the websocket is disconnected"):
+        await websocket.receive()
+    assert peer.types[-1] == "websocket.close"
+
+
+async def test_typed_receive_after_close_raises_websocket_disconnected_end_to_end() -> None:
+    outcome: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        await websocket.accept()
+        await websocket.close()
+        try:
+            await websocket.send_text("late")
+        except RuntimeError as exc:  # Starlette's users catch it as a RuntimeError
+            outcome.append(type(exc).__name__)
+        try:
+            await websocket.receive_text()
+        except WebSocketDisconnected as exc:
+            outcome.append(str(exc).split(":")[0])
+
+    async with AsyncTestClient(app).websocket_connect("/") as session:
+        with pytest.raises(WebSocketDisconnect):
+            await session.receive_text()
+    assert outcome == ["WebSocketDisconnected", "Cannot receive a message"]
 
 
 async def test_send_after_client_disconnect_raises_disconnect_with_its_code() -> None:
@@ -408,7 +465,7 @@ async def test_too_big_raises_disconnect_from_typed_receives(method: str) -> Non
         await getattr(websocket, method)()
     assert caught.value.code == 1009
     with pytest.raises(
-        RuntimeError, match="Cannot receive a message: the websocket is disconnected"
+        WebSocketDisconnected, match="Cannot receive a message: the websocket is disconnected"
     ):
         await getattr(websocket, method)()
 
@@ -841,5 +898,5 @@ async def test_a_waiting_receive_ends_normally_when_a_send_found_the_client_gone
         release.set()
     assert [type(exc) for exc in outcome] == [WebSocketDisconnect]
     assert websocket.client_state is WebSocketState.DISCONNECTED
-    with pytest.raises(RuntimeError, match="disconnected"):
+    with pytest.raises(WebSocketDisconnected, match="disconnected"):
         await websocket.receive()  # a new receive after that is still refused

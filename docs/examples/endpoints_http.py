@@ -18,7 +18,15 @@ class Note(HTTPEndpoint):
         return PlainTextResponse("saved")
 
 
-app = MicroASGI(routes=[Route("/notes/{note_id:int}", Note)])
+class Notes(HTTPEndpoint):
+    async def query(self, request: Request) -> Response:
+        # QUERY is a safe method with a body: here, the words to search the notes for.
+        words = (await request.body()).decode().lower().split()
+        found = [i for i, text in NOTES.items() if all(w in text.lower() for w in words)]
+        return JSONResponse(found)
+
+
+app = MicroASGI(routes=[Route("/notes/{note_id:int}", Note), Route("/notes", Notes)])
 
 
 from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to read as a second step)
@@ -35,3 +43,10 @@ async def test_methods_dispatch_and_405() -> None:
     assert (head.status_code, head.content) == (200, b"")
     assert refused.status_code == 405
     assert refused.headers["allow"] == "GET, HEAD, PUT"
+
+
+async def test_query() -> None:
+    client = AsyncTestClient(app)
+    found = await client.request("QUERY", "/notes", content=b"buy MILK")
+    assert found.json() == [1]
+    assert (await client.get("/notes")).headers["allow"] == "QUERY"

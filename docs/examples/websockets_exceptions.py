@@ -1,4 +1,4 @@
-"""WebSocketException closes through the exception handlers; an unhandled error closes with 1011."""
+"""WebSocketException closes through the exception handlers; an unhandled error goes to the server."""
 
 from __future__ import annotations
 
@@ -43,9 +43,15 @@ async def test_websocket_exception() -> None:
 
 
 async def test_unhandled_error() -> None:
+    # The error reaches the server as itself; the test client raises it, as Starlette's does.
+    async with AsyncTestClient(app).websocket_connect("/cmd") as session:
+        await session.send_text("crash")
+        with pytest.raises(RuntimeError, match="bug"):
+            await session.receive_text()
+    # Acting as a server instead, the client closes the connection with 1011 (internal error).
     client = AsyncTestClient(app, raise_server_exceptions=False)
     async with client.websocket_connect("/cmd") as session:
         await session.send_text("crash")
         with pytest.raises(WebSocketDisconnect) as caught:
             await session.receive_text()
-    assert caught.value.code == 1011  # and the error goes on up to the server's log
+    assert caught.value.code == 1011

@@ -1,4 +1,8 @@
-"""The state table: client_state and application_state, and an illegal step named."""
+"""The state table: client_state and application_state, and an illegal step named.
+
+A step refused on a live connection raises ``RuntimeError``; on a closed one it raises
+``WebSocketDisconnected``, a ``RuntimeError`` subclass (Starlette's name).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import pytest
 
 from microasgi.testclient import AsyncTestClient
 from microasgi.types import Receive, Scope, Send
-from microasgi.websockets import WebSocket, WebSocketState
+from microasgi.websockets import WebSocket, WebSocketDisconnected, WebSocketState
 
 seen: list[tuple[str, str]] = []
 errors: list[str] = []
@@ -28,9 +32,11 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     await websocket.close()
     record(websocket)
     try:
-        await websocket.receive_text()
-    except RuntimeError as exc:
+        await websocket.send_text("too late")
+    except WebSocketDisconnected as exc:
         errors.append(str(exc))
+    # After its own close the app may still read the server's answer: the disconnect.
+    assert (await websocket.receive())["type"] == "websocket.disconnect"
 
 
 async def test_states() -> None:
@@ -47,7 +53,8 @@ async def test_states() -> None:
     assert errors == [
         "Cannot send a message: the websocket is waiting for 'websocket.connect'. "
         "Call accept() first; it receives 'websocket.connect' and answers it.",
-        "Cannot receive a message: the websocket is closed by the application. The application "
-        "closed the connection: nothing more can be sent or received. Return from the endpoint.",
+        "Cannot send a message: the websocket is closed by the application. The application "
+        "closed the connection: nothing more can be sent, and only receive() still reads what "
+        "the server delivers. Return from the endpoint.",
     ]
     assert WebSocketState.RESPONSE.name == "RESPONSE"  # during a denial response

@@ -2,8 +2,10 @@
 
 It answers with a plain "Internal Server Error", or with the registered 500 / ``Exception``
 handler's response, or (``debug=True``) with the traceback as HTML or plain text depending on the
-request's ``Accept`` header, and then re-raises the exception so the server still logs it. A
-client that disconnected mid-request is not an error: the request ends quietly.
+request's ``Accept`` header, and then re-raises the exception so the server still logs it. An
+exception raised once the response has started (a background task's, a stream's) still reaches
+the handler, for error reporting, though its answer can no longer be sent. A client that
+disconnected mid-request is not an error: the request ends quietly.
 """
 
 from __future__ import annotations
@@ -40,15 +42,19 @@ pre {{ background: #f6f6f6; padding: 1rem; overflow-x: auto; line-height: 1.4; }
 class ServerErrorMiddleware:
     """Answer 500 for any exception the app lets through, then re-raise it for the server's log.
 
-    Only ``http`` scopes are handled; other scopes pass straight through. If the response had
-    already started when the exception arrived, nothing more can be sent: the exception is just
-    re-raised, and the server closes the connection. ``ClientDisconnect`` (the client left while
-    the body was being read) ends the request quietly, with no answer and no exception.
+    Only ``http`` scopes are handled; other scopes pass straight through (a websocket's error
+    goes to the server as itself, which answers the handshake or closes the connection). If the
+    response had already started when the exception arrived (raised by a background task or a
+    streaming body), nothing more can be sent: the handler is still called, as in Starlette, so
+    error reporting sees the exception, its answer is dropped, and the exception is re-raised for
+    the server to log and close the connection. ``ClientDisconnect`` (the client left while the
+    body was being read) ends the request quietly, with no answer and no exception.
 
     Args:
         app: the app to wrap.
         handler: ``(request, exc) -> Response`` (sync or async; sync handlers run in a worker
-            thread) giving the 500 answer. Not used when ``debug`` is on.
+            thread) giving the 500 answer; called even when the response has started, to report
+            the error. Not used when ``debug`` is on.
         debug: answer with the traceback: an HTML page when the request accepts ``text/html``,
             plain text otherwise. Never turn it on in production: it shows your code.
     """
@@ -88,6 +94,11 @@ class ServerErrorMiddleware:
         if not started:
             response = await self._response(scope, receive, send, exc)
             await response(scope, receive, send)
+        elif self.handler is not None and not self.debug:
+            # As Starlette does: the handler runs even though its answer cannot be sent, because
+            # error reporting (Sentry's integration, a metrics counter) hooks in here, and an
+            # error from a background task arrives only after the response was sent.
+            await _run_handler(self.handler, Request(scope, receive, send), exc)
         # Re-raised so the server logs it and counts the failure, as Starlette does.
         raise exc
 

@@ -192,6 +192,52 @@ async def test_handler_answers(handler: Any, status: int, body: str) -> None:
         await AsyncTestClient(app).get("/x")
 
 
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync-handler", "async-handler"])
+async def test_handler_still_reports_an_error_after_the_response_started(
+    asynchronous: bool,
+) -> None:
+    # As in Starlette 1.10: the handler runs (error reporting, such as Sentry's, hooks in there)
+    # though its answer cannot be sent any more; the exception then goes on to the server.
+    reported: list[tuple[str, str]] = []
+
+    def report(request: Request, exc: Exception) -> Response:
+        reported.append((request.url.path, str(exc)))
+        return PlainTextResponse("never sent", status_code=500)
+
+    async def report_async(request: Request, exc: Exception) -> Response:
+        return report(request, exc)
+
+    app = ServerErrorMiddleware(fails_after_start, handler=report_async if asynchronous else report)
+    with pytest.raises(Boom, match="mid-stream"):
+        await AsyncTestClient(app).get("/x")
+    response = await AsyncTestClient(app, raise_server_exceptions=False).get("/x")
+    assert (response.status_code, response.text) == (200, "partial")
+    assert reported == [("/x", "mid-stream"), ("/x", "mid-stream")]
+
+
+async def test_handler_not_called_in_debug_after_the_response_started() -> None:
+    reported: list[Exception] = []
+
+    async def report(request: Request, exc: Exception) -> Response:  # pragma: no cover
+        reported.append(exc)
+        return PlainTextResponse("never sent", status_code=500)
+
+    app = ServerErrorMiddleware(fails_after_start, handler=report, debug=True)
+    with pytest.raises(Boom):
+        await AsyncTestClient(app).get("/")
+    assert reported == []  # debug answers with the traceback page, never with the handler
+
+
+async def test_a_failing_report_after_the_start_goes_to_the_server() -> None:
+    async def report(request: Request, exc: Exception) -> Response:
+        raise RuntimeError("the reporter failed")
+
+    app = ServerErrorMiddleware(fails_after_start, handler=report)
+    with pytest.raises(RuntimeError, match="the reporter failed") as info:
+        await AsyncTestClient(app).get("/")
+    assert isinstance(info.value.__context__, Boom)
+
+
 async def test_debug_wins_over_the_handler() -> None:
     app = ServerErrorMiddleware(fails_before_start, handler=async_handler, debug=True)
     response = await AsyncTestClient(app, raise_server_exceptions=False).get("/")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import AsyncIterator, Callable
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
-from microasgi.exceptions import HTTPException
+from microasgi.exceptions import HTTPException, WebSocketException
 from microasgi.middleware.exceptions import ExceptionMiddleware
 from microasgi.requests import Request
 from microasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from microasgi.testclient import AsyncTestClient
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
+from microasgi.websockets import WebSocketDisconnect
 
 
 class AppError(Exception):
@@ -271,3 +274,92 @@ def test_sync_client(test_client_factory: Callable[..., Any]) -> None:
     app = ExceptionMiddleware(raising(NotFoundError()), handlers={AppError: name_handler})
     response = test_client_factory(app).get("/s")
     assert (response.status_code, response.text) == (418, "NotFoundError at /s")
+
+
+# --- a handled exception keeps nothing alive ----------------------------------------------------
+
+
+class Marker:
+    """A local of the endpoint's frame: it lives as long as that frame does."""
+
+
+@pytest.fixture
+def no_gc() -> Iterator[None]:
+    """Turn the cyclic garbage collector off: what is freed here is freed by reference counts."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def endpoint_raising(exc: Exception, markers: list[weakref.ref[Marker]]) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        marker = Marker()  # kept alive by the frame, as a request's locals are
+        markers.append(weakref.ref(marker))
+        try:
+            int("not a number")
+        except ValueError:
+            raise exc  # noqa: B904 (chained to the ValueError on purpose: its traceback too)
+
+    return app
+
+
+# A module-level exception raised on every bad request, as auth libraries do.
+LONG_LIVED = HTTPException(401, headers={"WWW-Authenticate": "Bearer"})
+
+
+@pytest.mark.parametrize("handlers", [{}, {401: name_handler}], ids=["default", "handler"])
+async def test_a_long_lived_handled_exception_keeps_no_frames_alive(
+    handlers: dict[Any, Any],
+) -> None:
+    # Starlette fixed this leak (the handled exception's traceback pinned every frame it passed
+    # through, with the request's send, receive and locals, until the exception's next raise).
+    markers: list[weakref.ref[Marker]] = []
+    app = ExceptionMiddleware(endpoint_raising(LONG_LIVED, markers), handlers=handlers)
+    response = await AsyncTestClient(app).get("/")
+    assert response.status_code in (401, 418)
+    gc.collect()
+    assert markers[0]() is None
+    assert LONG_LIVED.__traceback__ is None
+    assert isinstance(LONG_LIVED.__context__, ValueError)
+    assert LONG_LIVED.__context__.__traceback__ is None
+
+
+@pytest.mark.usefixtures("no_gc")
+async def test_a_handled_exception_leaves_no_reference_cycle() -> None:
+    markers: list[weakref.ref[Marker]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        marker = Marker()
+        markers.append(weakref.ref(marker))
+        error = HTTPException(403)  # held by the frame its own traceback holds: a cycle
+        raise error
+
+    response = await AsyncTestClient(ExceptionMiddleware(app)).get("/")
+    assert response.status_code == 403
+    assert markers[0]() is None  # freed at once, without waiting for the garbage collector
+
+
+async def test_an_unhandled_exception_keeps_its_traceback() -> None:
+    error = AppError("for the server's log")
+    with pytest.raises(AppError) as info:
+        await AsyncTestClient(ExceptionMiddleware(raising(error))).get("/")
+    assert info.value.__traceback__ is not None
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [HTTPException(403), WebSocketException(4003)],
+    ids=["http-exception-denies", "websocket-exception-closes"],
+)
+async def test_a_handled_websocket_exception_keeps_no_frames_alive(exc: Exception) -> None:
+    markers: list[weakref.ref[Marker]] = []
+    app = ExceptionMiddleware(endpoint_raising(exc, markers))
+    with pytest.raises(WebSocketDisconnect):
+        async with AsyncTestClient(app).websocket_connect("/"):
+            pass  # pragma: no cover
+    gc.collect()
+    assert markers[0]() is None
+    assert exc.__traceback__ is None
