@@ -65,7 +65,7 @@ class Subject:
     shutdown: Callable[[], Any]
 
     def skips(self, case: Case) -> bool:
-        """Starlette parses forms with python-multipart, which microasgi's env must not hold."""
+        """Starlette parses forms with python-multipart: without it, its form rows are skipped."""
         return (
             self.name == "starlette" and case.needs_python_multipart and not _has_python_multipart()
         )
