@@ -372,10 +372,7 @@ class _FormBuilder:
 
     def finish(self, charset: str) -> FormData:
         """Decode the text fields and return the form."""
-        try:
-            values = decode_multipart_fields(self._texts, charset)
-        except FormDataError as exc:
-            raise MultiPartException(str(exc)) from None
+        values = decode_multipart_fields(self._texts, charset)  # never fails: latin-1 at worst
         return FormData(
             [
                 (name, values[value] if isinstance(value, int) else value)

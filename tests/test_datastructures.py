@@ -1309,3 +1309,13 @@ def test_header_lookup_names_are_remembered_up_to_a_bound(monkeypatch: pytest.Mo
     assert (headers.get("X-A"), headers["X-B"], headers.get("X-B")) == ("1", "2", "2")
     assert _headermap._LOOKUP_NAMES == {"X-A": b"x-a"}
     assert (headers.get(b"x-a"), headers.get("caf\u00e9\u2603")) == (None, None)  # type: ignore[call-overload]
+
+
+def test_add_vary_header_merges_every_field_and_writes_nothing_empty() -> None:
+    raw = [(b"vary", b"Accept"), (b"x", b"1"), (b"VARY", b"cookie, accept")]
+    headers = MutableHeaders(raw=raw)
+    headers.add_vary_header("Origin")
+    assert raw == [(b"vary", b"Accept, cookie, Origin"), (b"x", b"1")]
+    empty = MutableHeaders()
+    empty.add_vary_header(" , ")
+    assert empty.getlist("vary") == []

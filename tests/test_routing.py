@@ -1334,3 +1334,53 @@ def test_starlettes_routing_helpers() -> None:
     ) == ("/a/{y}/z", {})
     assert get_name(ep) == "ep"
     assert get_name(PlainTextResponse("x")) == "PlainTextResponse"
+
+
+def test_no_match_found_stays_ours_for_subclasses_and_odd_foreign_modules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+
+    class Mine(NoMatchFound):
+        pass
+
+    assert type(Mine("x", {})) is Mine  # a subclass is never swapped for the interop class
+    fake = types.ModuleType("starlette.routing")
+    fake.NoMatchFound = "not a class"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "starlette.routing", fake)
+    assert type(NoMatchFound("x", {})) is NoMatchFound
+
+
+def test_websocket_session_refuses_what_cannot_be_called() -> None:
+    from microasgi.routing import websocket_session
+
+    with pytest.raises(TypeError, match="must be an async function taking a WebSocket"):
+        websocket_session(42)  # type: ignore[arg-type]
+
+
+def test_named_mount_and_host_reverse_with_path_and_refuse_extra_params() -> None:
+    async def ep(request: Request) -> Response:
+        return PlainTextResponse("x")
+
+    router = Router(
+        [
+            Mount("/static", routes=[], name="static"),
+            Host("{sub}.example.org", app=Router([Route("/a", ep)]), name="site"),
+        ]
+    )
+    assert router.url_path_for("static", path="/css/a.css") == "/static/css/a.css"
+    url = router.url_path_for("site", sub="acme", path="/a")
+    assert (url, url.host) == ("/a", "acme.example.org")
+    with pytest.raises(NoMatchFound):
+        router.url_path_for("static", path="x", extra=1)
+    with pytest.raises(NoMatchFound):
+        router.url_path_for("site", sub="acme", path="/a", extra=1)
+
+
+def test_compile_path_for_a_host_without_a_port() -> None:
+    from microasgi.routing import compile_path
+
+    regex, path_format, _ = compile_path("{sub}.example.org")
+    assert path_format == "{sub}.example.org"
+    assert regex.match("a.example.org") is not None

@@ -120,7 +120,8 @@ def test_mounted_routes_round_trip(
     params = {**outer_params, **inner_params}
     path = Router(routes=[mount]).url_path_for("m:r", **params)
     assert not path.startswith("//")
-    assume(not path.startswith("/%2F") and "%5C" not in path)
+    # Each level escapes the path it builds, so an inner "//" is "/%2F" too (as in Starlette).
+    assume("%2F" not in path and "%5C" not in path)
 
     match, child = mount.matches({"type": "http", "path": path, "root_path": "", "method": "GET"})
     assert match is RouteMatch.FULL
