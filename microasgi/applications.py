@@ -12,7 +12,7 @@ once).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
 
@@ -25,9 +25,13 @@ from microasgi.requests import DEFAULT_MAX_BODY_SIZE
 from microasgi.routing import BaseRoute, Router
 from microasgi.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
-__all__ = ["MicroASGI"]
+__all__ = ["AppType", "MicroASGI"]
 
 P = ParamSpec("P")
+
+AppType = TypeVar("AppType", bound="MicroASGI")
+"""An application type (Starlette's name), for code generic over ``MicroASGI`` subclasses:
+``def lifespan(app: AppType) -> AsyncContextManager[None]``."""
 
 
 class MicroASGI:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
-from typing import TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from typing_extensions import ParamSpec
 
-__all__ = ["iterate_in_threadpool", "run_in_threadpool"]
+from microasgi.exceptions import _deprecated
+
+__all__ = ["iterate_in_threadpool", "run_in_threadpool", "run_until_first_complete"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -25,6 +28,37 @@ async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwa
         # anyio's run_sync takes positional arguments only.
         return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
     return await anyio.to_thread.run_sync(func, *args)
+
+
+async def run_until_first_complete(
+    *args: tuple[Callable[..., Awaitable[Any]], dict[str, Any]],
+) -> None:
+    """Run ``func(**kwargs)`` for every ``(func, kwargs)`` at once; when one returns, cancel the
+    others and return (Starlette's helper, deprecated there too).
+
+    An error from one of them is raised as itself when it is the only one; several errors at
+    once come as an ``ExceptionGroup``.
+
+    Warns:
+        MicroASGIDeprecationWarning: always; use an ``anyio`` task group and cancel its scope.
+    """
+    _deprecated(
+        "run_until_first_complete", "0.1", "an anyio task group whose scope the first task cancels"
+    )
+
+    async def run(func: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> None:
+        await func(**kwargs)
+        group.cancel_scope.cancel()
+
+    try:
+        async with anyio.create_task_group() as group:
+            for func, kwargs in args:
+                group.start_soon(run, func, kwargs)
+    except BaseExceptionGroup as exc:
+        # One failure is raised as itself, as a plain await would raise it.
+        if len(exc.exceptions) == 1:
+            raise exc.exceptions[0] from None
+        raise
 
 
 class _Exhausted:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import http
 from collections.abc import Mapping
 
-__all__ = ["HTTPException", "WebSocketException"]
+__all__ = [
+    "HTTPException",
+    "MicroASGIDeprecationWarning",
+    "StarletteDeprecationWarning",
+    "WebSocketException",
+]
 
 
 class HTTPException(Exception):
@@ -73,3 +78,27 @@ class WebSocketException(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class MicroASGIDeprecationWarning(UserWarning):
+    """A microasgi API is deprecated: the message names what to use instead.
+
+    A ``UserWarning``, not a ``DeprecationWarning``, so it is shown by default (as Starlette's
+    ``StarletteDeprecationWarning``). Every deprecation goes through ``_deprecated``, in one form:
+    "`X` is deprecated since microasgi 0.N; use `Y` instead."
+    """
+
+
+StarletteDeprecationWarning = MicroASGIDeprecationWarning
+"""Starlette's name for the warning class, so a ported ``pytest.warns(...)`` still matches."""
+
+
+def _deprecated(name: str, since: str, instead: str, *, stacklevel: int = 3) -> None:
+    """Warn that ``name`` is deprecated, in the one form every deprecation uses."""
+    import warnings
+
+    warnings.warn(
+        f"`{name}` is deprecated since microasgi {since}; use `{instead}` instead.",
+        MicroASGIDeprecationWarning,
+        stacklevel=stacklevel,
+    )

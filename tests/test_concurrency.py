@@ -6,6 +6,7 @@ import contextvars
 import threading
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 from microasgi.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -115,3 +116,43 @@ async def test_iterate_in_threadpool_leaves_plain_iterators_alone() -> None:
     agen = iterate_in_threadpool(iter([1, 2]))
     assert await agen.__anext__() == 1
     await agen.aclose()
+
+
+async def test_run_until_first_complete_is_deprecated_and_cancels_the_rest() -> None:
+    from microasgi.concurrency import run_until_first_complete
+    from microasgi.exceptions import MicroASGIDeprecationWarning, StarletteDeprecationWarning
+
+    done: list[str] = []
+    never = anyio.Event()
+
+    async def quick(name: str) -> None:
+        done.append(name)
+
+    async def slow() -> None:
+        try:
+            await never.wait()
+        finally:
+            done.append("slow cancelled")
+
+    assert StarletteDeprecationWarning is MicroASGIDeprecationWarning
+    with pytest.warns(
+        MicroASGIDeprecationWarning,
+        match=r"`run_until_first_complete` is deprecated since microasgi 0\.1; use",
+    ):
+        await run_until_first_complete((slow, {}), (quick, {"name": "quick"}))
+    assert sorted(done) == ["quick", "slow cancelled"]
+
+
+async def test_run_until_first_complete_raises_one_error_as_itself() -> None:
+    from microasgi.concurrency import run_until_first_complete
+
+    async def fails() -> None:
+        raise LookupError("boom")
+
+    async def two() -> None:
+        raise KeyError("two")
+
+    with pytest.warns(UserWarning, match="deprecated"), pytest.raises(LookupError, match="boom"):
+        await run_until_first_complete((fails, {}))
+    with pytest.warns(UserWarning, match="deprecated"), pytest.raises(ExceptionGroup):
+        await run_until_first_complete((fails, {}), (two, {}))
