@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar
 
 from microasgi._parsers import json_nesting_exceeds
 from microasgi._websocket_protocol import (
@@ -37,7 +37,7 @@ from microasgi._websocket_protocol import (
     outgoing_step,
     payload_of,
 )
-from microasgi.requests import HTTPConnection
+from microasgi.requests import HTTPConnection, StateT
 from microasgi.types import (
     Message,
     Receive,
@@ -103,7 +103,7 @@ class WebSocketDisconnect(Exception):
 # --- the connection ------------------------------------------------------------------------------
 
 
-class WebSocket(HTTPConnection):
+class WebSocket(HTTPConnection[StateT]):
     """A WebSocket connection: accept it, then receive and send text, bytes or JSON.
 
     The connection follows one state table; a step it does not allow (sending before accept,
@@ -150,7 +150,7 @@ class WebSocket(HTTPConnection):
         self._max_message_size = check_message_size(max_message_size)
 
     @classmethod
-    def _resume(cls, scope: Scope, receive: Receive, send: Send, conn: Connection) -> WebSocket:
+    def _resume(cls, scope: Scope, receive: Receive, send: Send, conn: Connection) -> Self:
         """A WebSocket over a connection someone else has been driving, at its current phase."""
         websocket = cls(scope, receive, send)
         websocket._conn = conn

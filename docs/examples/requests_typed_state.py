@@ -9,8 +9,9 @@ from typing import TypedDict, assert_type
 from microasgi.applications import MicroASGI
 from microasgi.requests import Request
 from microasgi.responses import JSONResponse, Response
-from microasgi.routing import Route
+from microasgi.routing import Route, WebSocketRoute
 from microasgi.testclient import AsyncTestClient
+from microasgi.websockets import WebSocket
 
 
 class AppState(TypedDict):
@@ -45,3 +46,18 @@ async def test_typed_state() -> None:
         untyped_response = await client.get("/untyped")
     assert response.json() == {"text": "hello", "visits": 2}
     assert untyped_response.json() == {"text": "hello", "same": "hello"}
+
+
+async def ws_hello(websocket: WebSocket[AppState]) -> None:
+    assert_type(websocket.state, AppState)  # a WebSocket is generic in its state too
+    await websocket.accept()
+    await websocket.send_text(websocket.state["greeting"])
+    await websocket.close()
+
+
+ws_app = MicroASGI(routes=[WebSocketRoute("/ws", ws_hello)], lifespan=lifespan)
+
+
+async def test_typed_state_on_a_websocket() -> None:
+    async with AsyncTestClient(ws_app) as client, client.websocket_connect("/ws") as session:
+        assert await session.receive_text() == "hello"
