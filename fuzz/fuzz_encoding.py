@@ -5,7 +5,7 @@ from __future__ import annotations
 from _harness import instrumented, run, text
 
 with instrumented():
-    from microasgi._encoding import parse_accept_encoding, select_encoding
+    from microasgi._sansio.encoding import parse_accept_encoding, select_encoding
 
 AVAILABLE = ("zstd", "br", "gzip")
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from _harness import instrumented, run, text
 
 with instrumented():
-    from microasgi._forwarded import MAX_HOPS, client_index, parse_forwarded, parse_node, split_list
+    from microasgi._sansio.forwarded import (
+        MAX_HOPS,
+        client_index,
+        parse_forwarded,
+        parse_node,
+        split_list,
+    )
 
 
 def test_one(data: bytes) -> None:

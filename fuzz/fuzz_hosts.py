@@ -6,7 +6,7 @@ from __future__ import annotations
 from _harness import instrumented, run, text
 
 with instrumented():
-    from microasgi._hosts import MAX_HOST_LENGTH, parse_host
+    from microasgi._sansio.hosts import MAX_HOST_LENGTH, parse_host
 
 
 def test_one(data: bytes) -> None:

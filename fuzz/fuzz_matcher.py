@@ -6,7 +6,8 @@ from __future__ import annotations
 from _harness import instrumented, provider, run
 
 with instrumented():
-    from microasgi._matcher import Entry, Matcher, compile_path
+    from microasgi._sansio.matcher import Entry, Matcher
+    from microasgi._sansio.paths import compile_path
 
 FIXED = ["/", "/users/{id:int}", "/files/{rest:path}", "/f/{x:float}", "/u/{u:uuid}", "/{a}/{b}"]
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from _harness import instrumented, provider, run
 
 with instrumented():
-    from microasgi._parsers import FormDataError, MultipartFrame
+    from microasgi._sansio.forms import FormDataError
+    from microasgi._sansio.multipart import MultipartFrame
 
 BOUNDARY = "b0undary"
 

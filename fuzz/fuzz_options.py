@@ -5,7 +5,7 @@ from __future__ import annotations
 from _harness import instrumented, run, text
 
 with instrumented():
-    from microasgi._parsers import MalformedHeaderError, parse_options_header
+    from microasgi._sansio.options import MalformedHeaderError, parse_options_header
 
 
 def test_one(data: bytes) -> None:

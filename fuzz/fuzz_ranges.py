@@ -5,7 +5,7 @@ from __future__ import annotations
 from _harness import instrumented, provider, run, text
 
 with instrumented():
-    from microasgi._ranges import (
+    from microasgi._sansio.ranges import (
         MAX_RANGES,
         RequestConditions,
         evaluate_preconditions,

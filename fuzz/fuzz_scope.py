@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from _harness import instrumented, provider, run
 
 with instrumented():
-    from microasgi._scope import encoded_full_path, full_path, route_path, url_string
+    from microasgi._sansio.scope import encoded_full_path, full_path, route_path, url_string
 
 
 def test_one(data: bytes) -> None:

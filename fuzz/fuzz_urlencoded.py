@@ -6,7 +6,7 @@ from __future__ import annotations
 from _harness import instrumented, provider, run
 
 with instrumented():
-    from microasgi._parsers import FormDataError, UrlencodedParser, decode_form_fields
+    from microasgi._sansio.forms import FormDataError, UrlencodedParser, decode_form_fields
 
 
 def parse(chunks: list[bytes]) -> list[tuple[bytes, bytes]] | str:

@@ -1,4 +1,22 @@
-"""microasgi: a small, fast, fully typed ASGI toolkit in the style of Starlette."""
+"""microasgi: a small, fast, fully typed ASGI toolkit in the style of Starlette.
+
+The package is built in layers; each imports only its own layer and those below it, and no module
+imports in a circle (``tests/test_architecture.py`` checks both):
+
+1. **Foundation**: ``types`` (ASGI aliases, a TypedDict per message), ``exceptions``,
+   ``status``, ``convertors``, ``config``. They import nothing of microasgi.
+2. **Protocol** (``microasgi._sansio``): parsing and building HTTP and ASGI data, without I/O.
+3. **Connections** (``microasgi._asgi``, published by ``requests``, ``responses``,
+   ``datastructures``, ``formparsers``, ``websockets``, ``background``, ``concurrency``): the
+   request read from ``receive``, the response sent through ``send``.
+4. **Dispatch** (``microasgi._routing``, published by ``routing``; ``endpoints``, ``middleware/``,
+   ``authentication``, ``staticfiles``, ``templating``): which app answers a request.
+5. **Application**: ``applications`` (``MicroASGI``: the error layers, the middleware stack and
+   the router, built once).
+6. **Testing**: ``testclient`` (a package): drives any ASGI app, checking every message it sends.
+
+A request's path through them is drawn in ``docs/architecture.md``.
+"""
 
 from microasgi.applications import MicroASGI
 from microasgi.exceptions import HTTPException

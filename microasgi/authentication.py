@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from typing_extensions import ParamSpec
 
-from microasgi._utils import is_async_callable
+from microasgi._asgi.concurrency import is_async_callable
 from microasgi.exceptions import HTTPException
 from microasgi.requests import HTTPConnection, Request
 from microasgi.responses import RedirectResponse

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from typing_extensions import ParamSpec
 
-from microasgi._utils import is_async_callable
+from microasgi._asgi.concurrency import is_async_callable
 from microasgi.concurrency import run_in_threadpool
 
 __all__ = ["BackgroundTask", "BackgroundTasks"]

@@ -21,10 +21,10 @@ from collections.abc import (
 )
 from typing import Any, NamedTuple, overload
 
-from microasgi._headermap import Headers, MutableHeaders
-from microasgi._multidict import ImmutableMultiDict, MultiDict, QueryParams
-from microasgi._upload import FormData, UploadFile
-from microasgi._url import URL, URLPath
+from microasgi._asgi.upload import FormData, UploadFile
+from microasgi._sansio.headermap import Headers, MutableHeaders
+from microasgi._sansio.multidict import ImmutableMultiDict, MultiDict, QueryParams
+from microasgi._sansio.url import URL, URLPath
 
 __all__ = [
     "Address",
@@ -41,6 +41,23 @@ __all__ = [
     "URLPath",
     "UploadFile",
 ]
+
+
+# The public home of the names defined in the protocol and connection layers is this module:
+# docs, reprs and pickles name it.
+for _public in (
+    FormData,
+    Headers,
+    ImmutableMultiDict,
+    MultiDict,
+    MutableHeaders,
+    QueryParams,
+    URL,
+    URLPath,
+    UploadFile,
+):
+    _public.__module__ = __name__
+del _public
 
 
 class Address(NamedTuple):

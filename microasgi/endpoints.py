@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from microasgi._utils import is_async_callable
+from microasgi._asgi.concurrency import is_async_callable
 from microasgi.concurrency import run_in_threadpool
 from microasgi.exceptions import HTTPException
 from microasgi.requests import Request

@@ -19,21 +19,22 @@ from typing import Any, BinaryIO, cast
 import anyio
 import multipart
 
-from microasgi._headermap import Headers
-from microasgi._parsers import (
-    CONTROL_IN_PART_HEADER,
+from microasgi._asgi.upload import FormData, UploadFile
+from microasgi._sansio.forms import (
     FieldTooLargeError,
     FormDataError,
-    MalformedHeaderError,
-    MultipartFrame,
     UrlencodedParser,
-    _clip,
     decode_form_fields,
     decode_multipart_fields,
-    is_multipart_boundary,
-    parse_options_header,
 )
-from microasgi._upload import FormData, UploadFile
+from microasgi._sansio.headermap import Headers
+from microasgi._sansio.multipart import (
+    CONTROL_IN_PART_HEADER,
+    MultipartFrame,
+    is_multipart_boundary,
+)
+from microasgi._sansio.options import MalformedHeaderError, parse_options_header
+from microasgi._sansio.text import _clip
 from microasgi.concurrency import run_in_threadpool
 
 __all__ = ["FORM_LIMITS_KEY", "FormLimits", "FormParser", "MultiPartException", "MultiPartParser"]

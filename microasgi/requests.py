@@ -9,19 +9,24 @@ middleware and then the endpoint), so both can read it.
 from __future__ import annotations
 
 import dataclasses
-import enum
-import functools
 import json
-from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable
 from contextlib import aclosing
 from types import EllipsisType, TracebackType
-from typing import Any, Generic, NoReturn, cast
+from typing import Any
 
 import anyio
-from typing_extensions import TypeVar
 
-from microasgi._extensions import (
+from microasgi._asgi.body import (
+    _BODY_KEY,
+    ClientDisconnect,
+    _BodyReader,
+    _too_large,
+)
+from microasgi._asgi.connection import HTTPConnection, StateT, empty_receive, empty_send
+from microasgi._sansio.body import declared_content_length, json_nesting_exceeds
+from microasgi._sansio.cookies import parse_cookie_header
+from microasgi._sansio.extensions import (
     EARLY_HINT,
     PUSH,
     TLSInfo,
@@ -29,16 +34,9 @@ from microasgi._extensions import (
     encode_links,
     offers,
     push_headers,
-    tls_info,
 )
-from microasgi._parsers import (
-    MalformedHeaderError,
-    declared_content_length,
-    json_nesting_exceeds,
-    parse_cookie_header,
-    parse_options_header,
-)
-from microasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State
+from microasgi._sansio.options import MalformedHeaderError, parse_options_header
+from microasgi.datastructures import FormData
 from microasgi.exceptions import HTTPException
 from microasgi.formparsers import (
     FORM_LIMITS_KEY,
@@ -47,7 +45,7 @@ from microasgi.formparsers import (
     MultiPartException,
     MultiPartParser,
 )
-from microasgi.types import EarlyHintEvent, HTTPResponsePushEvent, Message, Receive, Scope, Send
+from microasgi.types import EarlyHintEvent, HTTPResponsePushEvent, Receive, Scope, Send
 
 __all__ = [
     "ClientDisconnect",
@@ -71,33 +69,14 @@ MAX_BODY_SIZE_KEY = "microasgi.max_body_size"
 for no limit. The application and router set it; a middleware may too (copy the scope first).
 When the key is present it also caps ``stream()``."""
 
-# The body reader of the scope: a ``_BodyReader`` bound to one ``receive``. A ``Request`` built
-# later over the same scope and ``receive`` reuses it, so the body is read from the wire once.
-_BODY_KEY = "microasgi.body"
-
 _MISSING: Any = object()
 
 _DEFAULT_FORM_LIMITS = FormLimits()
 
-
-class ClientDisconnect(Exception):
-    """The client went away (``http.disconnect``) before the request body was read."""
-
-
-async def empty_receive() -> NoReturn:
-    """The receive of a ``Request`` built without one: reading the body raises, saying why."""
-    raise RuntimeError(
-        "This Request was built without a receive channel, so it cannot read the body. "
-        "Pass the ASGI receive callable: Request(scope, receive)."
-    )
-
-
-async def empty_send(message: Message) -> NoReturn:
-    """The send of a ``Request`` built without one: sending raises, saying why."""
-    raise RuntimeError(
-        "This Request was built without a send channel, so it cannot send "
-        f"{message.get('type')!r}. Pass the ASGI send callable: Request(scope, receive, send)."
-    )
+# The public home of these names is this module: docs, reprs and error messages name it.
+for _public in (ClientDisconnect, HTTPConnection, empty_receive, empty_send):
+    _public.__module__ = __name__
+del _public
 
 
 def cookie_parser(cookie_string: str) -> dict[str, str]:
@@ -106,277 +85,6 @@ def cookie_parser(cookie_string: str) -> dict[str, str]:
     Every pair is read and the last of a repeated name wins; a malformed pair is skipped alone.
     """
     return parse_cookie_header(cookie_string)
-
-
-def _missing_middleware(attribute: str, middleware: str, example: str) -> RuntimeError:
-    return RuntimeError(
-        f"request.{attribute} needs {middleware}: add Middleware({example}) to the application's "
-        f"middleware (from microasgi.middleware import Middleware)."
-    )
-
-
-StateT = TypeVar("StateT", bound=Mapping[str, Any] | State, default=State)
-"""The type of ``request.state``: ``Request[MyState]`` types it as the lifespan's state (a
-``TypedDict`` it yields, say), as in Starlette 1.x. At run time it is always a ``State``, which is
-a mapping and an attribute bag."""
-
-
-class HTTPConnection(Mapping[str, Any], Generic[StateT]):
-    """What an http request and a websocket connection have in common: a read-only view of the scope.
-
-    It is a ``Mapping`` over the scope (``connection["path"]``); equality and hashing are by
-    identity, as in Starlette. Every property is computed when first read and then cached.
-
-    Args:
-        scope: an ASGI ``http`` or ``websocket`` scope.
-        receive: the ASGI receive callable.
-
-    Raises:
-        ValueError: the scope is of another type (``lifespan``, or not a scope).
-    """
-
-    # PERF: slots, with every cache set to None up front. Measured on CPython 3.11: building a
-    # Request costs ~0.33 us; building one and reading a property ~0.5 us, against ~1.1 us with
-    # functools.cached_property and ~1.6 us with slots left unset (an AttributeError per first
-    # read). "__dict__" keeps Starlette's freedom to set ad hoc attributes on a request; its
-    # dict is only allocated if one is set.
-    __slots__ = (
-        "__dict__",
-        "_base_url",
-        "_cookies",
-        "_headers",
-        "_query_params",
-        "_receive",
-        "_scope",
-        "_state",
-        "_url",
-    )
-
-    def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
-        if scope.get("type") not in ("http", "websocket"):
-            raise ValueError(
-                f"{type(self).__name__} needs an 'http' or 'websocket' scope, got scope type "
-                f"{scope.get('type')!r}."
-            )
-        self._scope = scope
-        self._receive: Receive = empty_receive if receive is None else receive
-        self._url: URL | None = None
-        self._base_url: URL | None = None
-        self._headers: Headers | None = None
-        self._query_params: QueryParams | None = None
-        self._cookies: dict[str, str] | None = None
-        self._state: State | None = None
-
-    def __getitem__(self, key: str) -> Any:
-        return self._scope[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._scope)
-
-    def __len__(self) -> int:
-        return len(self._scope)
-
-    # Mapping would compare scopes item by item and make connections unhashable; Starlette
-    # compares connections by identity, and so do we.
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
-
-    @property
-    def scope(self) -> Scope:
-        """The ASGI scope."""
-        return self._scope
-
-    @property
-    def app(self) -> Any:
-        """The application serving the request (``scope["app"]``)."""
-        return self._scope["app"]
-
-    @property
-    def url(self) -> URL:
-        """The full URL of the request, from the ``Host`` header (else the server address)."""
-        if self._url is None:
-            self._url = URL(scope=self._scope)
-        return self._url
-
-    @property
-    def base_url(self) -> URL:
-        """The URL of the application's root: the request URL with the path set to the root
-        path (``scope["app_root_path"]``, else ``scope["root_path"]``) ending in ``/``, and no
-        query string."""
-        if self._base_url is None:
-            root = self._scope.get("app_root_path", self._scope.get("root_path", ""))
-            path = root if root.endswith("/") else root + "/"
-            base_scope = {**self._scope, "path": path, "query_string": b"", "root_path": root}
-            base_scope.pop("raw_path", None)
-            self._base_url = URL(scope=base_scope)
-        return self._base_url
-
-    @property
-    def headers(self) -> Headers:
-        """The request headers: case-insensitive, multi-valued, decoded as latin-1."""
-        if self._headers is None:
-            self._headers = Headers(scope=self._scope)
-        return self._headers
-
-    @property
-    def query_params(self) -> QueryParams:
-        """The query string parameters (``&``-separated, blank values kept)."""
-        if self._query_params is None:
-            self._query_params = QueryParams(self._scope.get("query_string", b""))
-        return self._query_params
-
-    @property
-    def path_params(self) -> dict[str, Any]:
-        """The parameters the router matched in the path, converted (``{"id": 3}``)."""
-        params: dict[str, Any] = self._scope.get("path_params", {})
-        return params
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        """The request cookies.
-
-        Every ``cookie`` header is read (HTTP/2 sends one per cookie), in order; when a name
-        repeats the last one wins. A malformed pair is skipped alone; its neighbours are kept.
-        """
-        if self._cookies is None:
-            # PERF: straight from the raw header list; no Headers object needed for this.
-            values = [value for name, value in self._scope["headers"] if name == b"cookie"]
-            if values:
-                self._cookies = parse_cookie_header(b"; ".join(values).decode("latin-1"))
-            else:
-                self._cookies = {}
-        return self._cookies
-
-    # Cached in the instance dict (allocated only for connections that read it): rarely read.
-    @functools.cached_property
-    def tls(self) -> TLSInfo | None:
-        """The TLS details of the connection (certificates, version, cipher), from the ``tls``
-        extension; ``None`` on a plain connection or when the server does not offer the
-        extension (see the extensions page for which servers do)."""
-        return tls_info(self._scope)
-
-    @property
-    def client(self) -> Address | None:
-        """The client's ``Address(host, port)``, or ``None`` when the server does not say."""
-        client = self._scope.get("client")
-        return None if client is None else Address(*client)
-
-    @property
-    def state(self) -> StateT:
-        """Per-request state, over ``scope["state"]``.
-
-        The server copies the lifespan state into each request's ``scope["state"]``, so what the
-        lifespan yielded is readable here (``request.state.db`` or ``request.state["db"]``);
-        what is set here lands in the scope, where later middleware and the endpoint see it.
-        Its static type is the connection's type parameter: ``Request[AppState]``.
-        """
-        if self._state is None:
-            self._state = State(self._scope.setdefault("state", {}))
-        return cast(StateT, self._state)
-
-    @property
-    def session(self) -> dict[str, Any]:
-        """The session dict that ``SessionMiddleware`` put in the scope.
-
-        Raises:
-            RuntimeError: ``SessionMiddleware`` is not installed.
-        """
-        if "session" not in self._scope:
-            raise _missing_middleware(
-                "session", "SessionMiddleware", "SessionMiddleware, secret_key=..."
-            )
-        session: dict[str, Any] = self._scope["session"]
-        return session
-
-    @property
-    def auth(self) -> Any:
-        """The credentials that ``AuthenticationMiddleware`` put in the scope.
-
-        Raises:
-            RuntimeError: ``AuthenticationMiddleware`` is not installed.
-        """
-        if "auth" not in self._scope:
-            raise _missing_middleware(
-                "auth", "AuthenticationMiddleware", "AuthenticationMiddleware, backend=..."
-            )
-        return self._scope["auth"]
-
-    @property
-    def user(self) -> Any:
-        """The user that ``AuthenticationMiddleware`` put in the scope.
-
-        Raises:
-            RuntimeError: ``AuthenticationMiddleware`` is not installed.
-        """
-        if "user" not in self._scope:
-            raise _missing_middleware(
-                "user", "AuthenticationMiddleware", "AuthenticationMiddleware, backend=..."
-            )
-        return self._scope["user"]
-
-    def url_for(self, name: str, /, **path_params: Any) -> URL:
-        """Return the absolute URL of the route called ``name``, under ``base_url``.
-
-        Args:
-            name: the route name, with mount names joined by ``:`` (``"api:user"``).
-            **path_params: the values of the route's path parameters.
-
-        Raises:
-            RuntimeError: neither a router nor an application is in the scope.
-        """
-        provider = self._scope.get("router") or self._scope.get("app")
-        if provider is None:
-            raise RuntimeError(
-                f"url_for({name!r}) needs a router in the scope: call it on a request served by "
-                "a MicroASGI application or a Router, which set scope['router']."
-            )
-        url_path = provider.url_path_for(name, **path_params)
-        url: URL = url_path.make_absolute_url(base_url=self.base_url)
-        return url
-
-
-# ---------------------------------------------------------------------------------------------
-# The request body: one state table (style item 7).
-
-
-class _BodyState(enum.Enum):
-    UNREAD = "unread"  # nothing taken from the body yet
-    STREAMING = "streaming"  # a reader has started taking body messages
-    CONSUMED = "consumed"  # the last body message (more_body=False) was taken
-    DISCONNECTED = "disconnected"  # http.disconnect came before the end of the body
-
-
-class _BodyEvent(enum.Enum):
-    START = "start reading"
-    MORE = "receive a body chunk"
-    END = "receive the last body chunk"
-    DISCONNECT = "receive http.disconnect"
-
-
-_TRANSITIONS = {
-    (_BodyState.UNREAD, _BodyEvent.START): _BodyState.STREAMING,
-    (_BodyState.STREAMING, _BodyEvent.MORE): _BodyState.STREAMING,
-    (_BodyState.STREAMING, _BodyEvent.END): _BodyState.CONSUMED,
-    (_BodyState.STREAMING, _BodyEvent.DISCONNECT): _BodyState.DISCONNECTED,
-}
-
-
-def _too_large_detail(limit: int) -> str:
-    return f"Request body is too large: the limit is {limit} bytes."
-
-
-def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, detail=_too_large_detail(limit))
-
-
-def _refuse_oversize(limit: int, declared: str) -> None:
-    """Raise 413 when a ``Content-Length`` value declares more than ``limit`` bytes."""
-    if declared.isascii() and declared.isdigit():
-        # SECURITY: refuse a declared oversize body before reading a byte of it; a huge digit
-        # string is compared by its length, never converted.
-        digits = declared.lstrip("0")
-        if len(digits) > len(str(limit)) or int(digits or "0") > limit:
-            raise _too_large(limit)
 
 
 def _refuse_declared_oversize(scope: Scope) -> None:
@@ -391,106 +99,6 @@ def _refuse_declared_oversize(scope: Scope) -> None:
         # A malformed length is the server's to refuse: it frames the body, not us.
         if declared is not None and declared > limit:
             raise _too_large(limit)
-
-
-class _BodyReader:
-    """The body of one ASGI receive channel, shared by every ``Request`` over the scope."""
-
-    __slots__ = (
-        "body",
-        "disconnected",
-        "form",
-        "pending",
-        "pending_size",
-        "receive",
-        "received",
-        "state",
-    )
-
-    def __init__(self, receive: Receive) -> None:
-        self.receive = receive
-        self.state = _BodyState.UNREAD
-        self.received = 0  # body bytes taken from receive so far, by every reader together
-        self.body: bytes | None = None  # the whole body, once read into memory
-        # The parsed form: a multipart body cannot be streamed twice, so it is shared.
-        self.form: FormData | None = None
-        # Messages taken by is_disconnected() and not yet read by the stream, in order.
-        self.pending: deque[Message] = deque()
-        self.pending_size = 0
-        self.disconnected = False
-
-    def step(self, event: _BodyEvent) -> None:
-        new = _TRANSITIONS.get((self.state, event))
-        if new is None:
-            raise RuntimeError(
-                f"Stream consumed: cannot {event.value} in body state {self.state.value!r}. "
-                "A request body can be streamed once; call `await request.body()` first to "
-                "read it several times."
-            )
-        self.state = new
-
-    async def read(
-        self, limit: int | None, declared: str | None, *, share: bool = False
-    ) -> AsyncGenerator[bytes, None]:
-        """Yield the body's non-empty chunks, or the cached body once.
-
-        With ``share`` (``stream()``), a reader started while another is streaming takes its
-        share of what is left of the body, as in Starlette; the readers that need the whole body
-        (``body()``, forms) refuse to start mid-stream instead of returning part of it.
-        """
-        if self.body is not None:
-            if self.body:
-                yield self.body
-            return
-        if self.state is _BodyState.DISCONNECTED:
-            raise ClientDisconnect("The client disconnected before the request body was read.")
-        if not (share and self.state is _BodyState.STREAMING):
-            self.step(_BodyEvent.START)
-        if limit is not None and declared is not None:
-            _refuse_oversize(limit, declared)
-        while self.state is _BodyState.STREAMING:
-            if self.pending:
-                message = self.pending.popleft()
-            else:
-                message = await self.receive()
-            kind = message.get("type")
-            if kind == "http.request":
-                chunk: bytes = message.get("body", b"")
-                self.step(_BodyEvent.MORE if message.get("more_body", False) else _BodyEvent.END)
-                if chunk:
-                    self.received += len(chunk)
-                    if limit is not None and self.received > limit:
-                        # SECURITY: stop at the first chunk past the limit; read nothing more.
-                        raise _too_large(limit)
-                    yield chunk
-            elif kind == "http.disconnect":
-                self.step(_BodyEvent.DISCONNECT)
-                self.disconnected = True
-                raise ClientDisconnect("The client disconnected while the request body was read.")
-            else:
-                raise RuntimeError(
-                    f"Unexpected ASGI message {kind!r} while reading the request body: expected "
-                    "'http.request' or 'http.disconnect'."
-                )
-
-    async def poll(self, limit: int | None) -> bool:
-        """Tell, without blocking, whether the client is gone; keep any message taken."""
-        if self.disconnected:
-            return True
-        if limit is not None and self.pending_size > limit:
-            # SECURITY: holding more would buffer an unread body past the cap; answer from what
-            # was seen rather than lose a message or grow without bound.
-            return False
-        message: Message | None = None
-        with anyio.CancelScope() as scope:
-            scope.cancel()  # a receive that would wait is cancelled at its first checkpoint
-            message = await self.receive()
-        if message is not None:
-            # Never lose a message: the body stream reads it first.
-            self.pending.append(message)
-            self.pending_size += len(message.get("body", b"")) + 1
-            self.disconnected = message.get("type") == "http.disconnect"
-        return self.disconnected
 
 
 class _FormContext:

@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 import anyio.to_thread
 
-from microasgi._fileresponse import FileResponse
-from microasgi._scope import decode_query_string, full_path, route_path
+from microasgi._asgi.fileresponse import FileResponse
+from microasgi._sansio.scope import decode_query_string, full_path, route_path
 from microasgi.datastructures import Headers
 from microasgi.exceptions import HTTPException
 from microasgi.responses import RedirectResponse, Response

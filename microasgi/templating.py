@@ -25,7 +25,7 @@ except ImportError as error:
 
 import anyio.to_thread
 
-from microasgi._utils import is_async_callable
+from microasgi._asgi.concurrency import is_async_callable
 from microasgi.background import BackgroundTask
 from microasgi.datastructures import URL, MutableHeaders
 from microasgi.responses import HTMLResponse

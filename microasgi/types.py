@@ -12,11 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager
-from typing import IO, TYPE_CHECKING, Any, Literal, NotRequired, TypeAlias, TypedDict, TypeVar
-
-if TYPE_CHECKING:
-    from microasgi.requests import HTTPConnection, Request
-    from microasgi.responses import Response
+from typing import IO, Any, Literal, NotRequired, TypeAlias, TypedDict, TypeVar
 
 __all__ = [
     "ASGIApp",
@@ -75,9 +71,11 @@ StatelessLifespan: TypeAlias = Callable[[AppType], AbstractAsyncContextManager[N
 StatefulLifespan: TypeAlias = Callable[[AppType], AbstractAsyncContextManager[Mapping[str, Any]]]
 Lifespan: TypeAlias = StatelessLifespan[AppType] | StatefulLifespan[AppType]
 
-HTTPExceptionHandler: TypeAlias = Callable[["Request", Exception], "Response | Awaitable[Response]"]
-# The websocket connection class subclasses ``HTTPConnection``; handlers are typed against the base.
-WebSocketExceptionHandler: TypeAlias = Callable[["HTTPConnection", Exception], Awaitable[None]]
+# The connection a handler takes is typed ``Any``: naming ``Request`` here would make this module,
+# which every other one imports, import the request module back (an import cycle). A handler
+# annotated ``(request: Request, exc: Exception) -> Response`` fits: a response is an ASGI app.
+HTTPExceptionHandler: TypeAlias = Callable[[Any, Exception], "ASGIApp | Awaitable[ASGIApp]"]
+WebSocketExceptionHandler: TypeAlias = Callable[[Any, Exception], Awaitable[None]]
 ExceptionHandler: TypeAlias = HTTPExceptionHandler | WebSocketExceptionHandler
 
 

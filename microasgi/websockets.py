@@ -1,6 +1,6 @@
 """WebSocket connections: ``WebSocket``, its states, the disconnect exception and ``WebSocketClose``.
 
-A connection follows one state table (``microasgi._websocket_protocol``): every step the app takes (receive, accept,
+A connection follows one state table (``microasgi._sansio.websocket``): every step the app takes (receive, accept,
 send, close, a denial response) and every message the server delivers moves it from one phase to
 the next, and a step the table does not allow raises an error naming the phase and the step. The
 two ``WebSocketState`` views Starlette offers, ``client_state`` and ``application_state``, are read
@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar
 
-from microasgi._parsers import json_nesting_exceeds
-from microasgi._websocket_protocol import (
+from microasgi._sansio.body import json_nesting_exceeds
+from microasgi._sansio.websocket import (
     HINTS,
     INCOMING,
     STATES,

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import microasgi._upload
-from microasgi import _headermap
-from microasgi._multidict import parse_query
+import microasgi._asgi.upload
+from microasgi._sansio import headermap as _headermap
+from microasgi._sansio.multidict import parse_query
 from microasgi.concurrency import run_in_threadpool
 from microasgi.datastructures import (
     URL,
@@ -938,7 +938,7 @@ class Spy:
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
     spy = Spy()
-    monkeypatch.setattr(microasgi._upload, "run_in_threadpool", spy)
+    monkeypatch.setattr(microasgi._asgi.upload, "run_in_threadpool", spy)
     return spy
 
 

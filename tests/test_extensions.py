@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from microasgi._extensions import TLSInfo, accepts_trailers, offers, tls_info
+from microasgi._sansio.extensions import TLSInfo, accepts_trailers, offers, tls_info
 from microasgi.requests import HTTPConnection, Request
 from microasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from microasgi.testclient import AsyncTestClient, TestClient

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
-from microasgi._fileresponse import _read_types_database
-from microasgi._ranges import format_http_date
+from microasgi._asgi.fileresponse import _read_types_database
+from microasgi._sansio.ranges import format_http_date
 from microasgi.background import BackgroundTask
 from microasgi.responses import FileResponse, Response
 from microasgi.testclient import AsyncTestClient, TestResponse, WebSocketDenialResponse

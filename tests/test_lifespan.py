@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from microasgi._lifespan import LifespanError
+from microasgi._routing.lifespan import LifespanError
 from microasgi.applications import MicroASGI
 from microasgi.requests import Request
 from microasgi.responses import PlainTextResponse, Response

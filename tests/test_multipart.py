@@ -16,14 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microasgi import formparsers
-from microasgi._parsers import (
+from microasgi._sansio.forms import (
     FormDataError,
     InvalidFormEncodingError,
-    MultipartFrame,
     decode_multipart_fields,
-    is_multipart_boundary,
     text_codec,
 )
+from microasgi._sansio.multipart import MultipartFrame, is_multipart_boundary
 from microasgi.datastructures import FormData, Headers, UploadFile
 from microasgi.exceptions import HTTPException
 from microasgi.formparsers import (
@@ -839,7 +838,7 @@ async def test_request_close_is_shielded_from_cancellation(spools: list[Recordin
 
 
 # ---------------------------------------------------------------------------------------------
-# The sans-I/O helpers in microasgi._parsers
+# The sans-I/O helpers in microasgi._sansio.forms and .multipart
 
 
 def frame_outcome(chunks: list[bytes], max_preamble: int = 16) -> tuple[int, bool] | str:

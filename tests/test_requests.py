@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microasgi import requests as requests_module
+from microasgi._asgi import body as body_module
 from microasgi.datastructures import URL, Address, FormData, State, UploadFile, URLPath
 from microasgi.exceptions import HTTPException
 from microasgi.requests import (
@@ -394,9 +395,9 @@ async def test_unexpected_message_while_reading() -> None:
 
 
 def test_illegal_body_steps_name_the_state() -> None:
-    reader = requests_module._BodyReader(FakeReceive())
+    reader = body_module._BodyReader(FakeReceive())
     with pytest.raises(RuntimeError, match="cannot receive a body chunk in body state 'unread'"):
-        reader.step(requests_module._BodyEvent.MORE)
+        reader.step(body_module._BodyEvent.MORE)
 
 
 # ---------------------------------------------------------------------------------------------

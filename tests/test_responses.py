@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from microasgi import responses
+from microasgi._asgi import response as response_module
 from microasgi.background import BackgroundTask
 from microasgi.datastructures import URL
 from microasgi.responses import (
@@ -173,9 +173,9 @@ def test_construction(response: Response, body: bytes, headers: list[tuple[bytes
 
 
 def test_content_length_of_large_bodies_is_not_remembered() -> None:
-    size = responses._LENGTH_HEADERS_LIMIT + 1
+    size = response_module._LENGTH_HEADERS_LIMIT + 1
     assert Response(b"x" * size).raw_headers == [(b"content-length", str(size).encode())]
-    assert size not in responses._LENGTH_HEADERS
+    assert size not in response_module._LENGTH_HEADERS
 
 
 def test_memoryview_content_length_counts_bytes_not_items() -> None:
@@ -341,7 +341,7 @@ FIXED_NOW = 1_700_000_000.0  # Tue, 14 Nov 2023 22:13:20 GMT
 
 @pytest.fixture
 def frozen_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("microasgi.responses.time.time", lambda: FIXED_NOW)
+    monkeypatch.setattr("microasgi._asgi.response.time.time", lambda: FIXED_NOW)
 
 
 @pytest.mark.usefixtures("frozen_time")
@@ -1124,14 +1124,14 @@ def test_text_responses_get_the_same_headers_on_every_path(
 
 
 def test_content_types_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(responses, "_CONTENT_TYPES", {})
-    monkeypatch.setattr(responses, "_CONTENT_TYPES_MAX", 1)
+    monkeypatch.setattr(response_module, "_CONTENT_TYPES", {})
+    monkeypatch.setattr(response_module, "_CONTENT_TYPES_MAX", 1)
     assert Response("a", media_type="text/a").raw_headers[-1] == (
         b"content-type",
         b"text/a; charset=utf-8",
     )
     assert Response("b", media_type="text/b").raw_headers[-1][1] == b"text/b; charset=utf-8"
-    assert list(responses._CONTENT_TYPES) == ["text/a"]
+    assert list(response_module._CONTENT_TYPES) == ["text/a"]
     # A remembered type is not reused for another charset.
     latin = Response("c", media_type="text/a")
     latin.charset = "latin-1"

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from microasgi._websocket_protocol import Connection, Phase, fit_reason
+from microasgi._sansio.websocket import Connection, Phase, fit_reason
 from microasgi.responses import PlainTextResponse, StreamingResponse
 from microasgi.testclient import AsyncTestClient, WebSocketDenialResponse
 from microasgi.types import Message, Receive, Scope, Send

@@ -20,7 +20,7 @@ from typing import Any, Generic, Protocol
 
 from typing_extensions import ParamSpec
 
-from microasgi._utils import is_async_callable
+from microasgi._asgi.concurrency import is_async_callable
 from microasgi.datastructures import MutableHeaders
 from microasgi.exceptions import HTTPException
 from microasgi.requests import DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_KEY, ClientDisconnect

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from microasgi._utils import is_async_callable
+from microasgi._asgi.concurrency import is_async_callable
 from microasgi.authentication import (
     AuthCredentials,
     AuthenticationBackend,

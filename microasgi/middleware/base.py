@@ -56,8 +56,9 @@ import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from microasgi._utils import unwrap_group
-from microasgi.requests import Request, _BodyEvent, _BodyState
+from microasgi._asgi.body import _BodyEvent, _BodyState
+from microasgi._asgi.concurrency import unwrap_group
+from microasgi.requests import Request
 from microasgi.responses import Response
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 

@@ -8,7 +8,7 @@ framework), and tells microasgi ``Request``\\ s downstream the limit through
 
 from __future__ import annotations
 
-from microasgi._parsers import declared_content_length
+from microasgi._sansio.body import declared_content_length
 from microasgi.exceptions import HTTPException
 from microasgi.requests import DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_KEY
 from microasgi.responses import PlainTextResponse

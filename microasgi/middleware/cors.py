@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from microasgi._headers import encode_header
+from microasgi._sansio.headers import encode_header
 from microasgi.datastructures import MutableHeaders
 from microasgi.responses import PlainTextResponse
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send

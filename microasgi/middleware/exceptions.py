@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from microasgi._utils import is_async_callable
-from microasgi._websocket_protocol import Connection, fit_reason
+from microasgi._asgi.concurrency import is_async_callable
+from microasgi._sansio.websocket import Connection, fit_reason
 from microasgi.concurrency import run_in_threadpool
 from microasgi.exceptions import HTTPException, WebSocketException
 from microasgi.requests import Request

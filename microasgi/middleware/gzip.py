@@ -1,6 +1,6 @@
 """``GZipMiddleware``: compress responses the client accepts compressed, streaming as they go.
 
-The coding is negotiated from ``Accept-Encoding`` with q-values (``microasgi._encoding``): gzip
+The coding is negotiated from ``Accept-Encoding`` with q-values (``microasgi._sansio.encoding``): gzip
 always, and zstd too on interpreters that have ``compression.zstd`` (Python 3.14+), preferred at
 equal weight. Each body message is compressed and flushed as it passes, so a stream stays a
 stream; nothing is buffered but the ``http.response.start`` message, held until the first body
@@ -20,7 +20,7 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from microasgi._encoding import select_encoding
+from microasgi._sansio.encoding import select_encoding
 from microasgi.datastructures import Headers, MutableHeaders
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 

@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
-from microasgi._forwarded import (
+from microasgi._sansio.forwarded import (
     Node,
     client_index,
     normalize_address,
@@ -22,7 +22,7 @@ from microasgi._forwarded import (
     parse_node,
     split_list,
 )
-from microasgi._hosts import parse_host
+from microasgi._sansio.hosts import parse_host
 from microasgi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ProxyHeadersMiddleware"]

@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from microasgi._headers import encode_header_value
+from microasgi._sansio.headers import encode_header_value
 from microasgi.datastructures import Secret
 from microasgi.requests import HTTPConnection
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send

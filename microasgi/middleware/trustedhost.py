@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from microasgi._hosts import HostPort, parse_host
+from microasgi._sansio.hosts import HostPort, parse_host
 from microasgi.datastructures import URL
 from microasgi.responses import PlainTextResponse, RedirectResponse, Response
 from microasgi.types import ASGIApp, Receive, Scope, Send

@@ -1,9 +1,9 @@
-"""Properties of ``Accept-Encoding`` negotiation: ``microasgi._encoding``.
+"""Properties of ``Accept-Encoding`` negotiation: ``microasgi._sansio.encoding``.
 
 Documented error: none. ``parse_accept_encoding`` and ``select_encoding`` are total; an element
 that breaks the grammar is left out, as if the client had not listed it.
 
-Also: tests/test_encoding.py::test_any_text_gives_an_offered_coding_or_none (any text: an
+Also: tests/sansio/test_encoding.py::test_any_text_gives_an_offered_coding_or_none (any text: an
 offered coding or ``None``, weights in [0, 1], names lowercased) and
 ::test_a_coding_refused_by_name_is_never_chosen (``q=0`` is a refusal that nothing overrides).
 """
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._encoding import MAX_HEADER_LENGTH, parse_accept_encoding, select_encoding
+from microasgi._sansio.encoding import MAX_HEADER_LENGTH, parse_accept_encoding, select_encoding
 
 from ._linear import assert_linear
 

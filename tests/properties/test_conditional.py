@@ -1,10 +1,10 @@
-"""Properties of conditional requests (RFC 9110 section 13): ``microasgi._ranges``'s
+"""Properties of conditional requests (RFC 9110 section 13): ``microasgi._sansio.ranges``'s
 ``RequestConditions``, ``evaluate_preconditions``, ``if_range_holds`` and the HTTP-date functions.
 
 Documented error: none. Every function is total: a malformed validator never matches, a
 malformed date is no date, and the answer is ``None`` (go on), 304 or 412.
 
-Also: tests/test_ranges.py::test_any_validator_field_is_safe (any text in ``If-Match``,
+Also: tests/sansio/test_ranges.py::test_any_validator_field_is_safe (any text in ``If-Match``,
 ``If-None-Match`` and ``If-Range`` at once) and ::test_hostile_repetitions_stay_linear.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._ranges import (
+from microasgi._sansio.ranges import (
     RequestConditions,
     evaluate_preconditions,
     format_http_date,

@@ -1,8 +1,8 @@
-"""Properties of the ``Cookie`` header parser, ``microasgi._parsers.parse_cookie_header``.
+"""Properties of the ``Cookie`` header parser, ``microasgi._sansio.cookies.parse_cookie_header``.
 
 Documented error: none. The parser is total: any text gives a ``dict[str, str]``.
 
-Also: tests/test_parsers.py::test_cookie_parser_never_raises (any text: no control character in
+Also: tests/sansio/test_cookies.py::test_cookie_parser_never_raises (any text: no control character in
 a name, names stripped).
 """
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._parsers import parse_cookie_header
+from microasgi._sansio.cookies import parse_cookie_header
 from microasgi.responses import Response
 
 from ._linear import assert_linear

@@ -1,10 +1,10 @@
-"""Properties of proxy headers: ``microasgi._forwarded`` (RFC 7239 ``Forwarded`` and
+"""Properties of proxy headers: ``microasgi._sansio.forwarded`` (RFC 7239 ``Forwarded`` and
 ``X-Forwarded-*``).
 
 Documented error: none. Every function is total: an element that does not parse is ``None``,
 an unknown node is ``None``, and the client is whichever hop the walk stops at.
 
-Also: tests/test_forwarded.py::test_forwarded_round_trips (elements with ``for``, ``proto`` and
+Also: tests/sansio/test_forwarded.py::test_forwarded_round_trips (elements with ``for``, ``proto`` and
 quoted ``host``), ::test_parse_forwarded_never_raises (any text, bounded by ``limit``),
 ::test_trusted_suffix_survives_any_balanced_prefix (what a client writes cannot change the
 element our proxy appended) and ::test_long_headers_are_parsed_in_linear_time.
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._forwarded import (
+from microasgi._sansio.forwarded import (
     ForwardedElement,
     Node,
     client_index,

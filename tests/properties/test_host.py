@@ -1,10 +1,10 @@
-"""Properties of ``Host`` parsing: ``microasgi._hosts.parse_host``.
+"""Properties of ``Host`` parsing: ``microasgi._sansio.hosts.parse_host``.
 
 Documented error: none. ``parse_host`` is total: a ``HostPort``, or ``None`` for anything
 malformed (which ``TrustedHostMiddleware`` answers with 400). So is ``split_host``, the RFC 3986
 reading that ``URL(scope=...)`` and ``Host`` routes use.
 
-Also: tests/test_hosts.py::test_parse_host_never_raises_and_accepts_only_safe_characters (any
+Also: tests/sansio/test_hosts.py::test_parse_host_never_raises_and_accepts_only_safe_characters (any
 text: no error; nothing accepted holds ``/?#@\\``, spaces, controls or ``%``) and
 ::test_names_and_ports_round_trip (dotted names with ports, any case).
 """
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._hosts import MAX_HOST_LENGTH, HostPort, parse_host, split_host
-from microasgi._scope import url_string
+from microasgi._sansio.hosts import MAX_HOST_LENGTH, HostPort, parse_host, split_host
+from microasgi._sansio.scope import url_string
 
 from ._linear import assert_linear
 

@@ -1,4 +1,4 @@
-"""Properties of the JSON nesting pre-scan: ``microasgi._parsers.json_nesting_exceeds``, which
+"""Properties of the JSON nesting pre-scan: ``microasgi._sansio.body.json_nesting_exceeds``, which
 ``Request.json()`` runs before ``json.loads`` so that ``[[[[...`` is refused with 400 however deep
 the interpreter would let the parser recurse.
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._parsers import json_nesting_exceeds
+from microasgi._sansio.body import json_nesting_exceeds
 
 from ._linear import assert_linear
 

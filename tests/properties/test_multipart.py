@@ -1,5 +1,5 @@
 """Properties of ``multipart/form-data`` bodies: ``microasgi.formparsers.MultiPartParser`` (on the
-``multipart`` package's push parser) and ``microasgi._parsers.MultipartFrame``.
+``multipart`` package's push parser) and ``microasgi._sansio.multipart.MultipartFrame``.
 
 Documented error: ``MultiPartException`` with status 400 (malformed ``Content-Type`` or body, too
 many fields or files, a part header too long, a bad charset) or 413 (a field, a file or the

@@ -1,10 +1,10 @@
 """Properties of option headers (``Content-Type``, ``Content-Disposition``):
-``microasgi._parsers.parse_options_header``.
+``microasgi._sansio.options.parse_options_header``.
 
 Documented error: ``MalformedHeaderError`` (a ``ValueError``), which the form parsers turn into a
 400. Nothing else may escape, for any text.
 
-Also: tests/test_parsers.py::test_options_parser_raises_only_its_error (any text, media types:
+Also: tests/sansio/test_options.py::test_options_parser_raises_only_its_error (any text, media types:
 only ``MalformedHeaderError``; the value and parameter names come back lowercased).
 """
 
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._parsers import MalformedHeaderError, parse_options_header
+from microasgi._sansio.options import MalformedHeaderError, parse_options_header
 
 from ._linear import assert_linear
 

@@ -1,4 +1,4 @@
-"""Properties of route paths: compiling (``microasgi._matcher.compile_path``), matching (the trie
+"""Properties of route paths: compiling (``microasgi._sansio.matcher.compile_path``), matching (the trie
 ``Matcher`` and ``Route.matches``), converters (``microasgi.convertors``) and reversing
 (``url_path_for``).
 
@@ -6,7 +6,7 @@ Documented errors: ``ValueError`` for a malformed template (at construction) and
 converter cannot write (``url_path_for``); ``NoMatchFound`` for an unknown name or wrong
 parameters. Matching raises nothing: a path matches or it does not (404/405).
 
-Also: tests/test_matcher.py::test_trie_equals_linear_scan (the trie picks the entry a linear
+Also: tests/sansio/test_matcher.py::test_trie_equals_linear_scan (the trie picks the entry a linear
 scan over the declared routes would, for random tables and paths).
 """
 
@@ -23,7 +23,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from microasgi._matcher import Entry, Match, Matcher, compile_path
+from microasgi._sansio.matcher import Entry, Match, Matcher
+from microasgi._sansio.paths import compile_path
 from microasgi.convertors import IntegerConvertor
 from microasgi.requests import Request
 from microasgi.responses import PlainTextResponse

@@ -1,4 +1,4 @@
-"""Properties of query-string parsing: ``microasgi._multidict.parse_query`` and ``QueryParams``.
+"""Properties of query-string parsing: ``microasgi._sansio.multidict.parse_query`` and ``QueryParams``.
 
 Documented error: none. ``QueryParams`` accepts any ``str`` or ``bytes`` query (raw non-ASCII
 bytes are percent-encoded first, bad UTF-8 becomes U+FFFD).
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._multidict import parse_query
+from microasgi._sansio.multidict import parse_query
 from microasgi.datastructures import QueryParams
 
 from ._linear import assert_linear

@@ -1,9 +1,9 @@
-"""Properties of the ``Range`` parser: ``microasgi._ranges.parse_range`` and its output helpers.
+"""Properties of the ``Range`` parser: ``microasgi._sansio.ranges.parse_range`` and its output helpers.
 
 Documented error: none. ``parse_range`` is total: ``None`` (ignore the field, send everything),
 ``[]`` (416) or the ranges to send.
 
-Also: tests/test_ranges.py::test_merged_ranges_are_sorted_disjoint_and_cover_the_request
+Also: tests/sansio/test_ranges.py::test_merged_ranges_are_sorted_disjoint_and_cover_the_request
 (``first-last`` lists: sorted, merged, covering exactly the bytes asked for),
 ::test_any_field_parses_without_error (any text, with and without ``bytes=``) and
 ::test_hostile_repetitions_stay_linear (a 200 KB field of any repeated grammar fragment
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._ranges import content_range, multipart_layout, parse_range
+from microasgi._sansio.ranges import content_range, multipart_layout, parse_range
 
 from ._linear import assert_linear
 

@@ -1,11 +1,11 @@
-"""Properties of URL building: ``microasgi.datastructures.URL`` (``microasgi._url``), ``URLPath``
-and the scope readers of ``microasgi._scope``.
+"""Properties of URL building: ``microasgi.datastructures.URL`` (``microasgi._sansio.url``), ``URLPath``
+and the scope readers of ``microasgi._sansio.scope``.
 
 Documented errors: ``ValueError`` from ``URL.port`` when a URL given as text has a bad port, and
 from ``URL.replace`` for an unknown component; ``TypeError`` for a URL that is not text. A URL
 built from a scope never raises, whatever the client sent.
 
-Also: tests/test_scope.py::test_encoded_full_path_decodes_to_full_path (any path and root path:
+Also: tests/sansio/test_scope.py::test_encoded_full_path_decodes_to_full_path (any path and root path:
 the encoded path decodes back, holds no ``?`` or ``#``) and
 ::test_url_string_structure_survives_hostile_input (any path, raw path, host and query: the
 URL's parts are the ones we put in; no fragment, no user info).
@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._multidict import parse_query
-from microasgi._scope import full_path
+from microasgi._sansio.multidict import parse_query
+from microasgi._sansio.scope import full_path
 from microasgi.datastructures import URL, QueryParams, URLPath
 
 schemes = st.from_regex(r"[a-z][a-z0-9+.\-]{0,7}", fullmatch=True)

@@ -1,11 +1,11 @@
 """Properties of ``application/x-www-form-urlencoded`` bodies: the incremental
-``microasgi._parsers.UrlencodedParser`` and ``microasgi.formparsers.FormParser`` on top of it.
+``microasgi._sansio.forms.UrlencodedParser`` and ``microasgi.formparsers.FormParser`` on top of it.
 
 Documented errors: ``TooManyFieldsError`` and ``FieldTooLargeError`` (``FormDataError``s) from the
 parser; ``MultiPartException`` from ``FormParser``, with status 400 (malformed ``Content-Type``,
 too many fields, unknown charset, bytes invalid in it) or 413 (a field over ``max_part_size``).
 
-Also: tests/test_parsers.py::test_urlencoded_round_trip (percent-encoded byte fields, fixed chunk
+Also: tests/sansio/test_forms.py::test_urlencoded_round_trip (percent-encoded byte fields, fixed chunk
 sizes) and ::test_unquote_matches_the_standard_library (``+`` and ``%XX`` decoding agrees with
 ``urllib.parse.unquote_to_bytes``).
 """
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microasgi._parsers import (
+from microasgi._sansio.forms import (
     FormDataError,
     InvalidFormEncodingError,
     UrlencodedParser,

@@ -1,0 +1,109 @@
+"""``UploadFile`` and ``FormData``, re-exported by :mod:`microasgi.datastructures`."""
+
+from __future__ import annotations
+
+import io
+from tempfile import SpooledTemporaryFile
+from typing import BinaryIO
+
+from microasgi._sansio.headermap import Headers
+from microasgi._sansio.multidict import ImmutableMultiDict
+from microasgi.concurrency import run_in_threadpool
+
+__all__ = ["FormData", "UploadFile"]
+
+
+class UploadFile:
+    """A file uploaded in a multipart form, with async methods that never block the event loop.
+
+    Its methods act directly on the file only while it is held in memory (an ``io.BytesIO``, or a
+    ``SpooledTemporaryFile`` that has not rolled over to disk and will not roll over during the
+    operation); any other file is read, written, sought and closed in a worker thread.
+
+    Args:
+        file: the binary file holding the content, usually a ``SpooledTemporaryFile``.
+        size: the size in bytes, if known; ``write`` adds to it.
+        filename: the file name the client sent, if any.
+        headers: the headers of the form part; ``content_type`` comes from them.
+    """
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        *,
+        size: int | None = None,
+        filename: str | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        self.filename = filename
+        self.file = file
+        self.size = size
+        self.headers = Headers() if headers is None else headers
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``Content-Type`` of the part, or ``None``."""
+        return self.headers.get("content-type")
+
+    def _in_memory(self, growth: int = 0) -> bool:
+        """Whether an operation adding ``growth`` bytes at the position runs without disk I/O."""
+        file = self.file
+        if isinstance(file, SpooledTemporaryFile):
+            if getattr(file, "_rolled", True):
+                return False
+            # SpooledTemporaryFile.write rolls over to disk once the position passes _max_size
+            # (0 means never): such a write does disk I/O, so it belongs in a thread.
+            max_size: int = getattr(file, "_max_size", 0)
+            return not max_size or growth == 0 or file.tell() + growth <= max_size
+        return isinstance(file, io.BytesIO)
+
+    async def write(self, data: bytes) -> None:
+        """Write ``data`` at the current position and add its length to ``size`` (if known)."""
+        if self._in_memory(len(data)):
+            self.file.write(data)
+        else:
+            await run_in_threadpool(self.file.write, data)
+        if self.size is not None:
+            self.size += len(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all the rest when negative) from the current position."""
+        if self._in_memory():
+            return self.file.read(size)
+        return await run_in_threadpool(self.file.read, size)
+
+    async def seek(self, offset: int) -> None:
+        """Move to byte ``offset`` from the start."""
+        if self._in_memory():
+            self.file.seek(offset)
+        else:
+            await run_in_threadpool(self.file.seek, offset)
+
+    async def close(self) -> None:
+        """Close the file (a spooled file on disk is deleted)."""
+        if self._in_memory():
+            self.file.close()
+        else:
+            await run_in_threadpool(self.file.close)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(filename={self.filename!r}, size={self.size!r}, "
+            f"headers={self.headers!r})"
+        )
+
+
+class FormData(ImmutableMultiDict[str, UploadFile | str]):
+    """The fields of a submitted form: an ``ImmutableMultiDict`` of ``str`` or ``UploadFile``.
+
+    ``await form.close()`` closes every uploaded file (``Request.form()`` as a context manager
+    does it for you).
+    """
+
+    __slots__ = ()
+
+    async def close(self) -> None:
+        """Close every ``UploadFile`` in the form."""
+        for _, value in self._list:
+            if isinstance(value, UploadFile):
+                await value.close()

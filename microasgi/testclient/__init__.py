@@ -1,0 +1,59 @@
+"""Test clients that speak ASGI directly to an app: no server, no sockets, no HTTP-client library.
+
+``TestClient`` is synchronous and Starlette-compatible (it runs the app in an anyio blocking
+portal); ``AsyncTestClient`` has the same surface, awaited, and runs the app in the test's own
+event loop. Both check every message the app sends against the ASGI state tables and raise
+:class:`ASGIProtocolError` naming the broken rule; both run lifespan (with state) in a ``with``
+block, keep cookies, follow redirects, stream, talk websockets, and can advertise any ASGI
+extension and record what the app sent through it.
+
+The package's modules, from the app's side down: ``_sync`` and ``_async`` (the two clients, on a
+shared ``_base``), ``_core`` (what a request and a websocket session do), ``_http``,
+``_websocket`` and ``_lifespan`` (one exchange each, over ASGI), ``_request``, ``_response`` and
+``_cookies`` (the data a test builds and reads), ``_driver`` (the message checks: the ASGI state
+tables).
+"""
+
+from microasgi.testclient._async import AsyncTestClient
+from microasgi.testclient._cookies import Cookies
+from microasgi.testclient._messages import ASGIProtocolError
+from microasgi.testclient._request import TestRequest
+from microasgi.testclient._response import (
+    HTTPStatusError,
+    TestResponse,
+    TooManyRedirects,
+    WebSocketDenialResponse,
+)
+from microasgi.testclient._sync import TestClient
+from microasgi.testclient._websocket import AsyncWebSocketTestSession, WebSocketTestSession
+
+__all__ = [
+    "ASGIProtocolError",
+    "AsyncTestClient",
+    "AsyncWebSocketTestSession",
+    "Cookies",
+    "HTTPStatusError",
+    "TestClient",
+    "TestRequest",
+    "TestResponse",
+    "TooManyRedirects",
+    "WebSocketDenialResponse",
+    "WebSocketTestSession",
+]
+
+# The public home of these names is this package: docs, reprs and error messages name it.
+for _public in (
+    ASGIProtocolError,
+    AsyncTestClient,
+    AsyncWebSocketTestSession,
+    Cookies,
+    HTTPStatusError,
+    TestClient,
+    TestRequest,
+    TestResponse,
+    TooManyRedirects,
+    WebSocketDenialResponse,
+    WebSocketTestSession,
+):
+    _public.__module__ = __name__
+del _public

@@ -1,0 +1,263 @@
+"""``AsyncTestClient``: the client awaited in the test's own event loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Self
+
+from microasgi.testclient._base import Files, _ClientBase
+from microasgi.testclient._cookies import Cookies
+from microasgi.testclient._core import check_timeout
+from microasgi.testclient._request import Content, HeaderTypes, ParamTypes
+from microasgi.testclient._response import (
+    TestResponse,
+)
+from microasgi.testclient._websocket import AsyncWebSocketTestSession
+from microasgi.types import ASGIApp
+
+
+class AsyncTestClient(_ClientBase):
+    """An async test client with the surface of :class:`TestClient`, awaited.
+
+    It runs the app in the current event loop (whichever backend the test runs on), without a
+    thread; ``async with AsyncTestClient(app) as client:`` runs the app's lifespan around the
+    block. ``client.stream(...)`` streams truly: the test reads each chunk while the app is still
+    producing the next.
+
+    Takes the arguments of :class:`TestClient` except ``backend`` and ``backend_options``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        cookies: Mapping[str, str] | Cookies | None = None,
+        headers: HeaderTypes | None = None,
+        follow_redirects: bool = True,
+        *,
+        extensions: Mapping[str, Mapping[str, Any]] | None = None,
+        spec_version: str = "2.4",
+        lifespan_state: bool = True,
+        max_redirects: int = 20,
+        client: tuple[str, int] = ("testclient", 50000),
+    ) -> None:
+        super().__init__(
+            app,
+            base_url,
+            raise_server_exceptions,
+            root_path,
+            cookies,
+            headers,
+            follow_redirects,
+            extensions,
+            spec_version,
+            lifespan_state,
+            max_redirects,
+            client,
+        )
+        self._lifespan: Any = None
+
+    async def __aenter__(self) -> Self:
+        self._lifespan = self._core.lifespan()
+        await self._lifespan.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._lifespan.__aexit__(exc_type, exc, traceback)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        content: Content | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        json: Any = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> TestResponse:
+        """Send a request and return the complete response (see :meth:`TestClient.request`)."""
+        out = self._core.build(
+            method, url, params=params, headers=headers, cookies=cookies,
+            content=content, data=data, files=files, json=json,
+        )  # fmt: skip
+        limit = check_timeout(timeout)
+        return await self._core.send(out, follow_redirects=follow_redirects, limit=limit)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        content: Content | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        json: Any = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> AsyncIterator[TestResponse]:
+        """Send a request and yield the response as soon as it starts; read it with ``aiter_bytes()``."""
+        out = self._core.build(
+            method, url, params=params, headers=headers, cookies=cookies,
+            content=content, data=data, files=files, json=json,
+        )  # fmt: skip
+        limit = check_timeout(timeout)
+        async with self._core.stream(
+            out, follow_redirects=follow_redirects, limit=limit
+        ) as response:
+            yield response
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> TestResponse:
+        """Send a ``GET`` request."""
+        return await self.request(
+            "GET", url, params=params, headers=headers, cookies=cookies,
+            follow_redirects=follow_redirects, timeout=timeout,
+        )  # fmt: skip
+
+    async def head(
+        self,
+        url: str,
+        *,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> TestResponse:
+        """Send a ``HEAD`` request."""
+        return await self.request(
+            "HEAD", url, params=params, headers=headers, cookies=cookies,
+            follow_redirects=follow_redirects, timeout=timeout,
+        )  # fmt: skip
+
+    async def options(
+        self,
+        url: str,
+        *,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> TestResponse:
+        """Send an ``OPTIONS`` request."""
+        return await self.request(
+            "OPTIONS", url, params=params, headers=headers, cookies=cookies,
+            follow_redirects=follow_redirects, timeout=timeout,
+        )  # fmt: skip
+
+    async def delete(
+        self,
+        url: str,
+        *,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> TestResponse:
+        """Send a ``DELETE`` request."""
+        return await self.request(
+            "DELETE", url, params=params, headers=headers, cookies=cookies,
+            follow_redirects=follow_redirects, timeout=timeout,
+        )  # fmt: skip
+
+    async def post(
+        self,
+        url: str,
+        *,
+        content: Content | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        json: Any = None,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> TestResponse:
+        """Send a ``POST`` request."""
+        return await self.request(
+            "POST", url, content=content, data=data, files=files, json=json, params=params,
+            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+        )  # fmt: skip
+
+    async def put(
+        self,
+        url: str,
+        *,
+        content: Content | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        json: Any = None,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> TestResponse:
+        """Send a ``PUT`` request."""
+        return await self.request(
+            "PUT", url, content=content, data=data, files=files, json=json, params=params,
+            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+        )  # fmt: skip
+
+    async def patch(
+        self,
+        url: str,
+        *,
+        content: Content | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        json: Any = None,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
+    ) -> TestResponse:
+        """Send a ``PATCH`` request."""
+        return await self.request(
+            "PATCH", url, content=content, data=data, files=files, json=json, params=params,
+            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+        )  # fmt: skip
+
+    def websocket_connect(
+        self,
+        url: str,
+        subprotocols: Sequence[str] | None = None,
+        headers: HeaderTypes | None = None,
+        *,
+        params: ParamTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> AsyncWebSocketTestSession:
+        """Open a websocket to ``url``; use the session in an ``async with`` block."""
+        return self._core.websocket(
+            url, subprotocols=subprotocols, headers=headers, params=params, cookies=cookies
+        )

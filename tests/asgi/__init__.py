@@ -1,0 +1,1 @@
+"""Tests of the connection layer's private helpers, microasgi._asgi."""

@@ -1,0 +1,1 @@
+"""Tests of the protocol layer, microasgi._sansio: one module each, no event loop."""
