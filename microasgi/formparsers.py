@@ -183,7 +183,7 @@ class FormParser:
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
-        return FormData(items)
+        return FormData._of(items)
 
 
 # SPEC: RFC 7578 parts need three headers at most (Content-Disposition, Content-Type and the
@@ -374,7 +374,7 @@ class _FormBuilder:
     def finish(self, charset: str) -> FormData:
         """Decode the text fields and return the form."""
         values = decode_multipart_fields(self._texts, charset)  # never fails: latin-1 at worst
-        return FormData(
+        return FormData._of(
             [
                 (name, values[value] if isinstance(value, int) else value)
                 for name, value in self.items

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable
-from contextlib import aclosing
 from types import EllipsisType, TracebackType
 from typing import Any
 
@@ -205,9 +204,11 @@ class Request(HTTPConnection[StateT]):
         result: int | None = limit
         return result
 
-    def _read(self, limit: int | None, *, share: bool = False) -> AsyncGenerator[bytes, None]:
+    def _read(
+        self, limit: int | None, *, share: bool = False, keep: bool = False
+    ) -> AsyncGenerator[bytes, None]:
         declared = self.headers.get("content-length") if limit is not None else None
-        return self._body_reader().read(limit, declared, share=share)
+        return self._body_reader().read(limit, declared, share=share, keep=keep)
 
     def stream(self) -> AsyncGenerator[bytes, None]:
         """Yield the body chunk by chunk as it arrives, without buffering it.
@@ -358,6 +359,7 @@ class Request(HTTPConnection[StateT]):
             raise HTTPException(400, detail=str(exc)) from None
         parser: FormParser | MultiPartParser
         if media_type == "multipart/form-data":
+            self._body_reader().files = True
             # SECURITY: the body cap bounds the whole multipart body too, files included, as it
             # bounds every other way of reading the body: files spool to disk, but a cap that a
             # multipart upload could pass would let any client fill that disk. Routes taking
@@ -374,9 +376,11 @@ class Request(HTTPConnection[StateT]):
                 spool_max_size=limits.spool_max_size,
             )
         elif media_type == "application/x-www-form-urlencoded":
+            # A urlencoded body is capped in memory anyway: keep it, so body() and a later
+            # Request over the same scope can still read it.
             parser = FormParser(
                 self.headers,
-                self._keeping(),
+                self._read(self._limit(explicit=False), keep=True),
                 max_fields=limits.max_fields,
                 max_part_size=limits.max_part_size,
             )
@@ -387,21 +391,12 @@ class Request(HTTPConnection[StateT]):
         except MultiPartException as exc:
             raise HTTPException(exc.status_code, detail=exc.message) from None
 
-    async def _keeping(self) -> AsyncGenerator[bytes, None]:
-        # A urlencoded body is capped in memory anyway: keep it, so body() and a later Request
-        # over the same scope can still read it.
-        reader = self._body_reader()
-        chunks: list[bytes] = []
-        async with aclosing(self._read(self._limit(explicit=False))) as stream:
-            async for chunk in stream:
-                chunks.append(chunk)
-                yield chunk
-        reader.body = b"".join(chunks)
-
     def _may_hold_form(self) -> bool:
-        """Whether ``close`` has anything to do: false for a request whose body was never read."""
-        # PERF: the router asks this first, so most requests skip the ``close`` coroutine.
-        return self._form is not None or _BODY_KEY in self._scope
+        """Whether ``close`` has anything to do: a multipart form (which may hold files) was
+        parsed over this scope."""
+        # PERF: the router asks this first, so every request but a multipart one skips ``close``.
+        reader = self._reader if self._reader is not None else self._scope.get(_BODY_KEY)
+        return isinstance(reader, _BodyReader) and reader.files
 
     async def close(self) -> None:
         """Close the form, if it was parsed here or by another ``Request`` over the same scope

@@ -76,6 +76,7 @@ class _BodyReader:
     __slots__ = (
         "body",
         "disconnected",
+        "files",
         "form",
         "pending",
         "pending_size",
@@ -91,6 +92,8 @@ class _BodyReader:
         self.body: bytes | None = None  # the whole body, once read into memory
         # The parsed form: a multipart body cannot be streamed twice, so it is shared.
         self.form: FormData | None = None
+        # Whether that form may hold files, which must be closed (deleted) when the request ends.
+        self.files = False
         # Messages taken by is_disconnected() and not yet read by the stream, in order.
         self.pending: deque[Message] = deque()
         self.pending_size = 0
@@ -107,13 +110,15 @@ class _BodyReader:
         self.state = new
 
     async def read(
-        self, limit: int | None, declared: str | None, *, share: bool = False
+        self, limit: int | None, declared: str | None, *, share: bool = False, keep: bool = False
     ) -> AsyncGenerator[bytes, None]:
         """Yield the body's non-empty chunks, or the cached body once.
 
         With ``share`` (``stream()``), a reader started while another is streaming takes its
         share of what is left of the body, as in Starlette; the readers that need the whole body
-        (``body()``, forms) refuse to start mid-stream instead of returning part of it.
+        (``body()``, forms) refuse to start mid-stream instead of returning part of it. With
+        ``keep``, the chunks are kept too, and become ``body`` once the last one was read (an
+        urlencoded form, capped in memory anyway, stays readable by ``body()``).
         """
         if self.body is not None:
             if self.body:
@@ -125,30 +130,37 @@ class _BodyReader:
             self.step(_BodyEvent.START)
         if limit is not None and declared is not None:
             _refuse_oversize(limit, declared)
+        kept: list[bytes] | None = [] if keep else None
         while self.state is _BodyState.STREAMING:
-            if self.pending:
-                message = self.pending.popleft()
-            else:
-                message = await self.receive()
-            kind = message.get("type")
-            if kind == "http.request":
-                chunk: bytes = message.get("body", b"")
-                self.step(_BodyEvent.MORE if message.get("more_body", False) else _BodyEvent.END)
-                if chunk:
-                    self.received += len(chunk)
-                    if limit is not None and self.received > limit:
-                        # SECURITY: stop at the first chunk past the limit; read nothing more.
-                        raise _too_large(limit)
-                    yield chunk
-            elif kind == "http.disconnect":
-                self.step(_BodyEvent.DISCONNECT)
-                self.disconnected = True
-                raise ClientDisconnect("The client disconnected while the request body was read.")
-            else:
-                raise RuntimeError(
-                    f"Unexpected ASGI message {kind!r} while reading the request body: expected "
-                    "'http.request' or 'http.disconnect'."
-                )
+            message = self.pending.popleft() if self.pending else await self.receive()
+            chunk = self._take(message, limit)
+            if chunk:
+                if kept is not None:
+                    kept.append(chunk)
+                yield chunk
+        if kept is not None:
+            self.body = b"".join(kept)
+
+    def _take(self, message: Message, limit: int | None) -> bytes:
+        """Step the state table with one received message; return its body chunk."""
+        kind = message.get("type")
+        if kind == "http.request":
+            chunk: bytes = message.get("body", b"")
+            self.step(_BodyEvent.MORE if message.get("more_body", False) else _BodyEvent.END)
+            if chunk:
+                self.received += len(chunk)
+                if limit is not None and self.received > limit:
+                    # SECURITY: stop at the first chunk past the limit; read nothing more.
+                    raise _too_large(limit)
+            return chunk
+        if kind == "http.disconnect":
+            self.step(_BodyEvent.DISCONNECT)
+            self.disconnected = True
+            raise ClientDisconnect("The client disconnected while the request body was read.")
+        raise RuntimeError(
+            f"Unexpected ASGI message {kind!r} while reading the request body: expected "
+            "'http.request' or 'http.disconnect'."
+        )
 
     async def poll(self, limit: int | None) -> bool:
         """Tell, without blocking, whether the client is gone; keep any message taken."""
