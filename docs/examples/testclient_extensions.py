@@ -38,6 +38,7 @@ async def test_extensions_are_recorded() -> None:
 
 
 async def test_default_extensions() -> None:
-    response = await AsyncTestClient(app).get("/")  # advertises only http.response.debug
+    # Advertised by default, as Starlette's client does: http.response.debug and trailers.
+    response = await AsyncTestClient(app).get("/")
     assert response.early_hints == []
-    assert response.trailers is None
+    assert response.extensions["http.response.trailers"] == [(b"checksum", b"abc")]

@@ -16,7 +16,7 @@ tables).
 
 from microasgi.testclient._async import AsyncTestClient
 from microasgi.testclient._cookies import Cookies
-from microasgi.testclient._messages import ASGIProtocolError
+from microasgi.testclient._messages import ASGIProtocolError, ASGIProtocolWarning
 from microasgi.testclient._request import TestRequest
 from microasgi.testclient._response import (
     HTTPStatusError,
@@ -29,6 +29,7 @@ from microasgi.testclient._websocket import AsyncWebSocketTestSession, WebSocket
 
 __all__ = [
     "ASGIProtocolError",
+    "ASGIProtocolWarning",
     "AsyncTestClient",
     "AsyncWebSocketTestSession",
     "Cookies",
@@ -44,6 +45,7 @@ __all__ = [
 # The public home of these names is this package: docs, reprs and error messages name it.
 for _public in (
     ASGIProtocolError,
+    ASGIProtocolWarning,
     AsyncTestClient,
     AsyncWebSocketTestSession,
     Cookies,

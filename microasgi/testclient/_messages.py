@@ -1,10 +1,16 @@
-"""The test client's checks of single messages: their shape (types, lowercase header names ...)
-and the errors the checks raise. Pure code: no I/O, no anyio.
+"""The test client's checks of single messages: their shape (types, header pairs ...) and the
+errors and warnings the checks raise. Pure code: no I/O, no anyio.
+
+Every check takes ``strict``. By default a check refuses what the ASGI spec forbids *and* a real
+server fails on (uvicorn, hypercorn, granian or daphne: the app would break in production); what only
+the spec forbids, and every server copes with, is refused (or, for header case, warned about) only
+with ``strict=True``.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,6 +18,7 @@ from microasgi._sansio.headers import encode_header
 
 __all__ = [
     "ASGIProtocolError",
+    "ASGIProtocolWarning",
     "ClientDisconnectedError",
     "check_headers",
     "message_type",
@@ -31,6 +38,14 @@ class ASGIProtocolError(AssertionError):
         self.rule = rule
         self.detail = detail
         super().__init__(f"[{rule}] {detail}")
+
+
+class ASGIProtocolWarning(UserWarning):
+    """The app did something the ASGI spec forbids but every real server accepts.
+
+    Only a client made with ``strict=True`` warns; by default the client accepts it silently, as
+    servers do. Today that is an upper-case header name, which the client lower-cases.
+    """
 
 
 class ClientDisconnectedError(OSError):
@@ -71,8 +86,11 @@ def message_type(message: object) -> str:
     return kind
 
 
-def _bool(message: Mapping[str, Any], key: str) -> bool:
+def _bool(message: Mapping[str, Any], key: str, *, strict: bool = False) -> bool:
     value = message.get(key, False)
+    # Every server reads None as False; granian misreads other non-bools (1 ends the body).
+    if value is None and not strict:
+        return False
     if not isinstance(value, bool):
         raise _fail(
             f"{message['type']}.{key}",
@@ -94,21 +112,32 @@ def _bytes(message: Mapping[str, Any], key: str, *, required: bool = False) -> b
     return value
 
 
-def _status(message: Mapping[str, Any]) -> int:
+def _status(message: Mapping[str, Any], *, strict: bool = False) -> int:
     status = message.get("status")
-    # SPEC: status is an int; bool is an int subclass but never a status. 1xx answers are the
-    # server's business (early hints go through the http.response.early_hint extension).
-    if type(status) is not int or not 200 <= status <= 599:
+    # SPEC: status is an int; bool is an int subclass but never a status. Past 599 uvicorn fails.
+    # A 1xx is an interim answer, never a final one (RFC 9110 section 15.2): h11 refuses it and
+    # hypercorn and granian break on the body that follows, but uvicorn's httptools and daphne send
+    # it and Starlette's client takes it as the status, so only strict mode refuses it.
+    low = 200 if strict else 100
+    if type(status) is not int or not low <= status <= 599:
+        hint = " Send early hints with 'http.response.early_hint'." if strict else ""
         raise _fail(
             f"{message['type']}.status",
-            f"{message['type']!r} status must be an int from 200 to 599, got {status!r}.",
+            f"{message['type']!r} status must be an int from {low} to 599, got {status!r}.{hint}",
         )
     return status
 
 
-def check_headers(message: Mapping[str, Any], key: str = "headers") -> list[tuple[bytes, bytes]]:
-    """Validate ``message[key]`` as ASGI headers and return them as a list of pairs."""
+def check_headers(
+    message: Mapping[str, Any], key: str = "headers", *, strict: bool = False
+) -> list[tuple[bytes, bytes]]:
+    """Validate ``message[key]`` as ASGI headers and return them as pairs with lowercase names.
+
+    An upper-case name is lower-cased, as every server accepts it; with ``strict`` the client also
+    says so, once per message, through an :class:`ASGIProtocolWarning`.
+    """
     kind = message["type"]
+    upper: list[bytes] = []
     headers = message.get(key, [])
     if isinstance(headers, str | bytes | Mapping) or not isinstance(headers, Iterable):
         raise _fail(
@@ -130,28 +159,44 @@ def check_headers(message: Mapping[str, Any], key: str = "headers") -> list[tupl
                 "headers.pseudo",
                 f"{kind!r} header {name!r} is an HTTP/2 pseudo-header; ASGI forbids them.",
             )
-        if name != name.lower():
-            raise _fail(
-                "headers.lowercase",
-                f"{kind!r} header name {name!r} must be lowercase, as ASGI requires: use "
-                f"{name.lower()!r}.",
-            )
         try:
             encode_header(name, value)
         except ValueError as exc:
             raise _fail("headers.value", f"{kind!r} header is invalid: {exc}") from None
-        pairs.append((name, value))
+        lower = name.lower()
+        if lower != name:
+            upper.append(name)
+        pairs.append((lower, value))
+    if upper and strict:
+        # SPEC: names must be lowercase; every server accepts (and most lower-case) others.
+        warnings.warn(
+            ASGIProtocolWarning(
+                f"[headers.lowercase] {kind!r} header names must be lowercase, as ASGI requires, "
+                f"got {upper!r}; the client lower-cased them. Lower-case them where they are set "
+                "(often a middleware)."
+            ),
+            stacklevel=2,
+        )
     return pairs
+
+
+def _valid_close_code(code: object) -> bool:
+    # SPEC: RFC 6455 section 7.4: 1004-1006 and 1015 are never sent in a close frame, and clients
+    # fail the connection on codes not yet assigned (1016-2999), as the websockets library does.
+    return (
+        type(code) is int
+        and (1000 <= code <= 1014 or 3000 <= code <= 4999)
+        and (code not in (1004, 1005, 1006))
+    )
 
 
 def _check_close(message: Mapping[str, Any]) -> None:
     code = message.get("code", 1000)
-    # SPEC: RFC 6455 section 7.4: 1004-1006 and 1015 are reserved and never sent in a close frame.
-    if type(code) is not int or not 1000 <= code <= 4999 or code in (1004, 1005, 1006, 1015):
+    if not _valid_close_code(code):
         raise _fail(
             "websocket.close.code",
-            f"'websocket.close' code must be an int from 1000 to 4999 other than the reserved "
-            f"1004, 1005, 1006 and 1015, got {code!r}.",
+            "'websocket.close' code must be an int from 1000 to 1014 (but not the reserved 1004, "
+            f"1005 and 1006) or from 3000 to 4999, got {code!r}.",
         )
     reason = message.get("reason")
     if reason is not None and not isinstance(reason, str):
@@ -197,23 +242,27 @@ def _check_zerocopysend(message: Mapping[str, Any]) -> None:
             )
 
 
-def _check_pathsend(message: Mapping[str, Any]) -> None:
+def _check_pathsend(message: Mapping[str, Any], *, strict: bool = False) -> None:
     path = message.get("path")
-    if not isinstance(path, str) or not os.path.isabs(path):
+    # SPEC: the path is absolute; granian (the server offering pathsend) opens a relative one from
+    # its working directory, so only strict mode refuses it.
+    if not isinstance(path, str) or (strict and not os.path.isabs(path)):
+        what = "an absolute path str" if strict else "a str"
         raise _fail(
             "http.response.pathsend.path",
-            f"'http.response.pathsend' path must be an absolute path str, got {path!r}.",
+            f"'http.response.pathsend' path must be {what}, got {path!r}.",
         )
 
 
-def _check_push(message: Mapping[str, Any]) -> None:
+def _check_push(message: Mapping[str, Any], *, strict: bool = False) -> None:
     path = message.get("path")
+    # SPEC: hypercorn sends the path as the pushed request's :path, which must start with "/".
     if not isinstance(path, str) or not path.startswith("/"):
         raise _fail(
             "http.response.push.path",
             f"'http.response.push' path must be a str starting with '/', got {path!r}.",
         )
-    check_headers(message)
+    check_headers(message, strict=strict)
 
 
 def _check_early_hint(message: Mapping[str, Any]) -> None:
@@ -239,9 +288,10 @@ def _check_debug(message: Mapping[str, Any]) -> None:
         )
 
 
-def _check_failed(message: Mapping[str, Any]) -> None:
+def _check_failed(message: Mapping[str, Any], *, strict: bool = False) -> None:
     text = message.get("message", "")
-    if not isinstance(text, str):
+    # uvicorn and hypercorn only log or show the message, whatever its type.
+    if strict and not isinstance(text, str):
         raise _fail(
             f"{message['type']}.message", f"{message['type']!r} message must be str, got {text!r}."
         )

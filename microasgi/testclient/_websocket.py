@@ -2,7 +2,8 @@
 
 Messages flow through two unbounded memory object streams (a websocket buffers frames both ways).
 Every message the app sends is checked by :class:`WebSocketChecker`. Exiting a session sends
-``websocket.disconnect`` (unless a side already closed) and waits for the app to return.
+``websocket.disconnect`` (unless a side already closed) and waits for the app to return; an app
+that never reads the disconnect (blocked elsewhere) is cancelled, as Starlette's client does.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class AsyncWebSocketTestSession:
         *,
         spec_version: tuple[int, int],
         raise_server_exceptions: bool = True,
+        strict: bool = False,
     ) -> None:
         self.scope = scope
         self.accepted_subprotocol: str | None = None
@@ -79,7 +81,7 @@ class AsyncWebSocketTestSession:
         self._raise_errors = raise_server_exceptions
         self._raise_after_close = spec_version >= (2, 4)
         self._checker = WebSocketChecker(
-            scope.get("extensions") or {}, scope.get("subprotocols", [])
+            scope.get("extensions") or {}, scope.get("subprotocols", []), strict=strict
         )
         # The message streams are made on entering the session (unentered, nothing leaks).
         self._to_app: MemoryObjectSendStream[Message]
@@ -92,6 +94,8 @@ class AsyncWebSocketTestSession:
         self._error: Exception | None = None
         self._protocol_error: ASGIProtocolError | None = None
         self._stack = AsyncExitStack()
+        self._group: anyio.abc.TaskGroup | None = None
+        self._app_done = anyio.Event()
 
     # --- the server's side of the ASGI calls -----------------------------------------------------
 
@@ -137,6 +141,7 @@ class AsyncWebSocketTestSession:
                     "'websocket.http.response.body' whose more_body is False.",
                 )
         finally:
+            self._app_done.set()
             self._outbox.close()
 
     async def _next(self) -> Message | None:
@@ -159,7 +164,7 @@ class AsyncWebSocketTestSession:
     async def __aenter__(self) -> AsyncWebSocketTestSession:
         self._to_app, self._inbox = anyio.create_memory_object_stream[Message](math.inf)
         self._outbox, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
-        group = await self._stack.enter_async_context(task_group())
+        self._group = group = await self._stack.enter_async_context(task_group())
         group.start_soon(self._run)
         try:
             self._to_app.send_nowait({"type": "websocket.connect"})
@@ -179,12 +184,12 @@ class AsyncWebSocketTestSession:
             )
         if message["type"] == "websocket.accept":
             self.accepted_subprotocol = message.get("subprotocol")
-            self.extra_headers = list(message.get("headers", []))
+            self.extra_headers = list(self._checker.headers)
         elif message["type"] == "websocket.close":
             self._close = message
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
         else:
-            status, headers = message["status"], list(message.get("headers", []))
+            status, headers = self._checker.status, list(self._checker.headers)
             body, more = [], True
             while more:
                 # The app cannot end the denial cleanly halfway: _next() raises instead of None.
@@ -204,15 +209,31 @@ class AsyncWebSocketTestSession:
     async def _finish(self, exc: BaseException | None) -> None:
         await self.close(1000)
         try:
-            await self._stack.aclose()
+            await self._settle()
         finally:
-            for stream in (self._to_app, self._inbox, self._outbox, self._from_app):
-                stream.close()
+            await self._close_streams()
         # A protocol error is the root cause of whatever the test body saw: it always surfaces.
         if self._protocol_error is not None and exc is not self._protocol_error:
             raise self._protocol_error
         if exc is None and self._error is not None and self._raise_errors:
             raise self._error
+
+    async def _settle(self) -> None:
+        """Let the app see the disconnect; cancel it if it is blocked without ever reading it."""
+        if self._app_done.is_set():
+            return
+        # The app runs until every task waits on something: a listening app has read the
+        # disconnect (and is left to finish, as a server does), a deaf one is stuck elsewhere.
+        await anyio.wait_all_tasks_blocked()
+        if not self._app_done.is_set() and self._app_final is None and self._group is not None:
+            self._group.cancel_scope.cancel()
+
+    async def _close_streams(self) -> None:
+        try:
+            await self._stack.aclose()
+        finally:
+            for stream in (self._to_app, self._inbox, self._outbox, self._from_app):
+                stream.close()
 
     # --- talking to the app ----------------------------------------------------------------------
 

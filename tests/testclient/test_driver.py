@@ -1,22 +1,34 @@
-"""The ASGI protocol checker: every rule of every state table, without an event loop."""
+"""The ASGI protocol checker: every rule of every state table, without an event loop.
+
+Each rule is checked in both modes: by default (what real servers accept) and with ``strict=True``
+(the spec's letter), which refuses everything the default refuses and a few things more.
+"""
 
 from __future__ import annotations
 
 import io
 import re
+import warnings
 from typing import Any
 
 import pytest
 
 from microasgi.testclient._driver import (
     HTTP_TRANSITIONS,
+    STRICT_HTTP_TRANSITIONS,
     HTTPResponseChecker,
     HTTPState,
     LifespanChecker,
     LifespanState,
     WebSocketChecker,
 )
-from microasgi.testclient._messages import ASGIProtocolError, parse_spec_version
+from microasgi.testclient._messages import (
+    ASGIProtocolError,
+    ASGIProtocolWarning,
+    check_headers,
+    parse_spec_version,
+)
+from microasgi.types import Message
 from microasgi.websockets import WebSocketDisconnect, WebSocketState
 
 ALL_HTTP_EXTENSIONS: dict[str, dict[str, Any]] = {
@@ -35,9 +47,11 @@ END = {"type": "http.response.body", "body": b""}
 
 
 def http_checker(
-    method: str = "GET", extensions: dict[str, Any] | None = None
+    method: str = "GET", extensions: dict[str, Any] | None = None, *, strict: bool = False
 ) -> HTTPResponseChecker:
-    return HTTPResponseChecker(ALL_HTTP_EXTENSIONS if extensions is None else extensions, method)
+    return HTTPResponseChecker(
+        ALL_HTTP_EXTENSIONS if extensions is None else extensions, method, strict=strict
+    )
 
 
 def run(checker: Any, *messages: Any) -> None:
@@ -115,8 +129,9 @@ def run(checker: Any, *messages: Any) -> None:
         ),
     ],
 )
-def test_http_valid_sequences_end_done(messages: list[Any]) -> None:
-    checker = http_checker()
+@pytest.mark.parametrize("strict", [False, True])
+def test_http_valid_sequences_end_done(messages: list[Any], strict: bool) -> None:
+    checker = http_checker(strict=strict)
     run(checker, *messages)
     assert checker.state is HTTPState.DONE
     checker.check_complete()
@@ -137,18 +152,13 @@ BAD_HTTP: list[Any] = [
         {"type": "http.response.pathsend", "path": "/x"},
         "http.order",
     ),
-    ([START], {"type": "http.response.debug", "info": {}}, "http.order"),
     ([START], {"type": "http.response.early_hint", "links": []}, "http.order"),
-    (
-        [{"type": "http.response.debug", "info": {}}],
-        {"type": "http.response.debug", "info": {}},
-        "http.order",
-    ),
-    ([START, END], {"type": "http.response.trailers", "headers": []}, "http.order"),
-    ([{**START, "trailers": True}, END], END, "http.order"),
+    ([START, END], {"type": "http.response.debug", "info": {}}, "http.order"),
+    ([START, END], {"type": "http.response.trailers", "headers": []}, "http.trailers.undeclared"),
+    ([{**START, "trailers": True}, END], END, "http.trailers.body"),
     ([], {**START, "status": "200"}, "http.response.start.status"),
     ([], {**START, "status": True}, "http.response.start.status"),
-    ([], {**START, "status": 103}, "http.response.start.status"),
+    ([], {**START, "status": 99}, "http.response.start.status"),
     ([], {**START, "status": 600}, "http.response.start.status"),
     ([], {"type": "http.response.start"}, "http.response.start.status"),
     ([], {**START, "trailers": "yes"}, "http.response.start.trailers"),
@@ -159,7 +169,6 @@ BAD_HTTP: list[Any] = [
     ([], {**START, "headers": [b"ab"]}, "headers.pair"),
     ([], {**START, "headers": [("a", "b")]}, "headers.bytes"),
     ([], {**START, "headers": [(b"a", "b")]}, "headers.bytes"),
-    ([], {**START, "headers": [(b"Content-Type", b"text/plain")]}, "headers.lowercase"),
     ([], {**START, "headers": [(b":status", b"200")]}, "headers.pseudo"),
     ([], {**START, "headers": [(b"a b", b"c")]}, "headers.value"),
     ([], {**START, "headers": [(b"x", b"a\r\nb")]}, "headers.value"),
@@ -172,6 +181,7 @@ BAD_HTTP: list[Any] = [
     ([START], {"type": "http.response.body", "body": "text"}, "http.response.body.body"),
     ([START], {"type": "http.response.body", "body": bytearray(b"x")}, "http.response.body.body"),
     ([START], {**END, "more_body": 1}, "http.response.body.more_body"),
+    ([START], {**END, "more_body": "no"}, "http.response.body.more_body"),
     (
         [START],
         {"type": "http.response.zerocopysend", "file": "/path"},
@@ -187,11 +197,6 @@ BAD_HTTP: list[Any] = [
         {"type": "http.response.zerocopysend", "file": io.BytesIO(), "count": "1"},
         "http.response.zerocopysend.count",
     ),
-    (
-        [START],
-        {"type": "http.response.pathsend", "path": "relative.txt"},
-        "http.response.pathsend.path",
-    ),
     ([START], {"type": "http.response.pathsend", "path": b"/x"}, "http.response.pathsend.path"),
     (
         [START],
@@ -200,30 +205,31 @@ BAD_HTTP: list[Any] = [
     ),
     (
         [START],
-        {"type": "http.response.push", "path": "/a", "headers": [(b"A", b"b")]},
-        "headers.lowercase",
+        {"type": "http.response.push", "path": "/a", "headers": [(b"a", "b")]},
+        "headers.bytes",
     ),
     ([], {"type": "http.response.early_hint", "links": b"</a>"}, "http.response.early_hint.links"),
     ([], {"type": "http.response.early_hint", "links": ["</a>"]}, "http.response.early_hint.links"),
     ([], {"type": "http.response.debug", "info": []}, "http.response.debug.info"),
     (
         [{**START, "trailers": True}, END],
-        {"type": "http.response.trailers", "headers": [(b"X", b"1")]},
-        "headers.lowercase",
+        {"type": "http.response.trailers", "headers": [(b":x", b"1")]},
+        "headers.pseudo",
     ),
     (
         [{**START, "trailers": True}, END],
-        {"type": "http.response.trailers", "headers": [], "more_trailers": None},
+        {"type": "http.response.trailers", "headers": [], "more_trailers": 0},
         "http.response.trailers.more_trailers",
     ),
 ]
 
 
+@pytest.mark.parametrize("strict", [False, True])
 @pytest.mark.parametrize(("before", "message", "rule"), BAD_HTTP)
 def test_http_rule_violations_raise_naming_the_rule(
-    before: list[Any], message: Any, rule: str
+    before: list[Any], message: Any, rule: str, strict: bool
 ) -> None:
-    checker = http_checker()
+    checker = http_checker(strict=strict)
     run(checker, *before)
     with pytest.raises(ASGIProtocolError) as caught:
         checker.check(message)
@@ -276,6 +282,255 @@ def test_the_order_error_names_the_state_and_the_expected_messages() -> None:
 
 def test_every_http_state_has_a_row() -> None:
     assert set(HTTP_TRANSITIONS) == set(HTTPState)
+    assert set(STRICT_HTTP_TRANSITIONS) == set(HTTPState)
+
+
+def test_the_default_table_is_the_strict_one_plus_debug_info() -> None:
+    for state, row in STRICT_HTTP_TRANSITIONS.items():
+        extra = set(HTTP_TRANSITIONS[state]) - set(row)
+        assert extra <= {"http.response.debug"}
+        assert all(HTTP_TRANSITIONS[state][event] is row[event] for event in row)
+
+
+def test_order_hints_do_not_suggest_debug_info() -> None:
+    checker = http_checker()
+    run(checker, START)
+    with pytest.raises(ASGIProtocolError, match="Expected one of") as caught:
+        checker.check(START)
+    assert "http.response.debug" not in str(caught.value)
+
+
+# --- HTTP: what only strict mode refuses --------------------------------------------------------
+
+DEBUG = {"type": "http.response.debug", "info": {"n": 1}}
+STRICT_ONLY_HTTP: list[Any] = [
+    # (messages sent before, the message every server copes with but the spec forbids, rule)
+    ([START], DEBUG, "http.order"),
+    ([START, {**END, "more_body": True}], DEBUG, "http.order"),
+    ([DEBUG], DEBUG, "http.order"),
+    ([], {**START, "status": 103}, "http.response.start.status"),
+    ([], {**START, "status": 100}, "http.response.start.status"),
+    ([], {**START, "status": 199}, "http.response.start.status"),
+    (
+        [START],
+        {"type": "http.response.pathsend", "path": "relative.txt"},
+        "http.response.pathsend.path",
+    ),
+    ([START], {**END, "more_body": None}, "http.response.body.more_body"),
+    ([], {**START, "trailers": None}, "http.response.start.trailers"),
+    (
+        [{**START, "trailers": True}, END],
+        {"type": "http.response.trailers", "headers": [], "more_trailers": None},
+        "http.response.trailers.more_trailers",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "message", "rule"), STRICT_ONLY_HTTP)
+def test_only_strict_mode_refuses_what_servers_accept(
+    before: list[Any], message: Any, rule: str
+) -> None:
+    run(http_checker(), *before, message)
+    checker = http_checker(strict=True)
+    run(checker, *before)
+    with pytest.raises(ASGIProtocolError) as caught:
+        checker.check(message)
+    assert caught.value.rule == rule
+
+
+@pytest.mark.parametrize("status", [100, 103, 199, 200, 404, 599])
+def test_any_status_from_100_to_599_is_the_response_status(status: int) -> None:
+    checker = http_checker()
+    run(checker, {**START, "status": status}, END)
+    assert checker.status == status
+    checker.check_complete()
+
+
+def test_strict_status_error_points_at_early_hints() -> None:
+    with pytest.raises(ASGIProtocolError, match=r"from 200 to 599.*early_hint"):
+        http_checker(strict=True).check({**START, "status": 103})
+
+
+def test_debug_info_anywhere_before_the_end_and_the_last_one_wins() -> None:
+    checker = http_checker()
+    run(
+        checker,
+        {"type": "http.response.debug", "info": {"n": 0}},
+        {"type": "http.response.debug", "info": {"n": 1}},
+        {**START, "trailers": True},
+        {"type": "http.response.debug", "info": {"n": 2}},
+        {**END, "more_body": True},
+        {"type": "http.response.debug", "info": {"n": 3}},
+        END,
+        {"type": "http.response.debug", "info": {"n": 4}},
+        {"type": "http.response.trailers", "headers": []},
+    )
+    assert checker.debug_info == {"n": 4}
+    assert checker.state is HTTPState.DONE
+
+
+def test_none_reads_as_false_by_default() -> None:
+    checker = http_checker()
+    run(checker, {**START, "trailers": None}, {**END, "more_body": None})
+    assert checker.state is HTTPState.DONE
+    assert not checker.trailers_declared
+
+
+def test_a_second_start_leaves_the_first_one_standing() -> None:
+    checker = http_checker()
+    checker.check({**START, "status": 201, "headers": [(b"a", b"1")]})
+    with pytest.raises(ASGIProtocolError):
+        checker.check({**START, "status": 500, "headers": [(b"b", b"2")], "trailers": True})
+    assert (checker.status, checker.headers, checker.trailers_declared) == (
+        201,
+        [(b"a", b"1")],
+        False,
+    )
+
+
+# --- HTTP: trailers -----------------------------------------------------------------------------
+
+TRAILERS_START = {**START, "trailers": True}
+TRAILER = {"type": "http.response.trailers", "headers": []}
+# Each error quotes the words of Starlette's client, so a ported test matching them passes.
+BAD_TRAILERS: list[Any] = [
+    ([], TRAILER, "http.trailers.undeclared", "without declaring trailers"),
+    ([START], TRAILER, "http.trailers.undeclared", "without declaring trailers"),
+    ([START, END], TRAILER, "http.trailers.undeclared", "without declaring trailers"),
+    ([TRAILERS_START], TRAILER, "http.trailers.early", "before body completed"),
+    (
+        [TRAILERS_START, {**END, "more_body": True}],
+        TRAILER,
+        "http.trailers.early",
+        "before body completed",
+    ),
+    ([TRAILERS_START, END], END, "http.trailers.body", "after body completed"),
+    (
+        [TRAILERS_START, END, {**TRAILER, "more_trailers": True}],
+        {"type": "http.response.zerocopysend", "file": io.BytesIO()},
+        "http.trailers.body",
+        "after body completed",
+    ),
+    (
+        [TRAILERS_START, END, TRAILER],
+        TRAILER,
+        "http.trailers.after_end",
+        "after response completed",
+    ),
+    ([TRAILERS_START, END, TRAILER], END, "http.order", "Nothing more may be sent"),
+]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize(("before", "message", "rule", "words"), BAD_TRAILERS)
+def test_bad_trailer_sequences_name_the_rule(
+    before: list[Any], message: Any, rule: str, words: str, strict: bool
+) -> None:
+    checker = http_checker(strict=strict)
+    run(checker, *before)
+    with pytest.raises(ASGIProtocolError, match=words) as caught:
+        checker.check(message)
+    assert caught.value.rule == rule
+
+
+def test_trailers_are_collected_across_messages() -> None:
+    checker = http_checker()
+    run(
+        checker,
+        TRAILERS_START,
+        END,
+        {**TRAILER, "headers": [(b"x-item", b"one")], "more_trailers": True},
+        {**TRAILER, "headers": [(b"X-Item", b"two")]},
+    )
+    assert checker.trailers_declared
+    assert checker.trailers == [(b"x-item", b"one"), (b"x-item", b"two")]
+
+
+def test_a_refused_trailer_is_not_recorded() -> None:
+    checker = http_checker()
+    run(checker, TRAILERS_START, END, {**TRAILER, "headers": [(b"a", b"1")]})
+    with pytest.raises(ASGIProtocolError):
+        checker.check({**TRAILER, "headers": [(b"b", b"2")]})
+    assert checker.trailers == [(b"a", b"1")]
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        pytest.param([TRAILERS_START, END], id="no-trailers-yet"),
+        pytest.param([TRAILERS_START, END, {**TRAILER, "more_trailers": True}], id="partial"),
+    ],
+)
+def test_unfinished_trailers_pass_by_default_not_in_strict_mode(messages: list[Any]) -> None:
+    lenient = http_checker()
+    run(lenient, *messages)
+    lenient.check_complete()
+    strict = http_checker(strict=True)
+    run(strict, *messages)
+    with pytest.raises(ASGIProtocolError, match="more_trailers False") as caught:
+        strict.check_complete()
+    assert caught.value.rule == "http.incomplete"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_an_unfinished_body_is_incomplete_in_both_modes(strict: bool) -> None:
+    checker = http_checker(strict=strict)
+    run(checker, TRAILERS_START, {**END, "more_body": True})
+    with pytest.raises(ASGIProtocolError) as caught:
+        checker.check_complete()
+    assert caught.value.rule == "http.incomplete"
+
+
+@pytest.mark.parametrize("before", [[], [DEBUG]])
+def test_no_response_at_all_is_worded_as_starlette_words_it(before: list[Any]) -> None:
+    checker = http_checker()
+    run(checker, *before)
+    with pytest.raises(
+        ASGIProtocolError, match="TestClient did not receive any response"
+    ) as caught:
+        checker.check_complete()
+    assert caught.value.rule == "http.incomplete"
+
+
+# --- header names: lower-cased; a warning in strict mode only ------------------------------------
+
+UPPER_CASE_MESSAGES: list[Any] = [
+    ([], {**START, "headers": [(b"X-Frame-Options", b"DENY"), (b"vary", b"a")]}),
+    (
+        [START],
+        {"type": "http.response.push", "path": "/a", "headers": [(b"X-Frame-Options", b"DENY")]},
+    ),
+    ([TRAILERS_START, END], {**TRAILER, "headers": [(b"X-Frame-Options", b"DENY")]}),
+]
+
+
+@pytest.mark.parametrize(("before", "message"), UPPER_CASE_MESSAGES)
+def test_upper_case_header_names_are_accepted_and_lowercased(
+    before: list[Any], message: Any
+) -> None:
+    checker = http_checker()
+    run(checker, *before)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        checker.check(message)
+    assert all(name == name.lower() for name, _ in checker.headers + checker.trailers)
+
+
+@pytest.mark.parametrize(("before", "message"), UPPER_CASE_MESSAGES)
+def test_strict_mode_warns_once_per_message_naming_the_headers(
+    before: list[Any], message: Any
+) -> None:
+    checker = http_checker(strict=True)
+    run(checker, *before)
+    with pytest.warns(ASGIProtocolWarning, match=r"\[b'X-Frame-Options'\]") as caught:
+        checker.check(message)
+    assert len(caught) == 1
+    assert "[headers.lowercase]" in str(caught[0].message)
+
+
+def test_check_headers_lowercases_names_and_keeps_values() -> None:
+    message = {"type": "http.response.start", "headers": [[b"Content-Type", b"Text/HTML"]]}
+    assert check_headers(message) == [(b"content-type", b"Text/HTML")]
 
 
 # --- HTTP: body size bookkeeping ----------------------------------------------------------------
@@ -351,6 +606,14 @@ DENIAL: dict[str, Any] = {"websocket.http.response": {}}
             [ACCEPT, {"type": "websocket.close", "code": 4000, "reason": "bye"}],
             WebSocketState.DISCONNECTED,
         ),
+        ([ACCEPT, {"type": "websocket.close", "code": 1008}], WebSocketState.DISCONNECTED),
+        ([ACCEPT, {"type": "websocket.close", "code": 1014}], WebSocketState.DISCONNECTED),
+        ([ACCEPT, {"type": "websocket.close", "code": 3000}], WebSocketState.DISCONNECTED),
+        ([ACCEPT, {"type": "websocket.close", "code": 4999}], WebSocketState.DISCONNECTED),
+        (
+            [ACCEPT, {"type": "websocket.close", "code": 1000, "reason": "x" * 123}],
+            WebSocketState.DISCONNECTED,
+        ),
         ([{"type": "websocket.close"}], WebSocketState.DISCONNECTED),
         (
             [{"type": "websocket.http.response.start", "status": 403, "headers": []}],
@@ -366,8 +629,11 @@ DENIAL: dict[str, Any] = {"websocket.http.response": {}}
         ),
     ],
 )
-def test_websocket_valid_sequences(messages: list[Any], state: WebSocketState) -> None:
-    checker = WebSocketChecker(DENIAL, ["chat"])
+@pytest.mark.parametrize("strict", [False, True])
+def test_websocket_valid_sequences(
+    messages: list[Any], state: WebSocketState, strict: bool
+) -> None:
+    checker = WebSocketChecker(DENIAL, ["chat"], strict=strict)
     run(checker, *messages)
     assert checker.state is state
 
@@ -393,9 +659,15 @@ BAD_WEBSOCKET: list[Any] = [
     ([ACCEPT], {"type": "websocket.send", "bytes": "a"}, "websocket.send.bytes"),
     ([], {**ACCEPT, "subprotocol": "other"}, "websocket.accept.subprotocol"),
     ([], {**ACCEPT, "headers": [(b"sec-websocket-protocol", b"chat")]}, "websocket.accept.headers"),
-    ([], {**ACCEPT, "headers": [(b"X", b"1")]}, "headers.lowercase"),
+    ([], {**ACCEPT, "headers": [(b"x", "1")]}, "headers.bytes"),
     ([ACCEPT], {"type": "websocket.close", "code": 1006}, "websocket.close.code"),
     ([ACCEPT], {"type": "websocket.close", "code": 999}, "websocket.close.code"),
+    ([ACCEPT], {"type": "websocket.close", "code": 1015}, "websocket.close.code"),
+    ([ACCEPT], {"type": "websocket.close", "code": 1016}, "websocket.close.code"),
+    ([ACCEPT], {"type": "websocket.close", "code": 2000}, "websocket.close.code"),
+    ([ACCEPT], {"type": "websocket.close", "code": 2999}, "websocket.close.code"),
+    ([ACCEPT], {"type": "websocket.close", "code": 5000}, "websocket.close.code"),
+    ([ACCEPT], {"type": "websocket.close", "code": True}, "websocket.close.code"),
     ([ACCEPT], {"type": "websocket.close", "code": "1000"}, "websocket.close.code"),
     ([ACCEPT], {"type": "websocket.close", "reason": 5}, "websocket.close.reason"),
     ([ACCEPT], {"type": "websocket.close", "reason": "x" * 124}, "websocket.close.reason"),
@@ -409,16 +681,77 @@ BAD_WEBSOCKET: list[Any] = [
         {"type": "websocket.http.response.body", "body": "no"},
         "websocket.http.response.body.body",
     ),
+    (
+        [{"type": "websocket.http.response.start", "status": 403, "headers": []}],
+        {"type": "websocket.http.response.body", "body": b"", "more_body": 1},
+        "websocket.http.response.body.more_body",
+    ),
+    (
+        [],
+        {"type": "websocket.http.response.start", "status": 600, "headers": []},
+        "websocket.http.response.start.status",
+    ),
 ]
 
 
+@pytest.mark.parametrize("strict", [False, True])
 @pytest.mark.parametrize(("before", "message", "rule"), BAD_WEBSOCKET)
-def test_websocket_rule_violations(before: list[Any], message: Any, rule: str) -> None:
-    checker = WebSocketChecker(DENIAL, ["chat"])
+def test_websocket_rule_violations(
+    before: list[Any], message: Any, rule: str, strict: bool
+) -> None:
+    checker = WebSocketChecker(DENIAL, ["chat"], strict=strict)
     run(checker, *before)
     with pytest.raises(ASGIProtocolError) as caught:
         checker.check(message)
     assert caught.value.rule == rule
+
+
+def test_websocket_denial_more_body_none_is_strict_only() -> None:
+    start = {"type": "websocket.http.response.start", "status": 403, "headers": []}
+    body = {"type": "websocket.http.response.body", "body": b"", "more_body": None}
+    lenient = WebSocketChecker(DENIAL, [])
+    run(lenient, start, body)
+    assert lenient.state is WebSocketState.DISCONNECTED
+    strict = WebSocketChecker(DENIAL, [], strict=True)
+    strict.check(start)
+    with pytest.raises(ASGIProtocolError) as caught:
+        strict.check(body)
+    assert caught.value.rule == "websocket.http.response.body.more_body"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "websocket.accept", "headers": [(b"X-Token", b"t")]},
+        {"type": "websocket.http.response.start", "status": 403, "headers": [(b"X-Token", b"t")]},
+    ],
+)
+def test_websocket_header_names_are_lowercased_and_warned_of_in_strict_mode(
+    message: Message,
+) -> None:
+    lenient = WebSocketChecker(DENIAL, [])
+    lenient.check(message)
+    assert lenient.headers == [(b"x-token", b"t")]
+    strict = WebSocketChecker(DENIAL, [], strict=True)
+    with pytest.warns(ASGIProtocolWarning, match="X-Token"):
+        strict.check(message)
+    assert strict.headers == [(b"x-token", b"t")]
+
+
+def test_websocket_checker_records_the_denial_status() -> None:
+    checker = WebSocketChecker(DENIAL, [])
+    checker.check({"type": "websocket.http.response.start", "status": 401, "headers": []})
+    assert checker.status == 401
+
+
+def test_a_refused_websocket_message_changes_no_recorded_headers() -> None:
+    checker = WebSocketChecker(DENIAL, [])
+    checker.check({**ACCEPT, "headers": [(b"a", b"1")]})
+    with pytest.raises(ASGIProtocolError):
+        checker.check({**ACCEPT, "headers": [(b"b", b"2")]})
+    with pytest.raises(ASGIProtocolError):
+        checker.check({"type": "websocket.http.response.start", "status": 403, "headers": []})
+    assert (checker.headers, checker.status) == ([(b"a", b"1")], 0)
 
 
 def test_websocket_denial_needs_the_extension() -> None:
@@ -492,12 +825,22 @@ def test_lifespan_valid_sequences(steps: list[str], state: LifespanState) -> Non
     ],
 )
 def test_lifespan_rule_violations(delivered: list[str], message: Any, rule: str, hint: str) -> None:
-    checker = LifespanChecker()
+    checker = LifespanChecker(strict=True)
     for kind in delivered:
         checker.delivered(kind)
     with pytest.raises(ASGIProtocolError, match=hint) as caught:
         checker.check(message)
     assert caught.value.rule == rule
+
+
+@pytest.mark.parametrize("kind", ["lifespan.startup.failed", "lifespan.shutdown.failed"])
+def test_a_failed_message_of_any_type_passes_by_default(kind: str) -> None:
+    checker = LifespanChecker()
+    checker.delivered("lifespan.startup")
+    if kind == "lifespan.shutdown.failed":
+        checker.check({"type": "lifespan.startup.complete"})
+        checker.delivered("lifespan.shutdown")
+    assert checker.check({"type": kind, "message": 3}) == kind
 
 
 def test_nothing_follows_a_failed_startup() -> None:

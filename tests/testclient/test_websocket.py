@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -17,7 +17,7 @@ from microasgi.testclient import (
     WebSocketTestSession,
 )
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
-from microasgi.websockets import WebSocketDisconnect
+from microasgi.websockets import WebSocket, WebSocketDisconnect
 
 TestClientFactory = Callable[..., TestClient]
 ACCEPT: Message = {"type": "websocket.accept"}
@@ -27,6 +27,11 @@ def echo_app(*, accept: Message | None = None) -> ASGIApp:
     """Accept, then echo every message until the client disconnects; record what it saw."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            # Answered, since the client re-raises an app's error on the lifespan scope.
+            await send({"type": f"{(await receive())['type']}.complete"})
+            await send({"type": f"{(await receive())['type']}.complete"})
+            return
         assert (await receive())["type"] == "websocket.connect"
         await send(accept or ACCEPT)
         while True:
@@ -127,6 +132,9 @@ async def test_scope_headers_subprotocols_and_accept_headers() -> None:
     assert scope["subprotocols"] == ["chat", "superchat"]
     assert scope["server"] == ("example.org", 443)
     assert scope["extensions"] == {"websocket.http.response": {}}
+    # The client's default headers come along, as with Starlette's client (which is HTTPX's).
+    assert scope["headers"].pop("accept") == "*/*"
+    assert scope["headers"].pop("accept-encoding").startswith("gzip, deflate")
     assert scope["headers"] == {
         "host": "example.org",
         "connection": "upgrade",
@@ -415,3 +423,118 @@ async def test_a_failing_test_body_is_not_masked() -> None:
 
     with pytest.raises(KeyError, match="test body"):
         await failing_test()
+
+
+# --- leaving the session ------------------------------------------------------------------------
+
+
+async def test_an_app_that_reads_the_disconnect_is_left_to_finish() -> None:
+    cleaned: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send(ACCEPT)
+        message = await receive()
+        await anyio.sleep(
+            0.01
+        )  # cleanup that awaits: a server waits for it, and so does the client
+        cleaned.append(message["type"])
+
+    async with AsyncTestClient(app).websocket_connect("/"):
+        pass
+    assert cleaned == ["websocket.disconnect"]
+
+
+async def test_an_app_that_never_reads_the_disconnect_is_cancelled() -> None:
+    cancelled = anyio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send(ACCEPT)
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    async with AsyncTestClient(app).websocket_connect("/"):
+        pass
+    assert cancelled.is_set()
+
+
+async def test_an_app_that_closed_and_then_hangs_is_cancelled() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send(ACCEPT)
+        await send({"type": "websocket.close", "code": 4000})
+        await anyio.sleep_forever()
+
+    async with AsyncTestClient(app).websocket_connect("/") as ws:
+        with pytest.raises(WebSocketDisconnect) as caught:
+            await ws.receive_text()
+    assert caught.value.code == 4000
+
+
+# --- ported from Starlette's tests/test_testclient.py (imports changed only) ---------------------
+# Starlette imports ASGIInstance from starlette.testclient: here it is spelled out.
+ASGIInstance = Callable[[Receive, Send], Awaitable[None]]
+
+
+def test_websocket_blocking_receive(test_client_factory: TestClientFactory) -> None:
+    def app(scope: Scope) -> ASGIInstance:
+        async def respond(websocket: WebSocket) -> None:
+            await websocket.send_json({"message": "test"})
+
+        async def asgi(receive: Receive, send: Send) -> None:
+            websocket = WebSocket(scope, receive=receive, send=send)
+            await websocket.accept()
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(respond, websocket)
+                try:
+                    # this will block as the client does not send us data
+                    # it should not prevent `respond` from executing though
+                    await websocket.receive_json()
+                except WebSocketDisconnect:
+                    pass
+
+        return asgi
+
+    client = test_client_factory(app)
+    with client.websocket_connect("/") as websocket:
+        data = websocket.receive_json()
+        assert data == {"message": "test"}
+
+
+def test_websocket_not_block_on_close(test_client_factory: TestClientFactory) -> None:
+    cancelled = False
+
+    def app(scope: Scope) -> ASGIInstance:
+        async def asgi(receive: Receive, send: Send) -> None:
+            nonlocal cancelled
+            try:
+                websocket = WebSocket(scope, receive=receive, send=send)
+                await websocket.accept()
+                await anyio.sleep_forever()
+            except anyio.get_cancelled_exc_class():
+                cancelled = True
+                raise
+
+        return asgi
+
+    client = test_client_factory(app)
+    with client.websocket_connect("/"):
+        ...
+    assert cancelled
+
+
+def test_websocket_raw_path_without_params(test_client_factory: TestClientFactory) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive=receive, send=send)
+        await websocket.accept()
+        raw_path = scope.get("raw_path")
+        assert raw_path is not None
+        await websocket.send_bytes(raw_path)
+
+    client = test_client_factory(app)
+    with client.websocket_connect("/hello-world", params={"foo": "bar"}) as websocket:
+        data = websocket.receive_bytes()
+        assert data == b"/hello-world"
