@@ -99,9 +99,23 @@ class Cookies(MutableMapping[str, str]):
         for cookie in doomed:
             self.jar.clear(cookie.domain, cookie.path, cookie.name)
 
-    def clear(self) -> None:
-        """Remove every cookie."""
-        self.jar.clear()
+    def clear(self, domain: str | None = None, path: str | None = None) -> None:
+        """Remove every cookie, or those of ``domain`` (and ``path`` within it), as HTTPX does.
+
+        Raises:
+            ValueError: if ``path`` is given without ``domain``.
+        """
+        if domain is None:
+            if path is not None:
+                raise ValueError(
+                    f"Cookies.clear(path={path!r}) needs the domain too, such as "
+                    f"clear(domain='testserver.local', path={path!r})."
+                )
+            self.jar.clear()
+        elif path is None:
+            self.jar.clear(domain)
+        else:
+            self.jar.clear(domain, path)
 
     def __getitem__(self, name: str) -> str:
         value = self.get(name)

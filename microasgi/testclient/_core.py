@@ -7,7 +7,6 @@ without a task group or thread; only streaming, lifespan and websockets start a 
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from microasgi.datastructures import URL, Headers
 from microasgi.testclient._cookies import Cookies
+from microasgi.testclient._decoding import accept_encoding
 from microasgi.testclient._http import HTTPExchange, RequestBody
 from microasgi.testclient._lifespan import LifespanRunner
 from microasgi.testclient._messages import parse_spec_version
@@ -28,7 +28,7 @@ from microasgi.testclient._request import (
     HeaderTypes,
     ParamTypes,
     TestRequest,
-    encode_body,
+    encode_request,
     merge_headers,
     merge_url,
     redirect_url,
@@ -68,29 +68,6 @@ def _deadline(timeout: float | None, what: str) -> Iterator[None]:
             f"The app did not answer {what} within timeout={timeout!r} seconds. Look for an await "
             "that never completes (an event never set, a body never sent), or raise the timeout."
         ) from None
-
-
-class _Decoder:
-    """Undo the ``content-encoding`` the app applied (gzip, deflate), as HTTPX does."""
-
-    def __init__(self, content_encoding: str | None) -> None:
-        codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
-        self._steps = [self._make(c) for c in reversed(codings) if c in ("gzip", "deflate")]
-
-    @staticmethod
-    def _make(coding: str) -> Any:
-        return zlib.decompressobj(zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS)
-
-    def decode(self, data: bytes) -> bytes:
-        for step in self._steps:
-            data = step.decompress(data)
-        return data
-
-    def flush(self) -> bytes:
-        data = b""
-        for step in self._steps:
-            data = step.decompress(data) + step.flush()
-        return data
 
 
 class ClientCore:
@@ -206,18 +183,18 @@ class ClientCore:
         """Turn the arguments of ``client.request`` into an :class:`Outgoing` request."""
         method = method.upper()
         full_url = merge_url(self.base_url, str(url), params)
-        body_headers, body, replayable = encode_body(
-            content=content, data=data, files=files, json=json
-        )
-        if not body_headers and method in ("POST", "PUT", "PATCH"):
-            body_headers = [("content-length", "0")]
         defaults = [
             ("accept", "*/*"),
-            ("accept-encoding", "gzip, deflate"),
+            ("accept-encoding", accept_encoding()),
             ("connection", "keep-alive"),
             ("user-agent", "testclient"),
         ]
-        merged = merge_headers(defaults, self.headers, headers, body_headers)
+        # The body's headers are defaults: a content-type the test set wins, as in HTTPX.
+        merged, body, replayable = encode_request(
+            method,
+            merge_headers(defaults, self.headers, headers),
+            content=content, data=data, files=files, json=json,
+        )  # fmt: skip
         return Outgoing(method, full_url, merged, body, replayable, cookies)
 
     def _record(self, out: Outgoing, wire: list[tuple[bytes, bytes]]) -> TestRequest:
@@ -233,8 +210,7 @@ class ClientCore:
             raw = exchange.raw_headers()
             content: bytes | None = None
             if next_chunk is None:
-                decoder = _Decoder(Headers(raw=raw).get("content-encoding"))
-                content = decoder.decode(b"".join(exchange.chunks)) + decoder.flush()
+                content = b"".join(exchange.chunks)  # the response undoes content-encoding
             response = TestResponse(
                 exchange.checker.status,
                 headers=raw,
@@ -312,7 +288,7 @@ class ClientCore:
         while True:
             response = await self._send_one(out, limit)
             response.history = list(history)
-            if not (follow and response.is_redirect):
+            if not (follow and response.has_redirect_location):
                 return response
             out = self._next_hop(out, response, len(history))
             history.append(response)
@@ -326,7 +302,7 @@ class ClientCore:
         history: list[TestResponse] = []
         while True:
             async with self._stream_one(out, limit) as response:
-                if not (follow and response.is_redirect):
+                if not (follow and response.has_redirect_location):
                     response.history = history
                     yield response
                     return
@@ -365,7 +341,6 @@ class ClientCore:
                 await exchange.head_ready.wait()
             if not exchange.started:
                 self._surface(exchange)
-            decoder = _Decoder(Headers(raw=exchange.raw_headers()).get("content-encoding"))
             response: TestResponse
 
             async def next_chunk() -> bytes | None:
@@ -375,8 +350,8 @@ class ClientCore:
                 except anyio.EndOfStream:
                     self._surface(exchange)
                     self._fill(response, exchange)
-                    return decoder.flush() or None
-                return decoder.decode(chunk)
+                    return None
+                return chunk  # raw: the response undoes content-encoding (iter_raw() does not)
 
             response = self._response(exchange, self._record(out, wire), next_chunk)
             try:

@@ -6,16 +6,21 @@ follow what HTTPX sends, so suites written against Starlette's HTTPX-based clien
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json as jsonlib
 import mimetypes
 import os
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+import sys
+import warnings
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import IO, Any, TypeAlias, cast
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from microasgi._sansio.headers import encode_header
 from microasgi.datastructures import URL, Headers
+from microasgi.testclient._headers import ClientHeaders
 from microasgi.testclient._http import RequestBody
 
 __all__ = [
@@ -24,7 +29,7 @@ __all__ = [
     "HeaderTypes",
     "ParamTypes",
     "TestRequest",
-    "encode_body",
+    "encode_request",
     "merge_headers",
     "merge_url",
 ]
@@ -43,6 +48,8 @@ FileTypes: TypeAlias = (
 )
 Content: TypeAlias = str | bytes | Iterable[bytes] | AsyncIterable[bytes]
 
+# The package's own frames, skipped to point a warning at the test's line.
+_PACKAGE_DIR = os.path.dirname(__file__)
 # Characters left as they are in a request path: RFC 3986 pchar plus "/" and "%" (keeps escapes).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
@@ -50,6 +57,7 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 class TestRequest:
     """The request the client sent, as ``response.request``: ``method``, ``url``, ``headers``, ``content``.
 
+    ``headers`` read as HTTPX's do (repeated headers joined, ``get_list``, ``multi_items``).
     ``content`` is the body when it was given as bytes, text, a form or JSON, and None when it was
     streamed from an iterator (it was consumed while the app read it).
     """
@@ -60,8 +68,18 @@ class TestRequest:
     def __init__(self, method: str, url: URL, headers: Headers, content: bytes | None) -> None:
         self.method = method
         self.url = url
-        self.headers = headers
+        self.headers = (
+            headers if isinstance(headers, ClientHeaders) else ClientHeaders(raw=list(headers.raw))
+        )
         self.content = content
+
+    def read(self) -> bytes | None:
+        """The body sent (HTTPX's spelling of :attr:`content`)."""
+        return self.content
+
+    async def aread(self) -> bytes | None:
+        """Async version of :meth:`read`."""
+        return self.content
 
     def __repr__(self) -> str:
         return f"<TestRequest [{self.method}] {str(self.url)!r}>"
@@ -131,45 +149,74 @@ def merge_headers(*sources: HeaderTypes | None) -> list[tuple[bytes, bytes]]:
 
 # --- bodies -------------------------------------------------------------------------------------
 
+# SPEC: WHATWG "multipart/form-data encoding algorithm", as HTTPX applies it to names and
+# filenames: '"' becomes %22, a backslash is doubled, control characters but ESC become %XX.
+_FORM_PARAM_ESCAPES = {ord('"'): "%22", ord("\\"): "\\\\"} | {
+    code: f"%{code:02X}" for code in range(0x20) if code != 0x1B
+}
+_READ_SIZE = 64 * 1024  # what HTTPX reads from a file object at a time
 
-def _form_pairs(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    if not isinstance(data, Mapping):
+
+def _form_param(key: str, value: str) -> str:
+    return f'{key}="{value.translate(_FORM_PARAM_ESCAPES)}"'
+
+
+def _field_values(name: str, value: Any) -> list[bytes]:
+    values = value if isinstance(value, list | tuple) else [value]
+    encoded: list[bytes] = []
+    for item in values:
+        if isinstance(item, bytes):
+            encoded.append(item)
+        elif item is None or isinstance(item, str | int | float):
+            encoded.append(_primitive(item).encode("utf-8"))
+        else:
+            raise TypeError(
+                f"Form field {name!r} must be a str, bytes, number, bool or None (or a list of "
+                f"them), got {type(item).__name__}: {item!r}. Send files with files= instead."
+            )
+    return encoded
+
+
+def _file_content(name: str, content: Any) -> bytes:
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, io.TextIOBase):
         raise TypeError(
-            f"data= takes a dict of form fields, got {type(data).__name__}: {data!r}. "
-            "Send raw bytes or text with content= instead."
+            f"The upload {name!r} is a text file ({type(content).__name__}); multipart uploads "
+            "need bytes. Open the file in binary mode ('rb'), or use io.BytesIO."
         )
-    return _param_pairs(data)
+    try:
+        content.seek(0)  # as HTTPX does: the whole file, whatever was read before
+    except (AttributeError, OSError):
+        pass
+    data = content.read()
+    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
 
-def _quote_param(value: str) -> str:
-    # SPEC: WHATWG "multipart/form-data encoding algorithm": escape '"', CR and LF in names.
-    return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _file_parts(
-    value: FileTypes,
-) -> tuple[str | None, bytes, str | None, Mapping[str, str]]:
-    headers: Mapping[str, str] = {}
+def _file_part(name: str, value: FileTypes) -> bytes:
+    """One file part, headers and content, laid out as HTTPX writes it."""
     content_type: str | None = None
+    extra: Mapping[str, str] = {}
     if isinstance(value, tuple):
         filename, content = value[0], value[1]
         if len(value) > 2:
             content_type = value[2]
         if len(value) > 3:
-            headers = value[3]
+            extra = value[3]
     else:
-        content = value
-        name = getattr(value, "name", None)
-        filename = PurePath(name).name if isinstance(name, str) else "upload"
-    if isinstance(content, str):
-        data = content.encode("utf-8")
-    elif isinstance(content, bytes):
-        data = content
-    else:
-        data = content.read()
+        filename, content = PurePath(str(getattr(value, "name", "upload"))).name, value
     if content_type is None and filename:
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    return filename, data, content_type, headers
+    head = f"Content-Disposition: form-data; {_form_param('name', name)}"
+    if filename:
+        head += f"; {_form_param('filename', filename)}"
+    # The part's own headers come first; Content-Type last, unless they set one themselves.
+    lines = [head, *(f"{key}: {text}" for key, text in extra.items())]
+    if content_type is not None and not any("content-type" in key.lower() for key in extra):
+        lines.append(f"Content-Type: {content_type}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + _file_content(name, content)
 
 
 def encode_multipart(
@@ -180,56 +227,145 @@ def encode_multipart(
     """Encode form fields and files as ``multipart/form-data``; return (content-type, body)."""
     boundary = boundary or os.urandom(16).hex().encode("ascii")
     parts: list[bytes] = []
-    for name, text in _form_pairs(data or {}):
-        head = f'Content-Disposition: form-data; name="{_quote_param(name)}"\r\n\r\n'
-        parts.append(head.encode("utf-8") + text.encode("utf-8"))
+    for name, value in (data or {}).items():
+        head = f"Content-Disposition: form-data; {_form_param('name', name)}\r\n\r\n"
+        parts.extend(head.encode("utf-8") + item for item in _field_values(name, value))
     items = files.items() if isinstance(files, Mapping) else files
-    for name, value in items:
-        filename, content, content_type, extra = _file_parts(value)
-        head = f'Content-Disposition: form-data; name="{_quote_param(name)}"'
-        if filename is not None:
-            head += f'; filename="{_quote_param(filename)}"'
-        lines = [head]
-        if content_type is not None:
-            lines.append(f"Content-Type: {content_type}")
-        lines.extend(f"{k}: {v}" for k, v in extra.items())
-        parts.append(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + content)
+    parts.extend(_file_part(name, value) for name, value in items)
     body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts)
     body += b"--" + boundary + b"--\r\n"
     return f"multipart/form-data; boundary={boundary.decode('ascii')}", body
 
 
-def encode_body(
+def _boundary(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The boundary of a ``multipart/form-data`` content-type the test set itself, if any."""
+    for name, value in headers:
+        if name == b"content-type" and value.startswith(b"multipart/form-data"):
+            for param in value.split(b";")[1:]:
+                key, _, given = param.strip().partition(b"=")
+                if key.lower() == b"boundary" and given.strip(b'"'):
+                    return given.strip(b'"')
+    return None
+
+
+def _file_length(stream: Any) -> int | None:
+    """The size of a file object, without reading it (None when it cannot tell)."""
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError):
+        pass
+    try:
+        offset = stream.tell()
+        length: int = stream.seek(0, os.SEEK_END)
+        stream.seek(offset)
+    except (AttributeError, OSError):
+        return None
+    return length
+
+
+def _read_chunks(file: Any) -> Iterator[bytes]:
+    while chunk := file.read(_READ_SIZE):
+        yield chunk
+
+
+async def _aread_chunks(file: Any) -> AsyncIterator[bytes]:
+    while chunk := await file.aread(_READ_SIZE):
+        yield chunk
+
+
+def _encode_content(content: Any) -> tuple[list[tuple[str, str]], RequestBody, bytes | None]:
+    if isinstance(content, str | bytes):
+        body = content.encode("utf-8") if isinstance(content, str) else content
+        return ([("content-length", str(len(body)))] if body else []), body, body
+    if isinstance(content, Iterable) and not isinstance(content, dict):
+        length = _file_length(content)
+        framing = (
+            ("transfer-encoding", "chunked") if length is None else ("content-length", str(length))
+        )
+        # A file object is read in chunks, as HTTPX does, not iterated line by line.
+        chunks = _read_chunks(content) if hasattr(content, "read") else content
+        return [framing], chunks, None
+    if isinstance(content, AsyncIterable):
+        achunks = _aread_chunks(content) if hasattr(content, "aread") else content
+        return [("transfer-encoding", "chunked")], achunks, None
+    raise TypeError(
+        f"content= takes bytes, str or an (async) iterable of bytes, got "
+        f"{type(content).__name__}: {content!r}. Send a form with data=, JSON with json=."
+    )
+
+
+def _warn_raw_data() -> None:
+    # HTTPX's own deprecation, with its class and message, so a ported pytest.warns() matches;
+    # not a MicroASGIDeprecationWarning: the deprecated spelling is HTTPX's, not ours.
+    level = 2
+    frame = sys._getframe(1)
+    while frame.f_back is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or frame.f_code.co_filename == contextlib.__file__
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(
+        "Use 'content=<...>' to upload raw bytes/text content.",
+        DeprecationWarning,
+        stacklevel=level,
+    )
+
+
+def encode_request(
+    method: str,
+    headers: list[tuple[bytes, bytes]],
     *,
     content: Content | None = None,
-    data: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | Content | None = None,
     files: Mapping[str, FileTypes] | Sequence[tuple[str, FileTypes]] | None = None,
     json: Any = None,
-) -> tuple[list[tuple[str, str]], RequestBody, bytes | None]:
-    """Encode a request body; return (headers to add, body for the exchange, replayable bytes)."""
-    headers: list[tuple[str, str]] = []
-    if content is not None:
-        if isinstance(content, str | bytes):
-            body = content.encode("utf-8") if isinstance(content, str) else content
-            return [("content-length", str(len(body)))], body, body
-        if isinstance(content, Iterable | AsyncIterable):
-            return [("transfer-encoding", "chunked")], content, None
-        raise TypeError(
-            f"content= takes bytes, str or an (async) iterable of bytes, got "
-            f"{type(content).__name__}: {content!r}."
-        )
-    if files:
-        content_type, body = encode_multipart(data, files)
-        headers.append(("content-type", content_type))
-    elif data is not None:
-        body = urlencode(_form_pairs(data)).encode("ascii")
-        headers.append(("content-type", "application/x-www-form-urlencoded"))
-    elif json is not None:
-        body = jsonlib.dumps(
-            json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode()
-        headers.append(("content-type", "application/json"))
+) -> tuple[list[tuple[bytes, bytes]], RequestBody, bytes | None]:
+    """Encode a request body as HTTPX does; return (headers, body for the exchange, replayable).
+
+    ``headers`` are the request's headers so far (defaults, the client's, the request's). The
+    body adds its own framing and type only where the test set none (a test's ``content-type``,
+    multipart boundary included, wins). ``data=`` that is not a mapping is sent raw with
+    HTTPX's ``DeprecationWarning``. POST, PUT and PATCH without a body send
+    ``content-length: 0``. ``replayable`` is the body as bytes, or None when it streams.
+    """
+    body: RequestBody
+    replayable: bytes | None
+    if data is not None and not isinstance(data, Mapping):
+        _warn_raw_data()
+        body_headers, body, replayable = _encode_content(data)
+    elif content is not None:
+        body_headers, body, replayable = _encode_content(content)
     else:
-        return [], b"", b""
-    headers.append(("content-length", str(len(body))))
-    return headers, body, body
+        if files:
+            content_type, body = encode_multipart(data, files, _boundary(headers))
+        elif data:
+            body = urlencode(_param_pairs(data)).encode("ascii")
+            content_type = "application/x-www-form-urlencoded"
+        elif json is not None:
+            text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            body, content_type = text.encode(), "application/json"
+        else:
+            return _add_body_headers(method, headers, []), b"", b""
+        body_headers = [("content-length", str(len(body))), ("content-type", content_type)]
+        replayable = body
+    return _add_body_headers(method, headers, body_headers), body, replayable
+
+
+def _add_body_headers(
+    method: str, headers: list[tuple[bytes, bytes]], body_headers: list[tuple[str, str]]
+) -> list[tuple[bytes, bytes]]:
+    # As HTTPX: the body's headers are defaults, a transfer-encoding is dropped where the test
+    # set a content-length, and a body-less POST, PUT or PATCH says content-length: 0.
+    out = list(headers)
+    present = {name for name, _ in headers}
+    for name, value in body_headers:
+        pair = encode_header(name, value)
+        if pair[0] in present or (pair[0] == b"transfer-encoding" and b"content-length" in present):
+            continue
+        present.add(pair[0])
+        out.append(pair)
+    framed = b"content-length" in present or b"transfer-encoding" in present
+    if not framed and method in ("POST", "PUT", "PATCH"):
+        out.append((b"content-length", b"0"))
+    return out

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import codecs
-import collections
 import http
 import json as jsonlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Protocol, cast
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, cast
 
 from anyio.from_thread import BlockingPortal
 
 from microasgi.datastructures import URL, Headers
 from microasgi.testclient._cookies import Cookies
+from microasgi.testclient._decoding import ContentDecoder
+from microasgi.testclient._headers import ClientHeaders
+from microasgi.testclient._pipeline import (
+    AsyncPipe,
+    Decode,
+    Decompress,
+    Lines,
+    NextChunk,
+    Rechunk,
+    Stage,
+    push,
+)
 from microasgi.testclient._request import TestRequest
 from microasgi.websockets import WebSocketDisconnect
 
 __all__ = ["HTTPStatusError", "TestResponse", "TooManyRedirects", "WebSocketDenialResponse"]
 
-NextChunk = Callable[[], Awaitable[bytes | None]]
+_REDIRECTS = (301, 302, 303, 307, 308)
+_KINDS = {
+    1: "Informational response",
+    3: "Redirect response",
+    4: "Client error",
+    5: "Server error",
+}
 
 
 class HTTPStatusError(Exception):
@@ -53,113 +71,31 @@ def _charset(content_type: str | None) -> str | None:
     return None
 
 
-class _Rechunk:
-    """Stage: regroup bytes into ``size``-byte chunks (drop empty chunks when ``size`` is None)."""
-
-    def __init__(self, size: int | None) -> None:
-        self._size = size
-        self._buffer = b""
-
-    def feed(self, data: Any) -> list[Any]:
-        if self._size is None:
-            return [data] if data else []
-        self._buffer += data
-        cut = len(self._buffer) - len(self._buffer) % self._size
-        pieces = [self._buffer[i : i + self._size] for i in range(0, cut, self._size)]
-        self._buffer = self._buffer[cut:]
-        return pieces
-
-    def flush(self) -> list[Any]:
-        rest, self._buffer = self._buffer, b""
-        return [rest] if rest else []
-
-
-class _Decode:
-    """Stage: decode bytes to text incrementally."""
-
-    def __init__(self, encoding: str) -> None:
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-
-    def feed(self, data: Any) -> list[Any]:
-        text = self._decoder.decode(data)
-        return [text] if text else []
-
-    def flush(self) -> list[Any]:
-        text = self._decoder.decode(b"", final=True)
-        return [text] if text else []
-
-
-class _Lines:
-    """Stage: split text into lines across chunks, as HTTPX does (``\\r\\n``, ``\\n``, ``\\r``)."""
-
-    def __init__(self) -> None:
-        self._buffer = ""
-
-    def feed(self, text: Any) -> list[Any]:
-        lines = (self._buffer + text).splitlines(keepends=True)
-        self._buffer = ""
-        last = lines[-1]
-        # Unfinished: no line break yet, or a "\r" that may be the first half of "\r\n".
-        if last.endswith("\r") or last == last.splitlines()[0]:
-            self._buffer = lines.pop()
-        return [line.splitlines()[0] for line in lines]
-
-    def flush(self) -> list[Any]:
-        rest, self._buffer = self._buffer, ""
-        return rest.splitlines()
-
-
-class _Stage(Protocol):
-    def feed(self, data: Any) -> list[Any]: ...
-
-    def flush(self) -> list[Any]: ...
-
-
-def _push(stages: list[_Stage], chunk: bytes | None) -> list[Any]:
-    """Feed ``chunk`` (None: the end) through ``stages`` and return what comes out."""
-    items: list[Any] = [] if chunk is None else [chunk]
-    for stage in stages:
-        out = [piece for item in items for piece in stage.feed(item)]
-        items = out + stage.flush() if chunk is None else out
-    return items
-
-
-class _AsyncPipe(AsyncIterator[Any]):
-    """An async iterator over ``pull()`` chunks through ``stages``.
-
-    A class, not an async generator: a test may stop iterating early without leaving an
-    unfinished generator for the event loop to finalize.
-    """
-
-    def __init__(self, pull: NextChunk, stages: list[_Stage]) -> None:
-        self._pull = pull
-        self._stages = stages
-        self._ready: collections.deque[Any] = collections.deque()
-        self._ended = False
-
-    async def __anext__(self) -> Any:
-        while not self._ready:
-            if self._ended:
-                raise StopAsyncIteration
-            chunk = await self._pull()
-            self._ended = chunk is None
-            self._ready.extend(_push(self._stages, chunk))
-        return self._ready.popleft()
-
-    def __aiter__(self) -> _AsyncPipe:
-        return self
-
-
 class TestResponse:
     """A response from the app, with HTTPX's attributes and what the app sent through extensions.
 
     Read the body as ``content``, ``text`` or ``json()``; a streamed response (from
     ``client.stream(...)``) is read chunk by chunk with ``iter_bytes()`` (``aiter_bytes()`` with
-    ``AsyncTestClient``), or whole with ``read()`` / ``await aread()``.
+    ``AsyncTestClient``), or whole with ``read()`` / ``await aread()``. A ``content-encoding``
+    the client can undo (gzip, deflate; br with ``brotli`` installed; zstd with
+    ``compression.zstd`` or ``zstandard``) is decoded for all of these; ``iter_raw()`` gives the
+    bytes as the app sent them.
+
+    ``headers`` read as HTTPX's do: a repeated header comes back joined with ``", "``, and
+    ``get_list(name)`` (or ``getlist``) and ``multi_items()`` keep the values apart.
 
     Besides the HTTP response, it records what the app sent through ASGI extensions:
     ``push_promises``, ``early_hints``, ``trailers``, ``debug_info`` (with ``template`` and
-    ``context`` when a template was rendered) and ``extension_messages``.
+    ``context`` when a template was rendered) and ``extension_messages``; ``extensions`` holds
+    the trailers and debug info under the keys Starlette's client uses.
+
+    Args:
+        status_code: the status.
+        headers: the ASGI header list the app sent.
+        content: the body as the app sent it (still content-encoded), or None while it streams.
+        request: the request that got this response.
+        next_chunk: for a streamed response, the coroutine function giving the next body chunk
+            (None at the end).
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -174,7 +110,7 @@ class TestResponse:
         next_chunk: NextChunk | None = None,
     ) -> None:
         self.status_code = status_code
-        self.headers = Headers(raw=list(headers or []))
+        self.headers = ClientHeaders(raw=list(headers or []))
         self._request = request
         self.history: list[TestResponse] = []
         self.cookies = Cookies()
@@ -185,7 +121,9 @@ class TestResponse:
         self.extension_messages: list[dict[str, Any]] = []
         self.http_version = "HTTP/1.1"
         self.is_closed = next_chunk is None
-        self._content = content
+        self._raw = content
+        self._content: bytes | None = None
+        self._encoding: str | None = None
         self._next_chunk = next_chunk
         self._portal: BlockingPortal | None = None
         self._consumed = False
@@ -213,6 +151,29 @@ class TestResponse:
         except ValueError:
             return ""
 
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """Starlette's client's ``response.extensions``: the trailers and the debug info.
+
+        ``"http.response.trailers"`` is the list of ``(name, value)`` byte pairs the app sent
+        (present when the response announced trailers), ``"http.response.debug"`` the info of
+        its ``http.response.debug`` message.
+        """
+        extensions: dict[str, Any] = {}
+        if self.trailers is not None:
+            extensions["http.response.trailers"] = self.trailers.raw
+        if self.debug_info is not None:
+            extensions["http.response.debug"] = self.debug_info
+        return extensions
+
+    @property
+    def links(self) -> dict[str | None, dict[str, str]]:
+        """The ``link`` header parsed, keyed by ``rel`` (else by URL), as HTTPX gives it."""
+        links: dict[str | None, dict[str, str]] = {}
+        for link in _parse_links(self.headers.get("link") or ""):
+            links[link.get("rel") or link.get("url")] = link
+        return links
+
     # --- status ----------------------------------------------------------------------------------
 
     @property
@@ -227,8 +188,13 @@ class TestResponse:
 
     @property
     def is_redirect(self) -> bool:
-        """Whether this is a redirect (301, 302, 303, 307 or 308) with a ``location`` header."""
-        return self.status_code in (301, 302, 303, 307, 308) and "location" in self.headers
+        """Whether the status is 3xx (HTTPX's meaning; see :attr:`has_redirect_location`)."""
+        return 300 <= self.status_code < 400
+
+    @property
+    def has_redirect_location(self) -> bool:
+        """Whether this is a redirect to follow: 301, 302, 303, 307 or 308 with a ``location``."""
+        return self.status_code in _REDIRECTS and "location" in self.headers
 
     @property
     def is_client_error(self) -> bool:
@@ -246,32 +212,60 @@ class TestResponse:
         return 400 <= self.status_code < 600
 
     def raise_for_status(self) -> TestResponse:
-        """Return the response if it is a 2xx, else raise :class:`HTTPStatusError`."""
+        """Return the response if it is a 2xx, else raise :class:`HTTPStatusError`.
+
+        The message is HTTPX's: ``"Client error '404 Not Found' for url '...'"`` and so on.
+        """
         if self.is_success:
             return self
-        kind = {1: "Informational", 3: "Redirect", 4: "Client error", 5: "Server error"}
-        message = (
-            f"{kind.get(self.status_code // 100, 'Error')} response "
-            f"'{self.status_code} {self.reason_phrase}' for url '{self.url}'"
+        status = self.status_code
+        kind = _KINDS.get(status // 100, "Invalid status code")
+        lines = [f"{kind} '{status} {self.reason_phrase}' for url '{self.url}'"]
+        if self.has_redirect_location:
+            lines.append(f"Redirect location: '{self.headers['location']}'")
+        lines.append(
+            "For more information check: "
+            f"https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/{status}"
         )
-        raise HTTPStatusError(message, request=self._request, response=self)
+        raise HTTPStatusError("\n".join(lines), request=self._request, response=self)
 
     # --- body ------------------------------------------------------------------------------------
 
     @property
     def content(self) -> bytes:
-        """The whole body; on a streamed response, call ``read()`` or ``await aread()`` first."""
-        if self._content is None:
+        """The whole body, its ``content-encoding`` undone.
+
+        On a streamed response, call ``read()`` or ``await aread()`` first.
+
+        Raises:
+            ValueError: if the body does not decode as its ``content-encoding`` says.
+        """
+        if self._raw is None:
             raise RuntimeError(
                 "This streamed response has not been read. Call response.read() (or "
                 "await response.aread()) inside the stream block before using .content/.text/.json()."
             )
+        if self._content is None:
+            decoder = self._decoder()
+            self._content = decoder.decode(self._raw) + decoder.flush()
         return self._content
 
     @property
+    def charset_encoding(self) -> str | None:
+        """The charset of the ``content-type`` header, or None."""
+        return _charset(self.headers.get("content-type"))
+
+    @property
     def encoding(self) -> str:
-        """The charset of the ``content-type`` header, else ``"utf-8"``."""
-        return _charset(self.headers.get("content-type")) or "utf-8"
+        """The encoding of :attr:`text`: the ``content-type`` charset, else ``"utf-8"``.
+
+        Assign to it to decode with another encoding.
+        """
+        return self._encoding or self.charset_encoding or "utf-8"
+
+    @encoding.setter
+    def encoding(self, value: str) -> None:
+        self._encoding = value
 
     @property
     def text(self) -> str:
@@ -299,15 +293,11 @@ class TestResponse:
             )
         return self.debug_info[key]
 
-    def _source(self, *, sync: bool) -> NextChunk:
-        """The chunk source of the body: the read ``content``, or the stream (once)."""
-        if self._content is not None:
-            chunks: list[bytes | None] = [self._content, None]
+    def _decoder(self) -> ContentDecoder:
+        return ContentDecoder(self.headers.get_list("content-encoding"))
 
-            async def replay() -> bytes | None:
-                return chunks.pop(0)
-
-            return replay
+    def _stream(self, *, sync: bool) -> NextChunk:
+        """The stream of raw body chunks, which can be read once."""
         if self._consumed or self._next_chunk is None:
             raise RuntimeError("The response body was already iterated; a stream is read once.")
         if sync and self._portal is None:
@@ -325,55 +315,83 @@ class TestResponse:
 
         return pull
 
-    def _iterate(self, stages: list[_Stage]) -> Iterator[Any]:
-        if self._content is not None:
-            yield from _push(stages, self._content)
-            yield from _push(stages, None)
-            return
-        pull = self._source(sync=True)
-        portal = cast(BlockingPortal, self._portal)  # checked by _source
-        while (chunk := portal.call(pull)) is not None:
-            yield from _push(stages, chunk)
-        yield from _push(stages, None)
+    def _loaded(self, *, decoded: bool) -> bytes | None:
+        """The body, when it is all here (raw or decoded), else None."""
+        if self._raw is None:
+            return None
+        return self.content if decoded else self._raw
 
-    def _aiterate(self, stages: list[_Stage]) -> AsyncIterator[Any]:
-        return _AsyncPipe(self._source(sync=False), stages)
+    def _iterate(self, stages: list[Stage], *, decoded: bool) -> Iterator[Any]:
+        body = self._loaded(decoded=decoded)
+        if body is not None:
+            yield from push(stages, body)
+            yield from push(stages, None)
+            return
+        pull = self._stream(sync=True)
+        portal = cast(BlockingPortal, self._portal)  # checked by _stream
+        if decoded:
+            stages = [Decompress(self._decoder()), *stages]
+        while (chunk := portal.call(pull)) is not None:
+            yield from push(stages, chunk)
+        yield from push(stages, None)
+
+    def _aiterate(self, stages: list[Stage], *, decoded: bool) -> AsyncIterator[Any]:
+        body = self._loaded(decoded=decoded)
+        if body is not None:
+            chunks: list[bytes | None] = [body, None]
+
+            async def replay() -> bytes | None:
+                return chunks.pop(0)
+
+            return AsyncPipe(replay, stages)
+        pull = self._stream(sync=False)
+        if decoded:
+            stages = [Decompress(self._decoder()), *stages]
+        return AsyncPipe(pull, stages)
+
+    def iter_raw(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """Yield the body as the app sent it, ``content-encoding`` not undone."""
+        return self._iterate([Rechunk(chunk_size)], decoded=False)
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        """Yield the body as it arrives (re-chunked to ``chunk_size`` bytes when given)."""
-        return self._iterate([_Rechunk(chunk_size)])
+        """Yield the decoded body as it arrives (re-chunked to ``chunk_size`` bytes when given)."""
+        return self._iterate([Rechunk(chunk_size)], decoded=True)
 
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
-        """Yield the body decoded incrementally with :attr:`encoding`."""
-        return self._iterate([_Rechunk(chunk_size), _Decode(self.encoding)])
+        """Yield the body decoded incrementally with :attr:`encoding` (``chunk_size`` characters)."""
+        return self._iterate([Decode(self.encoding), Rechunk(chunk_size)], decoded=True)
 
     def iter_lines(self) -> Iterator[str]:
         """Yield the body line by line, without line endings."""
-        return self._iterate([_Decode(self.encoding), _Lines()])
+        return self._iterate([Decode(self.encoding), Lines()], decoded=True)
+
+    def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """Async version of :meth:`iter_raw`, for ``AsyncTestClient``."""
+        return self._aiterate([Rechunk(chunk_size)], decoded=False)
 
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """Async version of :meth:`iter_bytes`, for ``AsyncTestClient``."""
-        return self._aiterate([_Rechunk(chunk_size)])
+        return self._aiterate([Rechunk(chunk_size)], decoded=True)
 
     def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
         """Async version of :meth:`iter_text`."""
-        return self._aiterate([_Rechunk(chunk_size), _Decode(self.encoding)])
+        return self._aiterate([Decode(self.encoding), Rechunk(chunk_size)], decoded=True)
 
     def aiter_lines(self) -> AsyncIterator[str]:
         """Async version of :meth:`iter_lines`."""
-        return self._aiterate([_Decode(self.encoding), _Lines()])
+        return self._aiterate([Decode(self.encoding), Lines()], decoded=True)
 
     def read(self) -> bytes:
         """Read the rest of a streamed body and return the whole ``content``."""
-        if self._content is None:
-            self._content = b"".join(self.iter_bytes())
-        return self._content
+        if self._raw is None:
+            self._raw = b"".join(self.iter_raw())
+        return self.content
 
     async def aread(self) -> bytes:
         """Async version of :meth:`read`."""
-        if self._content is None:
-            self._content = b"".join([chunk async for chunk in self.aiter_bytes()])
-        return self._content
+        if self._raw is None:
+            self._raw = b"".join([chunk async for chunk in self.aiter_raw()])
+        return self.content
 
     def close(self) -> None:
         """Stop reading; the stream block's exit disconnects from the app."""
@@ -382,6 +400,25 @@ class TestResponse:
     async def aclose(self) -> None:
         """Async version of :meth:`close`."""
         self.is_closed = True
+
+
+def _parse_links(value: str) -> list[dict[str, str]]:
+    """Split a ``link`` header into ``{"url": ..., param: value}`` dicts (RFC 8288, leniently)."""
+    strip = " '\""
+    links: list[dict[str, str]] = []
+    value = value.strip(strip)
+    if not value:
+        return links
+    for entry in re.split(", *<", value):
+        target, _, params = entry.partition(";")
+        link = {"url": target.strip("<> '\"")}
+        for param in params.split(";") if params else []:
+            key, sep, text = param.partition("=")
+            if not sep or "=" in text:
+                break
+            link[key.strip(strip)] = text.strip(strip)
+        links.append(link)
+    return links
 
 
 class WebSocketDenialResponse(TestResponse, WebSocketDisconnect):
