@@ -95,8 +95,9 @@ class MicroASGI:
 
     @debug.setter
     def debug(self, value: bool) -> None:
-        self._refuse_if_started("change debug", "MicroASGI(debug=True)")
+        # As in Starlette: the stack is built again, at the next call, with the new setting.
         self._debug = value
+        self.middleware_stack = None
 
     def build_middleware_stack(self) -> ASGIApp:
         """Assemble the stack; the application does it once, at its first call."""
@@ -193,10 +194,9 @@ class MicroASGI:
     ) -> None:
         """Add ``Route(path, route, ...)`` after the routes declared so far.
 
-        Raises:
-            RuntimeError: the application has started.
+        As in Starlette, this works after the application has started too: the router compiles
+        its routes again, and the requests that follow see the new route.
         """
-        self._refuse_if_started("add a route", "MicroASGI(routes=[Route(path, endpoint), ...])")
         self.router.add_route(
             path, route, methods=methods, name=name, include_in_schema=include_in_schema
         )
@@ -206,30 +206,25 @@ class MicroASGI:
     ) -> None:
         """Add ``WebSocketRoute(path, route, name=name)`` after the routes declared so far.
 
-        Raises:
-            RuntimeError: the application has started.
+        As in Starlette, this works after the application has started too: the router compiles
+        its routes again, and the requests that follow see the new route.
         """
-        self._refuse_if_started(
-            "add a websocket route", "MicroASGI(routes=[WebSocketRoute(path, endpoint), ...])"
-        )
         self.router.add_websocket_route(path, route, name=name)
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         """Add ``Mount(path, app, name=name)`` after the routes declared so far.
 
-        Raises:
-            RuntimeError: the application has started.
+        As in Starlette, this works after the application has started too: the router compiles
+        its routes again, and the requests that follow see the new route.
         """
-        self._refuse_if_started("mount an app", "MicroASGI(routes=[Mount(path, app), ...])")
         self.router.mount(path, app, name=name)
 
     def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         """Add ``Host(host, app, name=name)`` after the routes declared so far.
 
-        Raises:
-            RuntimeError: the application has started.
+        As in Starlette, this works after the application has started too: the router compiles
+        its routes again, and the requests that follow see the new route.
         """
-        self._refuse_if_started("add a host", "MicroASGI(routes=[Host(host, app), ...])")
         self.router.host(host, app, name=name)
 
 
