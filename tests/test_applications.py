@@ -244,14 +244,15 @@ async def test_routes_and_debug_may_change_after_start_as_in_starlette() -> None
     app.add_route("/late", home)
     app.add_route("/boom", boom)
     app.mount("/sub", MicroASGI(routes=[Route("/", home)]))
-    app.host("late.example.com", home)
+    app.host("late.example.com", PlainTextResponse("late host"))
     assert (await client.get("/late")).status_code == 200
     assert (await client.get("/sub/")).status_code == 200
     assert "text/plain" in (await client.get("/boom")).headers["content-type"]
     app.debug = True  # the stack is built again, with the debug page
-    assert "text/html" in (await client.get("/boom", headers={"accept": "text/html"})).headers[
-        "content-type"
-    ]
+    assert (
+        "text/html"
+        in (await client.get("/boom", headers={"accept": "text/html"})).headers["content-type"]
+    )
 
 
 async def test_changing_the_app_before_start() -> None:
