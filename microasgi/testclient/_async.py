@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
 from microasgi.testclient._base import Files, _ClientBase
 from microasgi.testclient._cookies import Cookies
 from microasgi.testclient._core import check_timeout
-from microasgi.testclient._request import Content, HeaderTypes, ParamTypes
-from microasgi.testclient._response import (
-    TestResponse,
-)
+from microasgi.testclient._request import Content, HeaderTypes, ParamTypes, TestRequest
+from microasgi.testclient._response import TestResponse
+from microasgi.testclient._streams import HeldStream
 from microasgi.testclient._websocket import AsyncWebSocketTestSession
 from microasgi.types import ASGIApp
 
@@ -28,6 +27,8 @@ class AsyncTestClient(_ClientBase):
 
     Takes the arguments of :class:`TestClient` except ``backend`` and ``backend_options``.
     """
+
+    __test__ = False  # not a pytest test class, despite the name
 
     def __init__(
         self,
@@ -44,6 +45,7 @@ class AsyncTestClient(_ClientBase):
         lifespan_state: bool = True,
         max_redirects: int = 20,
         client: tuple[str, int] = ("testclient", 50000),
+        strict: bool = False,
     ) -> None:
         super().__init__(
             app,
@@ -58,12 +60,16 @@ class AsyncTestClient(_ClientBase):
             lifespan_state,
             max_redirects,
             client,
+            strict,
         )
-        self._lifespan: Any = None
+        self._stack = AsyncExitStack()
+        self._open_streams: set[HeldStream] = set()
 
     async def __aenter__(self) -> Self:
-        self._lifespan = self._core.lifespan()
-        await self._lifespan.__aenter__()
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(self._core.lifespan())
+            stack.push_async_callback(self.aclose)  # open responses end before the shutdown
+            self._stack = stack.pop_all()
         return self
 
     async def __aexit__(
@@ -72,7 +78,44 @@ class AsyncTestClient(_ClientBase):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self._lifespan.__aexit__(exc_type, exc, traceback)
+        await self._stack.__aexit__(exc_type, exc, traceback)
+
+    async def aclose(self) -> None:
+        """Close the responses still streaming (``send(..., stream=True)``), as HTTPX's
+        ``aclose()``: each unfinished one cancels its app. The client stays usable."""
+        async with AsyncExitStack() as closing:
+            for held in list(self._open_streams):
+                closing.push_async_callback(held.aclose)
+
+    async def send(
+        self,
+        request: TestRequest,
+        *,
+        stream: bool = False,
+        follow_redirects: bool | None = None,
+    ) -> TestResponse:
+        """Send a request from :meth:`build_request`, as HTTPX's ``AsyncClient.send``.
+
+        With ``stream=True`` inside ``async with AsyncTestClient(app)``, the response comes back
+        as soon as the app starts it and streams; close it with ``await response.aclose()``
+        (``client.aclose()`` and leaving the block close those left open). Outside the block
+        there is no task to run the app beside the test, so the body is read first, as HTTPX's
+        ``ASGITransport`` does.
+        """
+        out = self._outgoing(request)
+        group = self._core.group
+        if not stream or group is None:
+            return await self._core.send(out, follow_redirects=follow_redirects, limit=None)
+        held = HeldStream(self._core.stream(out, follow_redirects=follow_redirects, limit=None))
+        response = await held.open(group)
+        self._open_streams.add(held)
+
+        async def aclose() -> None:
+            self._open_streams.discard(held)
+            await held.aclose()
+
+        response._on_aclose = aclose
+        return response
 
     async def request(
         self,
@@ -113,7 +156,11 @@ class AsyncTestClient(_ClientBase):
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> AsyncIterator[TestResponse]:
-        """Send a request and yield the response as soon as it starts; read it with ``aiter_bytes()``."""
+        """Send a request and yield the response as soon as it starts; read it with ``aiter_bytes()``.
+
+        As :meth:`TestClient.stream`: leaving the block (or ``await response.aclose()``) before
+        the end of the body cancels the app.
+        """
         out = self._core.build(
             method, url, params=params, headers=headers, cookies=cookies,
             content=content, data=data, files=files, json=json,

@@ -1,20 +1,22 @@
-"""What both test clients share: their configuration, and the cookie jar."""
+"""What both test clients share: their configuration, the cookie jar, building requests."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from microasgi.datastructures import MutableHeaders
 from microasgi.testclient._cookies import Cookies
-from microasgi.testclient._core import ClientCore
-from microasgi.testclient._request import FileTypes, HeaderTypes
+from microasgi.testclient._core import ClientCore, Outgoing, default_headers
+from microasgi.testclient._http import RequestBody
+from microasgi.testclient._request import Content, FileTypes, HeaderTypes, ParamTypes, TestRequest
 from microasgi.types import ASGIApp
 
 Files = Mapping[str, FileTypes] | Sequence[tuple[str, FileTypes]]
 
 
 class _ClientBase:
-    """What both clients share: configuration and the cookie jar."""
+    """What both clients share: configuration, the cookie jar, ``build_request``."""
 
     def __init__(
         self,
@@ -30,7 +32,9 @@ class _ClientBase:
         lifespan_state: bool,
         max_redirects: int,
         client: tuple[str, int],
+        strict: bool = False,
     ) -> None:
+        self._app = app
         self._core = ClientCore(
             app,
             base_url=base_url,
@@ -44,12 +48,15 @@ class _ClientBase:
             lifespan_state=lifespan_state,
             max_redirects=max_redirects,
             client=client,
+            strict=strict,
         )
+        # Bodies of built requests that TestRequest cannot hold (iterators), until sent.
+        self._bodies: dict[int, tuple[TestRequest, RequestBody]] = {}
 
     @property
     def app(self) -> ASGIApp:
-        """The app under test."""
-        return self._core.app
+        """The app under test, as given."""
+        return self._app
 
     @property
     def base_url(self) -> str:
@@ -57,9 +64,24 @@ class _ClientBase:
         return self._core.base_url
 
     @property
-    def headers(self) -> dict[str, str]:
-        """Headers sent with every request (a dict you may change)."""
+    def strict(self) -> bool:
+        """Whether the app's messages are checked against the spec's rules (``strict=True``)."""
+        return self._core.strict
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """Headers sent with every request, HTTPX's defaults included; change them in place.
+
+        ``accept: */*``, ``accept-encoding`` (``gzip, deflate``, plus ``br``/``zstd`` where
+        their decoders are installed, as HTTPX), ``connection: keep-alive`` and
+        ``user-agent: testclient``, then the client's ``headers=``. Assigning replaces the
+        headers given, keeping the defaults, as HTTPX does.
+        """
         return self._core.headers
+
+    @headers.setter
+    def headers(self, headers: HeaderTypes) -> None:
+        self._core.headers = default_headers(headers)
 
     @property
     def cookies(self) -> Cookies:
@@ -74,3 +96,39 @@ class _ClientBase:
     def app_state(self) -> dict[str, Any] | None:
         """The lifespan state (inside a ``with`` block, when the app offers lifespan), else None."""
         return self._core.app_state
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: ParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: Mapping[str, str] | None = None,
+        content: Content | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        json: Any = None,
+    ) -> TestRequest:
+        """Build the request ``request(...)`` would send, to send later with ``send()`` (HTTPX's).
+
+        Its headers are those that go on the wire: ``host``, the client's headers, the cookies.
+        """
+        out = self._core.build(
+            method, url, params=params, headers=headers, cookies=cookies,
+            content=content, data=data, files=files, json=json,
+        )  # fmt: skip
+        request = self._core.record(out)
+        if out.replayable is None:
+            self._bodies[id(request)] = (request, out.body)
+        return request
+
+    def _outgoing(self, request: TestRequest) -> Outgoing:
+        if not isinstance(request, TestRequest):
+            raise TypeError(
+                f"send() takes a request from client.build_request(...), got "
+                f"{type(request).__name__}: {request!r}."
+            )
+        held = self._bodies.pop(id(request), None)
+        body = held[1] if held is not None else None
+        return self._core.from_request(request, body)

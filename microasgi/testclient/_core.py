@@ -7,19 +7,20 @@ without a task group or thread; only streaming, lifespan and websockets start a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream
+import anyio.abc
 
-from microasgi.datastructures import URL, Headers
+from microasgi._routing.routes import asgi3
+from microasgi.datastructures import URL, Headers, MutableHeaders
 from microasgi.testclient._cookies import Cookies
 from microasgi.testclient._decoding import accept_encoding
-from microasgi.testclient._http import HTTPExchange, RequestBody
+from microasgi.testclient._http import HTTPExchange, RequestBody, deadline
 from microasgi.testclient._lifespan import LifespanRunner
 from microasgi.testclient._messages import parse_spec_version
 from microasgi.testclient._request import (
@@ -34,13 +35,28 @@ from microasgi.testclient._request import (
     redirect_url,
 )
 from microasgi.testclient._response import TestResponse, TooManyRedirects
+from microasgi.testclient._streams import StreamedResponse, stream_exchange
 from microasgi.testclient._websocket import AsyncWebSocketTestSession, task_group
 from microasgi.types import ASGIApp, Scope
 
-__all__ = ["ClientCore", "Outgoing", "check_timeout"]
+__all__ = ["ClientCore", "Outgoing", "check_timeout", "default_headers"]
 
+_R = TypeVar("_R", bound=TestResponse)
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _BODY_HEADERS = (b"content-length", b"content-type", b"transfer-encoding")
+# What Starlette's client advertises by default (the websocket default is set per session).
+_HTTP_EXTENSIONS = ("http.response.debug", "http.response.trailers")
+
+
+def default_headers(headers: HeaderTypes | None) -> MutableHeaders:
+    """The client's headers: HTTPX's defaults (user agent ``testclient``), then ``headers``."""
+    defaults = [
+        ("accept", "*/*"),
+        ("accept-encoding", accept_encoding()),
+        ("connection", "keep-alive"),
+        ("user-agent", "testclient"),
+    ]
+    return MutableHeaders(raw=merge_headers(defaults, headers))
 
 
 @dataclass(slots=True)
@@ -53,21 +69,6 @@ class Outgoing:
     body: RequestBody
     replayable: bytes | None
     cookies: Mapping[str, str] | None
-
-
-@contextmanager
-def _deadline(timeout: float | None, what: str) -> Iterator[None]:
-    if timeout is None:
-        yield
-        return
-    try:
-        with anyio.fail_after(timeout):
-            yield
-    except TimeoutError:
-        raise TimeoutError(
-            f"The app did not answer {what} within timeout={timeout!r} seconds. Look for an await "
-            "that never completes (an event never set, a body never sent), or raise the timeout."
-        ) from None
 
 
 class ClientCore:
@@ -88,6 +89,7 @@ class ClientCore:
         lifespan_state: bool,
         max_redirects: int,
         client: tuple[str, int],
+        strict: bool = False,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -102,12 +104,13 @@ class ClientCore:
                 "extensions must map extension names to dicts, such as "
                 f"{{'http.response.push': {{}}}}, got {extensions!r}."
             )
-        self.app = app
+        # An ASGI 2 app (a double callable, as asgiref and Starlette detect it) is driven as one.
+        self.app = asgi3(app)
         self.base_url = base_url
         self.raise_server_exceptions = raise_server_exceptions
         self.root_path = root_path
         self.cookies = Cookies(cookies)
-        self.headers: dict[str, str] = dict(headers or {})
+        self.headers = default_headers(headers)
         self.follow_redirects = follow_redirects
         self.extensions = (
             None if extensions is None else {k: dict(v) for k, v in extensions.items()}
@@ -117,17 +120,25 @@ class ClientCore:
         self.lifespan_state = lifespan_state
         self.max_redirects = max_redirects
         self.client = client
+        self.strict = strict
         self.app_state: dict[str, Any] | None = None
+        # The task group of the running lifespan block (AsyncTestClient keeps streams in it).
+        self.group: anyio.abc.TaskGroup | None = None
 
     # --- scopes ----------------------------------------------------------------------------------
 
     def _scope(
-        self, kind: str, url: str, headers: list[tuple[bytes, bytes]], default_extensions: str
+        self,
+        kind: str,
+        url: str,
+        headers: list[tuple[bytes, bytes]],
+        default_extensions: Sequence[str],
     ) -> Scope:
         parts = urlsplit(url)
-        extensions = self.extensions or {}
-        if self.extensions is None:
-            extensions = {default_extensions: {}}
+        extensions = self.extensions
+        if extensions is None:
+            extensions = {name: {} for name in default_extensions}
+        port = parts.port
         scope: Scope = {
             "type": kind,
             "asgi": {"version": "3.0", "spec_version": self.spec_version},
@@ -139,12 +150,17 @@ class ClientCore:
             "root_path": self.root_path,
             "headers": headers,
             "client": self.client,
-            "server": (parts.hostname or "", parts.port or _DEFAULT_PORTS[parts.scheme]),
+            # An explicit port is kept, 0 included (base_url="http://[::1]:0").
+            "server": (
+                parts.hostname or "",
+                _DEFAULT_PORTS[parts.scheme] if port is None else port,
+            ),
             "extensions": {name: dict(info) for name, info in extensions.items()},
         }
-        if self.app_state is not None:
-            # SPEC: every request gets a shallow copy of the lifespan state.
-            scope["state"] = dict(self.app_state)
+        if self.lifespan_state:
+            # SPEC: every request gets a shallow copy of the lifespan state; as in Starlette's
+            # client, an empty one outside the lifespan block.
+            scope["state"] = dict(self.app_state or {})
         return scope
 
     def _wire_headers(
@@ -183,35 +199,66 @@ class ClientCore:
         """Turn the arguments of ``client.request`` into an :class:`Outgoing` request."""
         method = method.upper()
         full_url = merge_url(self.base_url, str(url), params)
-        defaults = [
-            ("accept", "*/*"),
-            ("accept-encoding", accept_encoding()),
-            ("connection", "keep-alive"),
-            ("user-agent", "testclient"),
-        ]
         # The body's headers are defaults: a content-type the test set wins, as in HTTPX.
         merged, body, replayable = encode_request(
             method,
-            merge_headers(defaults, self.headers, headers),
+            merge_headers(self.headers.items(), headers),
             content=content, data=data, files=files, json=json,
         )  # fmt: skip
         return Outgoing(method, full_url, merged, body, replayable, cookies)
 
-    def _record(self, out: Outgoing, wire: list[tuple[bytes, bytes]]) -> TestRequest:
+    def record(self, out: Outgoing) -> TestRequest:
+        """The request as ``response.request`` shows it (and ``client.build_request`` returns it)."""
+        wire = self._wire_headers(out.url, out.headers, out.cookies)
         return TestRequest(out.method, URL(out.url), Headers(raw=wire), out.replayable)
 
+    def from_request(self, request: TestRequest, body: RequestBody | None) -> Outgoing:
+        """The :class:`Outgoing` request a :class:`TestRequest` describes (``client.send``)."""
+        url = str(request.url)
+        netloc = urlsplit(url).netloc.encode("ascii")
+        headers: list[tuple[bytes, bytes]] = []
+        cookies: dict[str, str] = {}
+        for name, value in request.headers.raw:
+            if name == b"cookie":
+                # Sent again from the jar and these, so a redirect recomputes them per hop.
+                for part in value.decode("latin-1").split("; "):
+                    key, _, cookie = part.partition("=")
+                    cookies[key] = cookie
+            elif name != b"host" or value != netloc:
+                headers.append((name, value))
+        content = request.content
+        if body is None:
+            if content is None:
+                raise RuntimeError(
+                    f"This request's body was streamed from an iterator and is gone, so it "
+                    f"cannot be sent again: {request!r}. Build a new request, or pass the body "
+                    "as bytes (content=b'...')."
+                )
+            body = content
+        return Outgoing(request.method, url, headers, body, content, cookies or None)
+
+    def respond(
+        self, exchange: HTTPExchange, record: TestRequest, next_chunk: Any
+    ) -> StreamedResponse:
+        """The response to a streamed exchange, its body still to be read through ``next_chunk``."""
+        return self._response(exchange, record, next_chunk, StreamedResponse)
+
     def _response(
-        self, exchange: HTTPExchange, record: TestRequest, next_chunk: Any = None
-    ) -> TestResponse:
+        self,
+        exchange: HTTPExchange,
+        record: TestRequest,
+        next_chunk: Any,
+        kind: type[_R],
+    ) -> _R:
         if exchange.error is not None and not exchange.started:
             # raise_server_exceptions=False: answer as a server does when the app crashes.
-            response = TestResponse(500, content=b"", request=record)
+            response = kind(500, content=b"", request=record)
         else:
             raw = exchange.raw_headers()
             content: bytes | None = None
             if next_chunk is None:
                 content = b"".join(exchange.chunks)  # the response undoes content-encoding
-            response = TestResponse(
+            response = kind(
                 exchange.checker.status,
                 headers=raw,
                 content=content,
@@ -222,7 +269,7 @@ class ClientCore:
             response.cookies.extract(str(record.url), raw)
         return response
 
-    def _surface(self, exchange: HTTPExchange) -> None:
+    def surface(self, exchange: HTTPExchange) -> None:
         """Raise the exchange's protocol error, and its app error if configured to."""
         if exchange.protocol_error is not None:
             error, exchange.protocol_error = exchange.protocol_error, None
@@ -232,7 +279,8 @@ class ClientCore:
             raise app_error
 
     @staticmethod
-    def _fill(response: TestResponse, exchange: HTTPExchange) -> None:
+    def fill(response: TestResponse, exchange: HTTPExchange) -> None:
+        """Record on ``response`` what the app sent through extensions."""
         summary = exchange.summary()
         response.push_promises = [
             (path, Headers(raw=raw)) for path, raw in summary["push_promises"]
@@ -243,16 +291,22 @@ class ClientCore:
         response.debug_info = summary["debug_info"]
         response.extension_messages = summary["extension_messages"]
 
-    async def _send_one(self, out: Outgoing, limit: float | None) -> TestResponse:
-        wire = self._wire_headers(out.url, out.headers, out.cookies)
-        scope = self._scope("http", out.url, wire, "http.response.debug")
+    def _exchange(self, out: Outgoing, **options: Any) -> tuple[HTTPExchange, TestRequest]:
+        record = self.record(out)
+        scope = self._scope("http", out.url, record.headers.raw, _HTTP_EXTENSIONS)
         scope["method"] = out.method
-        exchange = HTTPExchange(scope, out.body, spec_version=self.spec)
-        with _deadline(limit, f"{out.method} {out.url}"):
+        exchange = HTTPExchange(
+            scope, out.body, spec_version=self.spec, strict=self.strict, **options
+        )
+        return exchange, record
+
+    async def _send_one(self, out: Outgoing, limit: float | None) -> TestResponse:
+        exchange, record = self._exchange(out)
+        with deadline(limit, f"{out.method} {out.url}"):
             await exchange.run(self.app)
-        self._surface(exchange)
-        response = self._response(exchange, self._record(out, wire))
-        self._fill(response, exchange)
+        self.surface(exchange)
+        response = self._response(exchange, record, None, TestResponse)
+        self.fill(response, exchange)
         return response
 
     def _next_hop(self, out: Outgoing, response: TestResponse, hops: int) -> Outgoing:
@@ -296,76 +350,26 @@ class ClientCore:
     @asynccontextmanager
     async def stream(
         self, out: Outgoing, *, follow_redirects: bool | None, limit: float | None
-    ) -> AsyncIterator[TestResponse]:
+    ) -> AsyncIterator[StreamedResponse]:
         """Send ``out`` and yield the response while its body still streams from the app."""
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
         history: list[TestResponse] = []
         while True:
-            async with self._stream_one(out, limit) as response:
-                if not (follow and response.has_redirect_location):
-                    response.history = history
-                    yield response
-                    return
-                await response.aread()
+            # PERF: a zero-size buffer makes the app wait for the reader: streaming is incremental.
+            send_chunks, receive_chunks = anyio.create_memory_object_stream[bytes](0)
+            with send_chunks, receive_chunks:
+                exchange, record = self._exchange(out, chunks=send_chunks)
+                async with stream_exchange(
+                    self, exchange, receive_chunks, record, limit
+                ) as response:
+                    if not (follow and response.has_redirect_location):
+                        response.history = history
+                        yield response
+                        return
+                    await response.aread()
             response.history = list(history)
             out = self._next_hop(out, response, len(history))
             history.append(response)
-
-    @asynccontextmanager
-    async def _stream_one(self, out: Outgoing, limit: float | None) -> AsyncIterator[TestResponse]:
-        wire = self._wire_headers(out.url, out.headers, out.cookies)
-        scope = self._scope("http", out.url, wire, "http.response.debug")
-        scope["method"] = out.method
-        # PERF: a zero-size buffer makes the app wait for the reader: streaming is incremental.
-        send_chunks, receive_chunks = anyio.create_memory_object_stream[bytes](0)
-        with send_chunks, receive_chunks:
-            exchange = HTTPExchange(scope, out.body, spec_version=self.spec, chunks=send_chunks)
-            async with self._streaming(exchange, receive_chunks, out, wire, limit) as response:
-                yield response
-        self._surface(exchange)
-        self._fill(response, exchange)
-
-    @asynccontextmanager
-    async def _streaming(
-        self,
-        exchange: HTTPExchange,
-        chunks: MemoryObjectReceiveStream[bytes],
-        out: Outgoing,
-        wire: list[tuple[bytes, bytes]],
-        limit: float | None,
-    ) -> AsyncIterator[TestResponse]:
-        what = f"{out.method} {out.url}"
-        async with task_group() as group:
-            group.start_soon(exchange.run, self.app)
-            with _deadline(limit, what):
-                await exchange.head_ready.wait()
-            if not exchange.started:
-                self._surface(exchange)
-            response: TestResponse
-
-            async def next_chunk() -> bytes | None:
-                try:
-                    with _deadline(limit, what):
-                        chunk = await chunks.receive()
-                except anyio.EndOfStream:
-                    self._surface(exchange)
-                    self._fill(response, exchange)
-                    return None
-                return chunk  # raw: the response undoes content-encoding (iter_raw() does not)
-
-            response = self._response(exchange, self._record(out, wire), next_chunk)
-            try:
-                yield response
-            except BaseException:
-                group.cancel_scope.cancel()  # the test failed: do not wait for the app
-                raise
-            if not exchange.delivered:
-                # The client leaves before the end: receive() returns http.disconnect and send()
-                # raises OSError (spec 2.4) or does nothing; the app is expected to return.
-                exchange.disconnect()
-                chunks.close()
-            with _deadline(limit, what):
-                await exchange.finished.wait()
 
     # --- lifespan and websockets -----------------------------------------------------------------
 
@@ -373,14 +377,16 @@ class ClientCore:
     async def lifespan(self) -> AsyncIterator[None]:
         """Run the app's lifespan around the block; requests inside get its state."""
         asgi = {"version": "3.0", "spec_version": self.spec_version}
-        runner = LifespanRunner(self.app, asgi, with_state=self.lifespan_state)
+        runner = LifespanRunner(self.app, asgi, with_state=self.lifespan_state, strict=self.strict)
         try:
             async with task_group() as group:
                 await runner.startup(group)
                 self.app_state = runner.state
+                self.group = group
                 try:
                     yield
                 finally:
+                    self.group = None
                     await runner.shutdown()
         finally:
             runner.close()
@@ -399,25 +405,25 @@ class ClientCore:
         parts = urlsplit(full_url)
         scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
         full_url = parts._replace(scheme=scheme).geturl()
-        defaults = [
+        handshake = [
             ("connection", "upgrade"),
             ("upgrade", "websocket"),
             ("sec-websocket-key", "testserver=="),
             ("sec-websocket-version", "13"),
-            ("user-agent", "testclient"),
         ]
         if subprotocols:
-            defaults.append(("sec-websocket-protocol", ", ".join(subprotocols)))
+            handshake.append(("sec-websocket-protocol", ", ".join(subprotocols)))
         http_url = parts._replace(scheme="https" if scheme == "wss" else "http").geturl()
-        merged = merge_headers(defaults, self.headers, headers)
+        merged = merge_headers(self.headers.items(), handshake, headers)
         wire = self._wire_headers(http_url, merged, cookies)
-        scope = self._scope("websocket", full_url, wire, "websocket.http.response")
+        scope = self._scope("websocket", full_url, wire, ("websocket.http.response",))
         scope["subprotocols"] = list(subprotocols or [])
         return AsyncWebSocketTestSession(
             self.app,
             scope,
             spec_version=self.spec,
             raise_server_exceptions=self.raise_server_exceptions,
+            strict=self.strict,
         )
 
 

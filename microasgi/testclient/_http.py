@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import anyio
@@ -22,7 +23,7 @@ from microasgi.testclient._driver import HTTPResponseChecker, HTTPState
 from microasgi.testclient._messages import ASGIProtocolError, ClientDisconnectedError, check_headers
 from microasgi.types import ASGIApp, Message, Scope
 
-__all__ = ["HTTPExchange", "RequestBody", "RequestState"]
+__all__ = ["HTTPExchange", "RequestBody", "RequestState", "deadline"]
 
 RequestBody = bytes | Iterable[bytes | str] | AsyncIterable[bytes | str]
 
@@ -35,6 +36,22 @@ class RequestState(enum.Enum):
     STREAMING = "streaming the request body"
     COMPLETE = "body delivered, waiting for the response to complete"
     DISCONNECTED = "disconnected"
+
+
+@contextmanager
+def deadline(timeout: float | None, what: str) -> Iterator[None]:
+    """Bound the wait for the app by ``timeout`` seconds (None: no bound), naming ``what``."""
+    if timeout is None:
+        yield
+        return
+    try:
+        with anyio.fail_after(timeout):
+            yield
+    except TimeoutError:
+        raise TimeoutError(
+            f"The app did not answer {what} within timeout={timeout!r} seconds. Look for an await "
+            "that never completes (an event never set, a body never sent), or raise the timeout."
+        ) from None
 
 
 async def _chunks(content: RequestBody) -> AsyncGenerator[bytes, None]:
@@ -110,6 +127,7 @@ class HTTPExchange:
             has gone raises ``OSError``, below it is a no-op.
         chunks: when given, the body is streamed: each chunk is sent there as the app sends it
             (give a zero-size stream and the app waits for the reader: truly incremental).
+        strict: check the messages against the spec's rules, not only what servers accept.
     """
 
     def __init__(
@@ -119,9 +137,12 @@ class HTTPExchange:
         *,
         spec_version: tuple[int, int],
         chunks: MemoryObjectSendStream[bytes] | None = None,
+        strict: bool = False,
     ) -> None:
         self.scope = scope
-        self.checker = HTTPResponseChecker(scope.get("extensions") or {}, scope["method"])
+        self.checker = HTTPResponseChecker(
+            scope.get("extensions") or {}, scope["method"], strict=strict
+        )
         self.request_state = RequestState.STREAMING
         self.chunks: list[bytes] = []
         self.extension_messages: list[Message] = []
@@ -150,7 +171,11 @@ class HTTPExchange:
 
     async def receive(self) -> Message:
         """``receive`` for the app: body chunks, then ``http.disconnect`` when it is time."""
-        if self.client_gone:
+        if self._done.is_set():
+            # SPEC: once the response is complete (or the client gone) the exchange is over: a
+            # server answers http.disconnect, an unread request body is dropped (as uvicorn).
+            # Without a checkpoint: a poll under a cancelled scope (request.is_disconnected())
+            # must see it, not be cancelled before it.
             self.request_state = RequestState.DISCONNECTED
         if self.request_state is RequestState.STREAMING:
             chunk = self._lookahead
@@ -239,12 +264,26 @@ class HTTPExchange:
                 try:
                     self.checker.check_complete()
                 except ASGIProtocolError as exc:
-                    self.protocol_error = exc
+                    if self.started:
+                        self.protocol_error = exc
+                    else:
+                        # No response at all: a server answers 500, and so does the client with
+                        # raise_server_exceptions=False (as Starlette's does); else it raises this.
+                        self.error = exc
         finally:
             self._finish()
             self.finished.set()
             with anyio.CancelScope(shield=True):
                 await self._body.aclose()
+
+    def waits_for_client(self) -> bool:
+        """Whether a task of the app is blocked in ``receive()`` (waiting for the disconnect) or
+        in ``send()`` (waiting for the reader to take a chunk): the disconnect reaches it there."""
+        if self._done.statistics().tasks_waiting:
+            return True
+        return self._send_chunk is not None and bool(
+            self._send_chunk.statistics().tasks_waiting_send
+        )
 
     def disconnect(self) -> None:
         """The client goes away: wake the app's ``receive`` and make later sends fail or no-op.
@@ -261,7 +300,7 @@ class HTTPExchange:
 
     def trailers(self) -> list[tuple[bytes, bytes]] | None:
         """The trailers the app sent, or None when ``http.response.start`` did not announce any."""
-        if any(m["type"] == "http.response.trailers" for m in self.extension_messages):
+        if self.checker.trailers_declared:
             return self.checker.trailers
         return None
 
@@ -277,11 +316,10 @@ class HTTPExchange:
             for m in self.extension_messages
             if m["type"] == "http.response.early_hint"
         ]
-        debug = [m["info"] for m in self.extension_messages if m["type"] == "http.response.debug"]
         return {
             "push_promises": pushes,
             "early_hints": hints,
-            "debug_info": debug[0] if debug else None,
+            "debug_info": self.checker.debug_info,  # the last one, as in Starlette's client
             "trailers": self.trailers(),
             "extension_messages": list(self.extension_messages),
         }

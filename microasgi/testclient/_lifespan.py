@@ -1,8 +1,10 @@
 """The lifespan protocol as a server runs it: startup, the test, shutdown.
 
 The app runs in a task for the whole lifespan. Its messages are checked by
-:class:`LifespanChecker`. As servers do, an app that raises (or returns) before answering
-``lifespan.startup`` is taken not to support lifespan, and the client carries on without it.
+:class:`LifespanChecker`. An app that raises before answering ``lifespan.startup`` fails the
+startup with its exception, as Starlette's client does; one that returns without a word (or answers
+as if the scope were HTTP) is taken not to support lifespan, as servers do, and the client carries
+on without it.
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ class LifespanRunner:
         app: the ASGI app.
         scope_asgi: the ``asgi`` entry of the scope.
         with_state: offer ``scope["state"]`` (a dict shared, shallow-copied, with every request).
+        strict: check the messages against the spec's rules, not only what servers accept.
     """
 
-    def __init__(self, app: ASGIApp, scope_asgi: dict[str, str], *, with_state: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, scope_asgi: dict[str, str], *, with_state: bool, strict: bool = False
+    ) -> None:
         self.app = app
         self.scope: dict[str, Any] = {"type": "lifespan", "asgi": dict(scope_asgi)}
         if with_state:
             self.scope["state"] = {}
-        self.checker = LifespanChecker()
+        self.checker = LifespanChecker(strict=strict)
         self.supported = True
         self.error: Exception | None = None
         self.protocol_error: ASGIProtocolError | None = None
@@ -77,12 +82,21 @@ class LifespanRunner:
         await self._to_app.send({"type": "lifespan.startup"})
         reply = await self._reply()
         foreign = self.protocol_error is not None and self.protocol_error.rule == "lifespan.foreign"
-        if reply is None and (self.protocol_error is None or foreign):
-            # SPEC: an app that raises (or returns) on the lifespan scope does not support it;
-            # servers carry on without lifespan, and so does the test client.
+        silent = self.protocol_error is None and self.error is None
+        if reply is None and (silent or foreign):
+            # SPEC: an app that returns on the lifespan scope without a word does not support
+            # it; servers carry on without lifespan, and so does the test client. One that
+            # raises fails the startup with its error below, as in Starlette's client.
             self.supported = False
             self.error = self.protocol_error = None
             return
+        if reply is None and self.error is not None:
+            self.error.add_note(
+                "The app raised this on the lifespan scope, which entering `with TestClient(app)` "
+                "starts (as Starlette's client, the startup fails with it). An app without "
+                "lifespan support should return when scope['type'] == 'lifespan' (the client "
+                "then carries on without lifespan), or be used without `with`."
+            )
         if reply is None or reply["type"] == "lifespan.startup.failed":
             await self._reply()  # let the app return (Starlette's router re-raises after failing)
             self._raise_errors()

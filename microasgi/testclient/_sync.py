@@ -7,15 +7,15 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from types import TracebackType
 from typing import Any, Literal, Self
 
+import anyio.to_thread
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from microasgi.testclient._base import Files, _ClientBase
 from microasgi.testclient._cookies import Cookies
-from microasgi.testclient._core import check_timeout
-from microasgi.testclient._request import Content, HeaderTypes, ParamTypes
-from microasgi.testclient._response import (
-    TestResponse,
-)
+from microasgi.testclient._core import Outgoing, check_timeout
+from microasgi.testclient._request import Content, HeaderTypes, ParamTypes, TestRequest
+from microasgi.testclient._response import TestResponse
+from microasgi.testclient._streams import StreamedResponse
 from microasgi.testclient._websocket import WebSocketTestSession
 from microasgi.types import ASGIApp
 
@@ -46,6 +46,11 @@ class TestClient(_ClientBase):
         lifespan_state: offer ``scope["state"]`` to lifespan and copy it into every request.
         max_redirects: how many redirects to follow before raising :class:`TooManyRedirects`.
         client: ``scope["client"]``.
+        strict: check the app's messages against what the ASGI spec says, not only what real
+            servers accept (the default).
+
+    An ASGI 2 app (a double callable, ``app(scope)`` returning ``instance(receive, send)``) is
+    driven as well, detected as asgiref and Starlette detect it.
 
     Raises:
         ValueError: if ``base_url``, ``spec_version`` or ``backend`` is invalid.
@@ -70,6 +75,7 @@ class TestClient(_ClientBase):
         lifespan_state: bool = True,
         max_redirects: int = 20,
         client: tuple[str, int] = ("testclient", 50000),
+        strict: bool = False,
     ) -> None:
         if backend not in ("asyncio", "trio"):
             raise ValueError(f'backend must be "asyncio" or "trio", got {backend!r}.')
@@ -86,11 +92,15 @@ class TestClient(_ClientBase):
             lifespan_state,
             max_redirects,
             client,
+            strict,
         )
         self.backend = backend
         self.backend_options = backend_options or {}
         self._portal: BlockingPortal | None = None
         self._stack = ExitStack()
+        # Responses streaming from the app, each with what closes it (its portal too, outside
+        # a `with` block).
+        self._open_streams: set[ExitStack] = set()
 
     @contextmanager
     def _portal_factory(self) -> Iterator[BlockingPortal]:
@@ -107,6 +117,7 @@ class TestClient(_ClientBase):
             )
             stack.callback(setattr, self, "_portal", None)
             stack.enter_context(portal.wrap_async_context_manager(self._core.lifespan()))
+            stack.callback(self.close)  # responses left open are cancelled before the shutdown
             self._stack = stack.pop_all()
         return self
 
@@ -117,6 +128,57 @@ class TestClient(_ClientBase):
         traceback: TracebackType | None,
     ) -> None:
         self._stack.__exit__(exc_type, exc, traceback)
+
+    def close(self) -> None:
+        """Close the responses still streaming (``send(..., stream=True)``): each unfinished one
+        cancels its app, as HTTPX's ``close()`` does through Starlette's transport.
+
+        The client stays usable; leaving a ``with`` block calls this before the lifespan shutdown.
+        """
+        with ExitStack() as closing:
+            for stack in list(self._open_streams):
+                closing.callback(stack.close)
+
+    def _open(
+        self, out: Outgoing, follow_redirects: bool | None, limit: float | None
+    ) -> tuple[StreamedResponse, ExitStack]:
+        """Start ``out`` streaming; the stack returned closes it (and a per-request portal)."""
+        stream = self._core.stream(out, follow_redirects=follow_redirects, limit=limit)
+        with ExitStack() as stack:
+            portal = stack.enter_context(self._portal_factory())
+            response = stack.enter_context(portal.wrap_async_context_manager(stream))
+            opened = stack.pop_all()
+        self._open_streams.add(opened)
+        opened.callback(self._open_streams.discard, opened)
+        response._portal = portal
+        response._on_close = opened.close
+
+        async def aclose() -> None:  # from an event loop: the blocking close runs in a thread
+            await anyio.to_thread.run_sync(opened.close)
+
+        response._on_aclose = aclose
+        return response, opened
+
+    def send(
+        self,
+        request: TestRequest,
+        *,
+        stream: bool = False,
+        follow_redirects: bool | None = None,
+    ) -> TestResponse:
+        """Send a request from :meth:`build_request`, as HTTPX's ``Client.send``.
+
+        With ``stream=True`` the response comes back as soon as the app starts it; read it with
+        ``iter_bytes()``/``read()`` and close it with ``response.close()`` (closing it before the
+        end cancels the app; ``client.close()`` closes those left open).
+        """
+        out = self._outgoing(request)
+        if stream:
+            return self._open(out, follow_redirects, None)[0]
+        with self._portal_factory() as portal:
+            return portal.call(
+                lambda: self._core.send(out, follow_redirects=follow_redirects, limit=None)
+            )
 
     def request(
         self,
@@ -172,20 +234,16 @@ class TestClient(_ClientBase):
     ) -> Iterator[TestResponse]:
         """Send a request and yield the response as soon as it starts; read it with ``iter_bytes()``.
 
-        The app keeps running while the block reads; leaving the block early disconnects the
-        client (the app's ``receive`` returns ``http.disconnect``) and stops the app.
+        The app produces each chunk only once the test has read the one before. Leaving the
+        block (or ``response.close()``) before the end of the body cancels the app; after it,
+        the client waits for the app to return (its background tasks).
         """
         out = self._core.build(
             method, url, params=params, headers=headers, cookies=cookies,
             content=content, data=data, files=files, json=json,
         )  # fmt: skip
-        limit = check_timeout(timeout)
-        stream = self._core.stream(out, follow_redirects=follow_redirects, limit=limit)
-        with (
-            self._portal_factory() as portal,
-            portal.wrap_async_context_manager(stream) as response,
-        ):
-            response._portal = portal
+        response, opened = self._open(out, follow_redirects, check_timeout(timeout))
+        with opened:
             yield response
 
     def get(

@@ -5,15 +5,28 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import gzip
+import itertools
 import json
 import zlib
-from collections.abc import AsyncIterator, Callable
+from asyncio import Task
+from asyncio import current_task as asyncio_current_task
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import anyio
+import anyio.lowlevel
 import pytest
+import sniffio
+import trio.lowlevel
 
+from microasgi.applications import MicroASGI
+from microasgi.background import BackgroundTask
+from microasgi.middleware import Middleware
+from microasgi.requests import Request
+from microasgi.responses import JSONResponse, PlainTextResponse
+from microasgi.routing import Route
 from microasgi.testclient import (
     ASGIProtocolError,
     AsyncTestClient,
@@ -25,8 +38,20 @@ from microasgi.testclient import (
 )
 from microasgi.testclient._decoding import accept_encoding
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
+from microasgi.websockets import WebSocket, WebSocketDisconnect
 
-TestClientFactory = Callable[..., TestClient]
+ASGIInstance = Callable[[Receive, Send], Any]
+
+
+class TestClientFactory(Protocol):
+    """The ``test_client_factory`` fixture: ``TestClient`` on the test's backend."""
+
+    __test__: bool  # False: not a pytest test class, despite the name
+
+    def __call__(self, app: ASGIApp, **options: Any) -> TestClient: ...
+
+
+TestClientFactory.__test__ = False
 
 
 def respond(
@@ -104,8 +129,9 @@ async def test_scope_is_what_a_server_sends() -> None:
     assert scope["root_path"] == ""
     assert scope["client"] == ["testclient", 50000]
     assert scope["server"] == ["testserver", 80]
-    assert scope["extensions"] == {"http.response.debug": {}}
-    assert "state" not in scope
+    # What Starlette's client advertises; the lifespan state (empty outside the lifespan block).
+    assert scope["extensions"] == {"http.response.debug": {}, "http.response.trailers": {}}
+    assert scope["state"] == {}
     assert scope["headers"] == [
         ["host", "testserver"],
         ["accept", "*/*"],
@@ -218,6 +244,23 @@ async def test_request_body_streams_with_more_body(
 async def test_request_body_from_an_async_iterable() -> None:
     scope = (await AsyncTestClient(scope_echo()).put("/", content=agen(b"x", b"y"))).json()
     assert scope["chunks"] == [["x", True], ["y", False]]
+
+    class Chunks:
+        """An async iterable that is not a generator: nothing to close."""
+
+        def __init__(self) -> None:
+            self.left = [b"p", b"q"]
+
+        def __aiter__(self) -> Chunks:
+            return self
+
+        async def __anext__(self) -> bytes:
+            if not self.left:
+                raise StopAsyncIteration
+            return self.left.pop(0)
+
+    scope = (await AsyncTestClient(scope_echo()).put("/", content=Chunks())).json()
+    assert scope["body"] == "pq"
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch"])
@@ -475,234 +518,6 @@ def test_every_method_sync(test_client_factory: TestClientFactory) -> None:
     assert client.base_url == "http://testserver"
 
 
-# --- disconnect and send-after-disconnect -------------------------------------------------------
-
-
-async def test_disconnect_comes_after_the_body_and_the_response() -> None:
-    seen: list[str] = []
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await read_body(receive)
-
-        async def watch() -> None:
-            message = await receive()
-            seen.append(f"{message['type']} after {len(sent)} sends")
-            seen.append((await receive())["type"])
-
-        sent: list[Message] = []
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch)
-            for message in (START, {**END, "more_body": True}, END):
-                await anyio.lowlevel.checkpoint()
-                sent.append(message)
-                await send(message)
-
-    await AsyncTestClient(app).post("/", content=[b"a", b"b"])
-    assert seen == ["http.disconnect after 3 sends", "http.disconnect"]
-
-
-async def test_disconnect_when_the_client_leaves_early_spec_24() -> None:
-    events: list[str] = []
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send(START)
-        try:
-            while True:
-                await send({"type": "http.response.body", "body": b"x", "more_body": True})
-        except OSError as exc:
-            events.append(type(exc).__name__)
-        events.append((await receive())["type"])
-
-    async with AsyncTestClient(app).stream("GET", "/") as response:
-        async for _ in response.aiter_bytes():
-            break
-    assert events == ["ClientDisconnectedError", "http.disconnect"]
-
-
-@pytest.mark.parametrize("app_blocked", [True, False], ids=["blocked-in-send", "between-sends"])
-async def test_send_after_disconnect_is_a_no_op_below_spec_24(app_blocked: bool) -> None:
-    events: list[str] = []
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send(START)
-        await send({"type": "http.response.body", "body": b"1", "more_body": True})
-        await send({"type": "http.response.body", "body": b"2", "more_body": True})
-        events.append((await receive())["type"])
-        await send({"type": "http.response.body", "body": b"3"})
-        events.append("returned")
-
-    client = AsyncTestClient(app, spec_version="2.3")
-    async with client.stream("GET", "/") as response:
-        async for chunk in response.aiter_bytes():
-            assert chunk == b"1"
-            if app_blocked:
-                await anyio.wait_all_tasks_blocked()
-            break
-    assert events == ["http.disconnect", "returned"]
-
-
-async def test_disconnect_while_blocked_in_send_spec_24() -> None:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send(START)
-        while True:  # never catches the OSError: the client ignores it, as a server does
-            await send({"type": "http.response.body", "body": b"x", "more_body": True})
-
-    async with AsyncTestClient(app).stream("GET", "/") as response:
-        async for _ in response.aiter_bytes():
-            await anyio.wait_all_tasks_blocked()
-            break
-
-
-async def test_an_app_raising_oserror_itself_is_an_error() -> None:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        await AsyncTestClient(app).get("/")
-
-
-# --- streaming -----------------------------------------------------------------------------------
-
-
-def incremental_app(gate: anyio.Event, log: list[str]) -> ASGIApp:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({**START, "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"first", "more_body": True})
-        log.append("waiting")
-        await gate.wait()
-        log.append("released")
-        await send({"type": "http.response.body", "body": b"second"})
-
-    return app
-
-
-async def test_async_stream_is_truly_incremental() -> None:
-    gate, log = anyio.Event(), list[str]()
-    async with AsyncTestClient(incremental_app(gate, log)).stream("GET", "/") as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"] == "text/plain"
-        with pytest.raises(RuntimeError, match=r"response.read\(\)"):
-            _ = response.content
-        chunks = response.aiter_bytes()
-        assert await anext(chunks) == b"first"
-        assert log == []  # the app waits for the reader before it goes on
-        gate.set()
-        assert await anext(chunks) == b"second"
-        assert log == ["waiting", "released"]
-        with pytest.raises(StopAsyncIteration):
-            await anext(chunks)
-        assert response.is_closed
-        with pytest.raises(RuntimeError, match="read once"):
-            await response.aread()
-
-
-def test_sync_stream_is_truly_incremental(test_client_factory: TestClientFactory) -> None:
-    log: list[str] = []
-    holder: dict[str, anyio.Event] = {}
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        holder["gate"] = anyio.Event()
-        await incremental_app(holder["gate"], log)(scope, receive, send)
-
-    client = test_client_factory(app)
-    with client.stream("GET", "/") as response:
-        chunks = response.iter_bytes()
-        assert next(chunks) == b"first"
-        assert "released" not in log  # the first chunk arrived while the app was still held
-        response._portal.call(holder["gate"].set)  # type: ignore[union-attr]
-        assert next(chunks) == b"second"
-        assert list(chunks) == []
-        assert log == ["waiting", "released"]
-
-
-async def test_stream_read_and_rechunk() -> None:
-    app = respond(b"abcdefg")
-    client = AsyncTestClient(app)
-    async with client.stream("GET", "/") as response:
-        assert await response.aread() == b"abcdefg"
-        assert await response.aread() == b"abcdefg"
-        assert response.text == "abcdefg"
-    async with client.stream("GET", "/") as response:
-        assert [c async for c in response.aiter_bytes(3)] == [b"abc", b"def", b"g"]
-    async with client.stream("GET", "/") as response:
-        with pytest.raises(RuntimeError, match="aiter_bytes"):
-            list(response.iter_bytes())
-
-
-def test_sync_stream_read_and_rechunk(test_client_factory: TestClientFactory) -> None:
-    client = test_client_factory(respond(b"abcdefg"))
-    with client.stream("POST", "/", json={"a": 1}) as response:
-        assert list(response.iter_bytes(3)) == [b"abc", b"def", b"g"]
-    with client.stream("GET", "/") as response:
-        assert response.read() == b"abcdefg"
-        assert response.read() == b"abcdefg"
-    with TestClient(respond(b"xy")) as inside, inside.stream("GET", "/") as response:
-        assert response.read() == b"xy"
-
-
-async def test_leaving_a_stream_on_an_error_stops_the_app() -> None:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send(START)
-        await anyio.sleep_forever()
-
-    with pytest.raises(KeyError, match="test failed"):
-        async with AsyncTestClient(app).stream("GET", "/"):
-            raise KeyError("test failed")
-
-
-async def test_stream_records_extensions_and_errors_at_the_end() -> None:
-    app = script(
-        {**START, "trailers": True},
-        {"type": "http.response.body", "body": b"x"},
-        {"type": "http.response.trailers", "headers": [(b"checksum", b"1")]},
-    )
-    client = AsyncTestClient(app, extensions={"http.response.trailers": {}})
-    async with client.stream("GET", "/") as response:
-        assert response.trailers is None
-        assert [c async for c in response.aiter_bytes()] == [b"x"]
-        trailers: Any = response.trailers  # filled in once the body is read
-        assert trailers["checksum"] == "1"
-
-
-async def test_stream_raises_app_errors_after_the_start() -> None:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send(START)
-        await send({"type": "http.response.body", "body": b"x", "more_body": True})
-        raise LookupError("mid-stream")
-
-    async with AsyncTestClient(app).stream("GET", "/") as response:
-        chunks = response.aiter_bytes()
-        assert await anext(chunks) == b"x"
-        with pytest.raises(LookupError, match="mid-stream"):
-            await anext(chunks)
-
-    async with AsyncTestClient(app, raise_server_exceptions=False).stream("GET", "/") as response:
-        assert [c async for c in response.aiter_bytes()] == [b"x"]
-
-
-async def test_stream_raises_errors_before_the_start() -> None:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        raise LookupError("no start")
-
-    with pytest.raises(LookupError, match="no start"):
-        async with AsyncTestClient(app).stream("GET", "/"):
-            pass  # pragma: no cover
-    async with AsyncTestClient(app, raise_server_exceptions=False).stream("GET", "/") as response:
-        assert response.status_code == 500
-        assert [c async for c in response.aiter_bytes()] == []
-
-
-async def test_stream_raises_background_errors_on_exit() -> None:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send(START)
-        await send(END)
-        raise LookupError("background task")
-
-    with pytest.raises(LookupError, match="background task"):
-        async with AsyncTestClient(app).stream("GET", "/") as response:
-            assert response.status_code == 200
-
-
 # --- raise_server_exceptions ---------------------------------------------------------------------
 
 
@@ -738,7 +553,6 @@ def test_app_exceptions_sync(test_client_factory: TestClientFactory) -> None:
         (script(END), "http.order"),
         (script(START, END, END), "http.order"),
         (script({**START, "status": "200"}), "http.response.start.status"),
-        (script({**START, "headers": [(b"X-Up", b"1")]}), "headers.lowercase"),
         (script({**START, "headers": [("x", "1")]}), "headers.bytes"),
         (script(START, {"type": "http.response.body", "body": "text"}), "http.response.body.body"),
         (
@@ -763,7 +577,6 @@ def test_app_exceptions_sync(test_client_factory: TestClientFactory) -> None:
             script({**START, "status": 204}, {"type": "http.response.body", "body": b"x"}),
             "http.body.forbidden",
         ),
-        (script(), "http.incomplete"),
         (script(START), "http.incomplete"),
         (script(START, {**END, "more_body": True}), "http.incomplete"),
     ],
@@ -1163,3 +976,468 @@ def test_a_given_host_header_replaces_the_url_host(test_client_factory: Any) -> 
     client.get("/", headers={"Host": "tenant.example.com"})
     client.get("/")
     assert seen == [[(b"host", b"tenant.example.com")], [(b"host", b"testserver")]]
+
+
+# --- defaults, as Starlette's client (HTTPX) sends them ------------------------------------------
+
+
+def test_default_headers(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(scope_echo())
+    assert client.headers.items() == [
+        ("accept", "*/*"),
+        ("accept-encoding", accept_encoding()),
+        ("connection", "keep-alive"),
+        ("user-agent", "testclient"),
+    ]
+    assert client.headers["User-Agent"] == "testclient"  # names are case-insensitive
+    client.headers["user-agent"] = "custom"
+    del client.headers["accept-encoding"]
+    sent = dict(map(tuple, client.get("/").json()["headers"]))
+    assert sent["user-agent"] == "custom"
+    assert "accept-encoding" not in sent
+    client.headers = {"X-Token": "t"}  # assigning keeps the defaults, as HTTPX
+    assert client.headers["x-token"] == "t"
+    assert client.headers["user-agent"] == "testclient"
+
+
+async def test_given_headers_replace_the_defaults() -> None:
+    client = AsyncTestClient(scope_echo(), headers={"User-Agent": "mine", "Accept": "text/html"})
+    sent = dict(map(tuple, (await client.get("/")).json()["headers"]))
+    assert (sent["user-agent"], sent["accept"], sent["connection"]) == (
+        "mine",
+        "text/html",
+        "keep-alive",
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "server", "host"),
+    [
+        ("http://[::1]", ["::1", 80], "[::1]"),
+        ("http://[::1]:8000", ["::1", 8000], "[::1]:8000"),
+        ("http://[::1]:0", ["::1", 0], "[::1]:0"),
+        ("https://example.org:0", ["example.org", 0], "example.org:0"),
+    ],
+)
+async def test_base_url_port_zero_is_kept(base_url: str, server: list[Any], host: str) -> None:
+    scope = (await AsyncTestClient(scope_echo(), base_url=base_url).get("/")).json()
+    assert scope["server"] == server
+    assert dict(map(tuple, scope["headers"]))["host"] == host
+
+
+def test_strict_reaches_every_checker(test_client_factory: TestClientFactory) -> None:
+    upper = respond(b"", headers=[(b"X-Upper", b"1")])
+    assert test_client_factory(upper).get("/").headers["x-upper"] == "1"  # as servers accept
+    client = test_client_factory(upper, strict=True)
+    assert client.strict is True
+    with pytest.warns(UserWarning, match="headers.lowercase"):
+        client.get("/")
+
+    async def ws(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "headers": [(b"X-Upper", b"1")]})
+        await send({"type": "websocket.close", "code": 1000})
+
+    with pytest.warns(UserWarning, match="headers.lowercase"):
+        with test_client_factory(ws, strict=True).websocket_connect("/") as session:
+            assert session.receive()["type"] == "websocket.close"
+
+    async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": 3})
+
+    with pytest.raises(RuntimeError, match="startup failed: 3"):
+        with test_client_factory(lifespan):
+            pass  # pragma: no cover
+    with pytest.raises(ASGIProtocolError, match="must be str"):
+        with test_client_factory(lifespan, strict=True):
+            pass  # pragma: no cover
+
+
+async def test_strict_async() -> None:
+    client = AsyncTestClient(respond(b"", headers=[(b"X-Upper", b"1")]), strict=True)
+    assert client.strict is True
+    with pytest.warns(UserWarning, match="headers.lowercase"):
+        await client.get("/")
+
+
+# --- apps: ASGI 2, disconnects -----------------------------------------------------------------
+
+
+def asgi2_function_app(scope: Scope) -> Callable[[Receive, Send], Any]:
+    async def instance(receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await respond(scope["type"].encode())(scope, receive, send)
+
+    return instance
+
+
+class ASGI2ClassApp:
+    """The classic ASGI 2 shape: the class is called with the scope, the instance awaited."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Receive, send: Send) -> None:
+        await respond(b"class")(self.scope, receive, send)
+
+
+def test_asgi2_apps_are_driven(test_client_factory: TestClientFactory) -> None:
+    with test_client_factory(asgi2_function_app) as client:  # type: ignore[arg-type]
+        assert client.app is cast(Any, asgi2_function_app)  # the app as given
+        assert client.get("/").text == "http"
+        with client.stream("GET", "/") as response:
+            assert response.read() == b"http"
+    assert test_client_factory(ASGI2ClassApp).get("/").text == "class"  # type: ignore[arg-type]
+
+
+async def test_asgi2_apps_are_driven_async() -> None:
+    async with AsyncTestClient(asgi2_function_app) as client:  # type: ignore[arg-type]
+        assert (await client.get("/")).text == "http"
+    assert (await AsyncTestClient(ASGI2ClassApp).get("/")).text == "class"  # type: ignore[arg-type]
+
+
+async def test_asgi3_lookalikes_are_not_wrapped() -> None:
+    class Endpoint:
+        """An awaitable class (as HTTPEndpoint): ASGI 3, built and awaited per call."""
+
+        def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            self.args = (scope, receive, send)
+
+        def __await__(self) -> Any:
+            return respond(b"awaitable")(*self.args).__await__()
+
+    class Instance:
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await respond(b"instance")(scope, receive, send)
+
+    assert (await AsyncTestClient(Endpoint).get("/")).text == "awaitable"
+    assert (await AsyncTestClient(Instance()).get("/")).text == "instance"
+
+
+async def test_is_disconnected_once_the_response_is_complete() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        seen.append(f"before: {await request.is_disconnected()}")
+
+        async def after() -> None:
+            seen.append(f"background: {await request.is_disconnected()}")
+
+        await PlainTextResponse("hi", background=BackgroundTask(after))(scope, receive, send)
+        seen.append(f"returned: {await request.is_disconnected()}")
+
+    assert (await AsyncTestClient(app).get("/")).text == "hi"
+    assert seen == ["before: False", "background: True", "returned: True"]
+    seen.clear()
+    async with AsyncTestClient(app).stream("GET", "/") as response:
+        assert await response.aread() == b"hi"
+    assert seen == ["before: False", "background: True", "returned: True"]
+
+
+def test_is_disconnected_once_the_response_is_complete_sync(
+    test_client_factory: TestClientFactory,
+) -> None:
+    seen: list[bool] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await send({"type": "http.response.body", "body": b"x"})
+        seen.append(await Request(scope, receive).is_disconnected())
+
+    assert test_client_factory(app).get("/").text == "x"
+    assert seen == [True]
+
+
+# --- build_request and send, as HTTPX's ----------------------------------------------------------
+
+
+async def test_build_request_then_send() -> None:
+    client = AsyncTestClient(scope_echo(), cookies={"jar": "1"})
+    request = client.build_request(
+        "post", "/p", params={"a": "1"}, json={"k": 1}, headers={"X-T": "t"}, cookies={"c": "v"}
+    )
+    assert request.method == "POST"
+    assert str(request.url) == "http://testserver/p?a=1"
+    assert request.headers["host"] == "testserver"
+    assert request.headers["cookie"] == "jar=1; c=v"
+    assert request.content == b'{"k":1}'
+    response = await client.send(request)
+    scope = response.json()
+    assert [tuple(h) for h in scope["headers"]] == [
+        (name.decode(), value.decode()) for name, value in request.headers.raw
+    ]
+    assert scope["body"] == '{"k":1}'
+    assert response.request.headers == request.headers
+    again = await client.send(response.request)  # a sent request can be sent again
+    assert again.json()["body"] == '{"k":1}'
+
+
+def test_build_request_then_send_sync(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(scope_echo())
+    request = client.build_request("GET", "/x", headers={"Host": "other.example"})
+    assert client.send(request).json()["headers"][0] == ["host", "other.example"]
+    streamed = client.build_request("PUT", "/", content=iter([b"a", b"b"]))
+    assert streamed.content is None
+    assert client.send(streamed).json()["body"] == "ab"
+    with pytest.raises(RuntimeError, match="streamed from an iterator and is gone"):
+        client.send(streamed)
+    with pytest.raises(TypeError, match="build_request"):
+        client.send("GET /")  # type: ignore[arg-type]
+
+
+async def test_a_sent_request_follows_redirects() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/old":
+            await respond(b"", 307, [(b"location", b"/new")])(scope, receive, send)
+        else:
+            await scope_echo()(scope, receive, send)
+
+    client = AsyncTestClient(app)
+    response = await client.send(client.build_request("POST", "/old", content=b"body"))
+    assert response.json()["path"] == "/new"
+    assert response.json()["body"] == "body"
+    not_followed = await client.send(client.build_request("GET", "/old"), follow_redirects=False)
+    assert not_followed.status_code == 307
+
+
+# --- Starlette 1.10's tests/test_testclient.py: lifecycle, lifespan, ASGI 2, defaults ---------------
+# Ported with the imports changed only (``Starlette(`` -> ``MicroASGI(``); the bodies are Starlette's.
+
+
+def current_task() -> Task[Any] | trio.lowlevel.Task:
+    # anyio's TaskInfo comparisons are invalid after their associated native
+    # task object is GC'd https://github.com/agronholm/anyio/issues/324
+    asynclib_name = sniffio.current_async_library()
+    if asynclib_name == "trio":
+        return trio.lowlevel.current_task()
+
+    if asynclib_name == "asyncio":
+        task = asyncio_current_task()
+        if task is None:
+            raise RuntimeError("must be called from a running task")  # pragma: no cover
+        return task
+    raise RuntimeError(f"unsupported asynclib={asynclib_name}")  # pragma: no cover
+
+
+def test_use_testclient_as_contextmanager(
+    test_client_factory: TestClientFactory, anyio_backend_name: str
+) -> None:
+    """
+    This test asserts a number of properties that are important for an
+    app level task_group
+    """
+    counter = itertools.count()
+    identity_runvar = anyio.lowlevel.RunVar[int]("identity_runvar")
+
+    def get_identity() -> int:
+        try:
+            return identity_runvar.get()
+        except LookupError:
+            token = next(counter)
+            identity_runvar.set(token)
+            return token
+
+    startup_task = object()
+    startup_loop = None
+    shutdown_task = object()
+    shutdown_loop = None
+
+    @asynccontextmanager
+    async def lifespan_context(app: MicroASGI) -> AsyncGenerator[None, None]:
+        nonlocal startup_task, startup_loop, shutdown_task, shutdown_loop
+
+        startup_task = current_task()
+        startup_loop = get_identity()
+        async with anyio.create_task_group():
+            yield
+        shutdown_task = current_task()
+        shutdown_loop = get_identity()
+
+    async def loop_id(request: Request) -> JSONResponse:
+        return JSONResponse(get_identity())
+
+    app = MicroASGI(
+        lifespan=lifespan_context,
+        routes=[Route("/loop_id", endpoint=loop_id)],
+    )
+
+    client = test_client_factory(app)
+
+    with client:
+        # within a TestClient context every async request runs in the same thread
+        assert client.get("/loop_id").json() == 0
+        assert client.get("/loop_id").json() == 0
+
+    # that thread is also the same as the lifespan thread
+    assert startup_loop == 0
+    assert shutdown_loop == 0
+
+    # lifespan events run in the same task, this is important because a task
+    # group must be entered and exited in the same task.
+    assert startup_task is shutdown_task
+
+    # outside the TestClient context, new requests continue to spawn in new
+    # event loops in new threads
+    assert client.get("/loop_id").json() == 1
+    assert client.get("/loop_id").json() == 2
+
+    first_task = startup_task
+
+    with client:
+        # the TestClient context can be re-used, starting a new lifespan task
+        # in a new thread
+        assert client.get("/loop_id").json() == 3
+        assert client.get("/loop_id").json() == 3
+
+    assert startup_loop == 3
+    assert shutdown_loop == 3
+
+    # lifespan events still run in the same task, with the context but...
+    assert startup_task is shutdown_task
+
+    # ... the second TestClient context creates a new lifespan task.
+    assert first_task is not startup_task
+
+
+def test_error_on_startup(test_client_factory: TestClientFactory) -> None:
+    @asynccontextmanager
+    async def lifespan(app: MicroASGI) -> AsyncGenerator[None, None]:
+        raise RuntimeError("Startup error")
+        yield  # type: ignore[unreachable]
+
+    startup_error_app = MicroASGI(lifespan=lifespan)
+
+    with pytest.raises(RuntimeError, match="Startup error"):
+        with test_client_factory(startup_error_app):
+            pass  # pragma: no cover
+
+
+def test_exception_in_middleware(test_client_factory: TestClientFactory) -> None:
+    class MiddlewareException(Exception):
+        pass
+
+    class BrokenMiddleware:
+        def __init__(self, app: ASGIApp):
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            raise MiddlewareException()
+
+    broken_middleware = MicroASGI(middleware=[Middleware(BrokenMiddleware)])
+
+    with pytest.raises(MiddlewareException):
+        with test_client_factory(broken_middleware):
+            pass  # pragma: no cover
+
+
+def test_testclient_asgi2(test_client_factory: TestClientFactory) -> None:
+    def app(scope: Scope) -> ASGIInstance:
+        async def inner(receive: Receive, send: Send) -> None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [[b"content-type", b"text/plain"]],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"Hello, world!"})
+
+        return inner
+
+    client = test_client_factory(app)  # type: ignore
+    response = client.get("/")
+    assert response.text == "Hello, world!"
+
+
+def test_websocket_blocking_receive(test_client_factory: TestClientFactory) -> None:
+    def app(scope: Scope) -> ASGIInstance:
+        async def respond(websocket: WebSocket) -> None:
+            await websocket.send_json({"message": "test"})
+
+        async def asgi(receive: Receive, send: Send) -> None:
+            websocket = WebSocket(scope, receive=receive, send=send)
+            await websocket.accept()
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(respond, websocket)
+                try:
+                    # this will block as the client does not send us data
+                    # it should not prevent `respond` from executing though
+                    await websocket.receive_json()
+                except WebSocketDisconnect:
+                    pass
+
+        return asgi
+
+    client = test_client_factory(app)  # type: ignore
+    with client.websocket_connect("/") as websocket:
+        data = websocket.receive_json()
+        assert data == {"message": "test"}
+
+
+def test_websocket_not_block_on_close(test_client_factory: TestClientFactory) -> None:
+    cancelled = False
+
+    def app(scope: Scope) -> ASGIInstance:
+        async def asgi(receive: Receive, send: Send) -> None:
+            nonlocal cancelled
+            try:
+                websocket = WebSocket(scope, receive=receive, send=send)
+                await websocket.accept()
+                await anyio.sleep_forever()
+            except anyio.get_cancelled_exc_class():
+                cancelled = True
+                raise
+
+        return asgi
+
+    client = test_client_factory(app)  # type: ignore
+    with client.websocket_connect("/"):
+        ...
+    assert cancelled
+
+
+@pytest.mark.parametrize(
+    ("base_url", "server", "host"),
+    [
+        ("http://[::1]", ["::1", 80], "[::1]"),
+        ("http://[::1]:8000", ["::1", 8000], "[::1]:8000"),
+        ("http://[::1]:0", ["::1", 0], "[::1]:0"),
+    ],
+)
+def test_ipv6_base_url(
+    test_client_factory: TestClientFactory, base_url: str, server: list[str | int], host: str
+) -> None:
+    def homepage(request: Request) -> JSONResponse:
+        return JSONResponse({"server": request.scope["server"], "host": request.headers["host"]})
+
+    app = MicroASGI(routes=[Route("/", endpoint=homepage)])
+    client = test_client_factory(app, base_url=base_url)
+    response = client.get("/")
+    assert response.json() == {"server": server, "host": host}
+
+
+@pytest.mark.parametrize("empty", [True, False])
+def test_capture_trailers(test_client_factory: TestClientFactory, empty: bool) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert "http.response.trailers" in scope["extensions"]
+        await send({"type": "http.response.start", "status": 200, "trailers": True})
+        await send({"type": "http.response.body", "body": b"hello"})
+        await anyio.lowlevel.checkpoint()
+        headers = [] if empty else [(b"x-item", b"one")]
+        await send({"type": "http.response.trailers", "headers": headers, "more_trailers": True})
+        headers = [] if empty else [(b"x-item", b"two")]
+        await send({"type": "http.response.trailers", "headers": headers})
+
+    response = test_client_factory(app).get("/", headers={"te": "trailers"})
+    assert response.content == b"hello"
+    assert response.extensions["http.response.trailers"] == (
+        [] if empty else [(b"x-item", b"one"), (b"x-item", b"two")]
+    )
+    assert "x-item" not in response.headers

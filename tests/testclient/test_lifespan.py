@@ -40,7 +40,7 @@ def lifespan_app(
                 raise RuntimeError("shutdown exploded")
             return
         state = scope.get("state")
-        if state is not None:
+        if state:
             state["items"].append(scope["path"])  # the shallow copy shares the list
             state["per_request"] = scope["path"]  # but not the keys
         body = repr(sorted(state.items()) if state is not None else None).encode()
@@ -77,9 +77,10 @@ async def test_async_lifespan_with_state() -> None:
     assert app.log == ["lifespan.startup", "lifespan.shutdown"]  # type: ignore[attr-defined]
 
 
-async def test_no_lifespan_no_state() -> None:
+async def test_no_lifespan_empty_state() -> None:
+    # As in Starlette's client: outside the lifespan block, requests get an empty state.
     app = lifespan_app()
-    assert (await AsyncTestClient(app).get("/")).text == "None"
+    assert (await AsyncTestClient(app).get("/")).text == "[]"
     assert app.log == []  # type: ignore[attr-defined]
 
 
@@ -108,13 +109,32 @@ async def returning_app(scope: Scope, receive: Receive, send: Send) -> None:
         await http_only_app(scope, receive, send)
 
 
-@pytest.mark.parametrize("app", [raising_app, http_only_app, returning_app])
+@pytest.mark.parametrize("app", [http_only_app, returning_app])
 def test_lifespan_unsupported_is_tolerated(
     test_client_factory: TestClientFactory, app: ASGIApp
 ) -> None:
+    # An app that returns on the lifespan scope without a word, or answers it as HTTP, does not
+    # support lifespan: as servers do, the client carries on without it.
     with test_client_factory(app) as client:
         assert client.app_state is None
         assert client.get("/").status_code == 204
+
+
+def test_an_exception_on_the_lifespan_scope_is_raised(
+    test_client_factory: TestClientFactory,
+) -> None:
+    # As in Starlette's client: an exception from the app call fails the startup, with a note.
+    with pytest.raises(ValueError, match="unsupported scope type 'lifespan'") as caught:
+        with test_client_factory(raising_app):
+            pass  # pragma: no cover
+    assert "return when scope['type'] == 'lifespan'" in caught.value.__notes__[0]
+    assert test_client_factory(raising_app).get("/").status_code == 204  # without `with`: fine
+
+
+async def test_an_exception_on_the_lifespan_scope_is_raised_async() -> None:
+    with pytest.raises(ValueError, match="unsupported scope type 'lifespan'"):
+        async with AsyncTestClient(raising_app):
+            pass  # pragma: no cover
 
 
 @pytest.mark.parametrize(
@@ -138,9 +158,10 @@ def test_lifespan_unsupported_is_tolerated(
             "startup exploded",
         ),
         (
+            # Servers only show the message, whatever its type (strict mode wants a str).
             lifespan_app(startup={"type": "lifespan.startup.failed", "message": 3}),
-            ASGIProtocolError,
-            "must be str",
+            RuntimeError,
+            "startup failed: 3",
         ),
         (
             lifespan_app(startup={"type": "lifespan.shutdown.complete"}),
