@@ -218,8 +218,11 @@ async def test_add_websocket_route() -> None:
         async with AsyncTestClient(target).websocket_connect(path) as session:
             await session.send_text("x")
             assert await session.receive_text() == "-:x"
-    with pytest.raises(RuntimeError, match="Cannot add a websocket route after the application"):
-        app.add_websocket_route("/late", echo)
+    # As in Starlette, a websocket route may be added after the app started.
+    app.add_websocket_route("/late", echo)
+    async with AsyncTestClient(app).websocket_connect("/late") as session:
+        await session.send_text("y")
+        assert await session.receive_text() == "-:y"
 
 
 # --- endpoints that are not 'async def' but return an awaitable (as Starlette accepts) ----------
