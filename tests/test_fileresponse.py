@@ -791,15 +791,22 @@ async def test_reading_stops_when_the_client_leaves(
 
 async def test_old_spec_with_a_request_body_never_steals_it(big_file: Path) -> None:
     # A request body may still be unread: no watcher (it would steal body messages), so the
-    # response runs to the end on a server whose send() does not raise.
-    counter = Counter(serve(big_file))
-    async with client(counter, spec_version="2.3").stream(
-        "POST", "/", content=b"unread body"
-    ) as response:
-        async for chunk in response.aiter_bytes():
-            assert chunk
-            break
-    assert counter.chunks == 128
+    # response runs to the end on a server whose send() does not raise, even one whose receive()
+    # already reports the disconnect. (The test client cancels an app that is not waiting for
+    # it when the test leaves a stream, so this runs on a raw server stand-in.)
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "method": "POST",
+        "headers": [(b"content-length", b"11")],
+        "asgi": {"spec_version": "2.3"},
+        "http_version": "1.1",
+    }
+    await raw_call(FileResponse(big_file), scope, send)
+    assert sum(1 for message in sent if message.get("body")) == 128
 
 
 async def test_old_spec_complete_download(file: Path) -> None:

@@ -26,8 +26,8 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_tasks_run_after_the_response() -> None:
-    async with AsyncTestClient(app) as client:
-        response = await client.post("/signup")
+    client = AsyncTestClient(app)
+    response = await client.post("/signup")
     assert response.json() == {"user": "ada"}
     assert outbox[-1] == "ada@example.com"
     assert audit[-1] == "signup:ada"

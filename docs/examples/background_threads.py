@@ -28,6 +28,6 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_blocking_work_off_the_loop() -> None:
-    async with AsyncTestClient(app) as client:
-        response = await client.get("/")
+    client = AsyncTestClient(app)
+    response = await client.get("/")
     assert response.text == f"{slow_hash(b'secret', rounds=1000)[:8]} alpha,beta"

@@ -21,9 +21,9 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_http_exception_becomes_the_answer() -> None:
-    async with AsyncTestClient(app) as client:
-        found = await client.get("/notes/1")
-        missing = await client.get("/notes/2")
+    client = AsyncTestClient(app)
+    found = await client.get("/notes/1")
+    missing = await client.get("/notes/2")
     assert found.text == "Buy milk"
     assert missing.status_code == 404
     assert missing.text == "No note '2'"

@@ -34,8 +34,8 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 async def test_parse_a_form() -> None:
-    async with AsyncTestClient(app) as client:
-        response = await client.post("/", content=b"q=caf%C3%A9+au+lait&q=tea&empty=", headers=FORM)
+    client = AsyncTestClient(app)
+    response = await client.post("/", content=b"q=caf%C3%A9+au+lait&q=tea&empty=", headers=FORM)
     assert response.json() == [["q", "café au lait"], ["q", "tea"], ["empty", ""]]
 
 
@@ -43,9 +43,9 @@ async def test_limits_while_streaming() -> None:
     def many_fields() -> list[bytes]:
         return [b"a=1&"] * 1000  # refused at the sixth field, long before the end
 
-    async with AsyncTestClient(app) as client:
-        too_many = await client.post("/", content=many_fields(), headers=FORM)
-        too_long = await client.post("/", content=b"a=" + b"x" * 65, headers=FORM)
+    client = AsyncTestClient(app)
+    too_many = await client.post("/", content=many_fields(), headers=FORM)
+    too_long = await client.post("/", content=b"a=" + b"x" * 65, headers=FORM)
     assert (too_many.status_code, too_many.text) == (
         400,
         "Too many fields in the form: the limit is 5.",
@@ -58,11 +58,11 @@ async def test_limits_while_streaming() -> None:
 
 async def test_charsets() -> None:
     latin1 = {"content-type": "application/x-www-form-urlencoded; charset=iso-8859-1"}
-    async with AsyncTestClient(app) as client:
-        by_header = await client.post("/", content=b"a=caf%E9", headers=latin1)
-        by_field = await client.post("/", content=b"_charset_=cp1252&a=%80", headers=FORM)
-        unknown = await client.post("/", content=b"_charset_=klingon&a=1", headers=FORM)
-        invalid = await client.post("/", content=b"a=%E9", headers=FORM)
+    client = AsyncTestClient(app)
+    by_header = await client.post("/", content=b"a=caf%E9", headers=latin1)
+    by_field = await client.post("/", content=b"_charset_=cp1252&a=%80", headers=FORM)
+    unknown = await client.post("/", content=b"_charset_=klingon&a=1", headers=FORM)
+    invalid = await client.post("/", content=b"a=%E9", headers=FORM)
     assert by_header.json() == [["a", "café"]]
     assert by_field.json() == [["_charset_", "cp1252"], ["a", "€"]]
     assert unknown.status_code == invalid.status_code == 400

@@ -33,12 +33,12 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_fields_and_files() -> None:
-    async with AsyncTestClient(app) as client:
-        response = await client.post(
-            "/",
-            data={"title": "Quarterly report"},
-            files={"report": ("q3.csv", b"month,total\njuly,12\n", "text/csv")},
-        )
+    client = AsyncTestClient(app)
+    response = await client.post(
+        "/",
+        data={"title": "Quarterly report"},
+        files={"report": ("q3.csv", b"month,total\njuly,12\n", "text/csv")},
+    )
     assert response.json() == {
         "title": "Quarterly report",
         "report": "q3.csv (text/csv, 20 bytes)",
@@ -49,12 +49,12 @@ async def test_malformed_bodies_are_400() -> None:
     multipart = {"content-type": "multipart/form-data; boundary=xyz"}
     truncated = b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\nhal'
     nameless = b"--xyz\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--xyz--"
-    async with AsyncTestClient(app) as client:
-        cut = await client.post("/", content=truncated, headers=multipart)
-        no_name = await client.post("/", content=nameless, headers=multipart)
-        no_boundary = await client.post(
-            "/", content=b"", headers={"content-type": "multipart/form-data"}
-        )
+    client = AsyncTestClient(app)
+    cut = await client.post("/", content=truncated, headers=multipart)
+    no_name = await client.post("/", content=nameless, headers=multipart)
+    no_boundary = await client.post(
+        "/", content=b"", headers={"content-type": "multipart/form-data"}
+    )
     assert (cut.status_code, cut.text) == (
         400,
         "The multipart body ended before its closing boundary: it is truncated.",

@@ -38,8 +38,8 @@ async def test_charset_field_and_part_charset() -> None:
         + part(b"motto", b"\xc3\xa0 bient\xc3\xb4t", b"text/plain; charset=utf-8")
         + b"--xyz--\r\n"
     )
-    async with AsyncTestClient(app) as client:
-        response = await client.post("/", content=body, headers=MULTIPART)
+    client = AsyncTestClient(app)
+    response = await client.post("/", content=body, headers=MULTIPART)
     assert response.json() == [
         ["city", "Zürich"],
         ["_charset_", "iso-8859-1"],
@@ -50,8 +50,8 @@ async def test_charset_field_and_part_charset() -> None:
 async def test_bad_charsets_fall_back_to_latin1() -> None:
     unknown = part(b"a", b"caf\xe9", b"text/plain; charset=klingon") + b"--xyz--\r\n"
     invalid = part(b"a", b"\xff") + b"--xyz--\r\n"  # not UTF-8
-    async with AsyncTestClient(app) as client:
-        first = await client.post("/", content=unknown, headers=MULTIPART)
-        second = await client.post("/", content=invalid, headers=MULTIPART)
+    client = AsyncTestClient(app)
+    first = await client.post("/", content=unknown, headers=MULTIPART)
+    second = await client.post("/", content=invalid, headers=MULTIPART)
     assert first.json() == [["a", "caf\xe9"]]  # latin-1: each byte is one character
     assert second.json() == [["a", "\xff"]]

@@ -43,8 +43,8 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_parse_uploads() -> None:
-    async with AsyncTestClient(app) as client:
-        response = await client.post("/", files={"a": ("a.txt", b"abc"), "b": ("b.txt", b"")})
-        too_big = await client.post("/", files={"a": ("a.txt", b"x" * 1025)})
+    client = AsyncTestClient(app)
+    response = await client.post("/", files={"a": ("a.txt", b"abc"), "b": ("b.txt", b"")})
+    too_big = await client.post("/", files={"a": ("a.txt", b"x" * 1025)})
     assert response.json() == {"a": 3, "b": 0}
     assert too_big.status_code == 413

@@ -19,9 +19,9 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_hello() -> None:
-    async with AsyncTestClient(app) as client:
-        hello = await client.get("/", params={"name": "ASGI"})
-        assert hello.text == "Hello, ASGI!"
-        created = await client.post("/", json={"id": 1})
-        assert created.status_code == 201
-        assert created.json() == {"received": {"id": 1}}
+    client = AsyncTestClient(app)
+    hello = await client.get("/", params={"name": "ASGI"})
+    assert hello.text == "Hello, ASGI!"
+    created = await client.post("/", json={"id": 1})
+    assert created.status_code == 201
+    assert created.json() == {"received": {"id": 1}}

@@ -23,9 +23,9 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_request_reads_the_scope_and_the_body() -> None:
-    async with AsyncTestClient(app) as client:
-        ok = await client.post("/hello?greeting=Hi", json={"name": "Ada"})
-        bad = await client.post("/hello", content=b"{not json")
+    client = AsyncTestClient(app)
+    ok = await client.post("/hello?greeting=Hi", json={"name": "Ada"})
+    bad = await client.post("/hello", content=b"{not json")
     assert ok.json() == {"message": "Hi, Ada!", "path": "/hello"}
     assert bad.status_code == 400
     assert bad.text.startswith("Request body is not valid JSON")

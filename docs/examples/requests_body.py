@@ -51,15 +51,15 @@ def pieces() -> Iterator[bytes]:
 
 async def test_middleware_and_endpoint_both_read_the_body() -> None:
     audit.clear()
-    async with AsyncTestClient(app) as client:
-        echoed = await client.post("/echo", content=b"hello")
-        uploaded = await client.post("/upload", content=pieces())
+    client = AsyncTestClient(app)
+    echoed = await client.post("/echo", content=b"hello")
+    uploaded = await client.post("/upload", content=pieces())
     assert echoed.json() == {"echo": "hello"}
     assert uploaded.json() == {"chunks": [30]}
     assert audit == [5, 30]
 
 
 async def test_stream_yields_chunks_as_they_arrive() -> None:
-    async with AsyncTestClient(streaming_endpoint) as client:
-        response = await client.post("/upload", content=pieces())
+    client = AsyncTestClient(streaming_endpoint)
+    response = await client.post("/upload", content=pieces())
     assert response.json() == {"chunks": [10, 20]}

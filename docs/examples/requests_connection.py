@@ -25,11 +25,11 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_connection_properties() -> None:
-    async with AsyncTestClient(app, root_path="/api") as client:
-        response = await client.get(
-            "/api/items?tag=a&tag=b",
-            headers={"User-Agent": "docs", "Cookie": 'theme=dark; lang="en"; theme=light'},
-        )
+    client = AsyncTestClient(app, root_path="/api")
+    response = await client.get(
+        "/api/items?tag=a&tag=b",
+        headers={"User-Agent": "docs", "Cookie": 'theme=dark; lang="en"; theme=light'},
+    )
     assert response.json() == {
         "method": "GET",
         "url": "http://testserver/api/items?tag=a&tag=b",

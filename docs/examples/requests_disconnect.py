@@ -28,8 +28,8 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 async def test_client_still_there() -> None:
     finished.clear()
-    async with AsyncTestClient(app) as client:
-        response = await client.post("/", content=b"hello")
+    client = AsyncTestClient(app)
+    response = await client.post("/", content=b"hello")
     assert response.text == "3 steps, 5 bytes"
     assert finished == ["done"]
 

@@ -20,13 +20,13 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_urlencoded_form() -> None:
-    async with AsyncTestClient(app) as client:
-        response = await client.post("/", data={"name": "Ada Lovelace", "lang": "en"})
-        raw = await client.post(
-            "/",
-            content=b"tag=a&tag=b&note=1;2&odd=%zz",
-            headers={"content-type": "application/x-www-form-urlencoded"},
-        )
+    client = AsyncTestClient(app)
+    response = await client.post("/", data={"name": "Ada Lovelace", "lang": "en"})
+    raw = await client.post(
+        "/",
+        content=b"tag=a&tag=b&note=1;2&odd=%zz",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.json() == {"fields": [["name", "Ada Lovelace"], ["lang", "en"]]}
     # Repeated names are kept in order; ";" is data; a bad escape stays as it was sent.
     assert raw.json() == {"fields": [["tag", "a"], ["tag", "b"], ["note", "1;2"], ["odd", "%zz"]]}
@@ -34,11 +34,11 @@ async def test_urlencoded_form() -> None:
 
 async def test_form_limits_and_errors() -> None:
     form = {"content-type": "application/x-www-form-urlencoded"}
-    async with AsyncTestClient(app) as client:
-        many = await client.post("/", content=b"a=1&" * 11, headers=form)
-        huge = await client.post("/", content=b"a=" + b"x" * 1025, headers=form)
-        not_utf8 = await client.post("/", content=b"a=%FF", headers=form)
-        json_body = await client.post("/", json={"a": 1})
+    client = AsyncTestClient(app)
+    many = await client.post("/", content=b"a=1&" * 11, headers=form)
+    huge = await client.post("/", content=b"a=" + b"x" * 1025, headers=form)
+    not_utf8 = await client.post("/", content=b"a=%FF", headers=form)
+    json_body = await client.post("/", json={"a": 1})
     assert (many.status_code, many.text) == (400, "Too many fields in the form: the limit is 10.")
     assert huge.status_code == 413
     assert not_utf8.status_code == 400

@@ -37,10 +37,10 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_limits_per_path() -> None:
-    async with AsyncTestClient(app) as client:
-        small = await client.post("/notes", content=b"x" * 1024)
-        too_big = await client.post("/notes", content=b"x" * 1025)
-        upload = await client.post("/upload", content=b"x" * 100_000)
+    client = AsyncTestClient(app)
+    small = await client.post("/notes", content=b"x" * 1024)
+    too_big = await client.post("/notes", content=b"x" * 1025)
+    upload = await client.post("/upload", content=b"x" * 100_000)
     assert small.text == "got 1024 bytes"
     assert too_big.status_code == 413
     assert too_big.text == "Request body is too large: the limit is 1024 bytes."

@@ -25,12 +25,12 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_each_kind_of_response() -> None:
-    async with AsyncTestClient(app) as client:
-        image = await client.get("/bytes")
-        text = await client.get("/text")
-        html = await client.get("/html")
-        data = await client.post("/json")
-        head = await client.head("/text")
+    client = AsyncTestClient(app)
+    image = await client.get("/bytes")
+    text = await client.get("/text")
+    html = await client.get("/html")
+    data = await client.post("/json")
+    head = await client.head("/text")
     assert image.headers["content-type"] == "image/png"
     assert image.headers["cache-control"] == "no-store"
     assert text.headers["content-type"] == "text/plain; charset=utf-8"

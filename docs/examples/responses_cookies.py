@@ -23,8 +23,8 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_set_cookie_headers() -> None:
-    async with AsyncTestClient(app) as client:
-        response = await client.get("/")
+    client = AsyncTestClient(app)
+    response = await client.get("/")
     session, embed, old = response.headers.getlist("set-cookie")
     assert session == "session=abc123; HttpOnly; Max-Age=3600; Path=/; SameSite=lax; Secure"
     assert embed == (

@@ -16,8 +16,8 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_redirect() -> None:
-    async with AsyncTestClient(app, follow_redirects=False) as client:
-        response = await client.get("/old")
+    client = AsyncTestClient(app, follow_redirects=False)
+    response = await client.get("/old")
     assert response.status_code == 301
     assert response.headers["location"] == "/new%20caf%C3%A9?x=1"
 

@@ -33,9 +33,9 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_streaming() -> None:
-    async with AsyncTestClient(app) as client:
-        countdown_response = await client.get("/countdown")
-        lines = await client.get("/lines")
+    client = AsyncTestClient(app)
+    countdown_response = await client.get("/countdown")
+    lines = await client.get("/lines")
     assert countdown_response.text == "3\n2\n1\nliftoff\n"
     assert "content-length" not in countdown_response.headers
     assert lines.text == "line 1\nline 2\n"

@@ -31,7 +31,7 @@ from microasgi.testclient import AsyncTestClient  # noqa: E402 (imported here to
 
 
 async def test_typed_messages() -> None:
-    async with AsyncTestClient(app) as client:
-        response = await client.get("/")
+    client = AsyncTestClient(app)
+    response = await client.get("/")
     assert response.text == "typed!"
     assert response.headers["content-type"] == "text/plain; charset=utf-8"

@@ -232,7 +232,8 @@ class BaseRoute:
         """Use the route alone, as an ASGI app: 404 (or a websocket close) when it does not match."""
         match, child_scope = self.matches(scope)
         if match is Match.NONE:
-            await not_found(scope, receive, send)
+            if scope["type"] in ("http", "websocket"):  # a lifespan scope gets nothing (Starlette)
+                await not_found(scope, receive, send)
             return
         scope.update(child_scope)
         await self.handle(scope, receive, send)
