@@ -81,8 +81,11 @@ class AsyncTestClient(_ClientBase):
         await self._stack.__aexit__(exc_type, exc, traceback)
 
     async def aclose(self) -> None:
-        """Close the responses still streaming (``send(..., stream=True)``), as HTTPX's
-        ``aclose()``: each unfinished one cancels its app. The client stays usable."""
+        """Close the responses still open from ``send(..., stream=True)``, as HTTPX's ``aclose()``.
+
+        Each unfinished one stops its app. The client stays usable; leaving the ``async with``
+        block calls this before the lifespan shutdown.
+        """
         async with AsyncExitStack() as closing:
             for held in list(self._open_streams):
                 closing.push_async_callback(held.aclose)

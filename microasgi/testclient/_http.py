@@ -277,8 +277,10 @@ class HTTPExchange:
                 await self._body.aclose()
 
     def waits_for_client(self) -> bool:
-        """Whether a task of the app is blocked in ``receive()`` (waiting for the disconnect) or
-        in ``send()`` (waiting for the reader to take a chunk): the disconnect reaches it there."""
+        """Whether a task of the app waits in ``receive()`` or ``send()``, where a disconnect reaches it.
+
+        In ``receive()`` it waits for the disconnect; in ``send()``, for the reader to take a chunk.
+        """
         if self._done.statistics().tasks_waiting:
             return True
         return self._send_chunk is not None and bool(

@@ -130,10 +130,10 @@ class TestClient(_ClientBase):
         self._stack.__exit__(exc_type, exc, traceback)
 
     def close(self) -> None:
-        """Close the responses still streaming (``send(..., stream=True)``): each unfinished one
-        cancels its app, as HTTPX's ``close()`` does through Starlette's transport.
+        """Close the responses still open from ``send(..., stream=True)``, as HTTPX's ``close()``.
 
-        The client stays usable; leaving a ``with`` block calls this before the lifespan shutdown.
+        Each unfinished one stops its app, as Starlette's transport does. The client stays usable;
+        leaving a ``with`` block calls this before the lifespan shutdown.
         """
         with ExitStack() as closing:
             for stack in list(self._open_streams):
