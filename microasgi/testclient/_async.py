@@ -39,12 +39,12 @@ class AsyncTestClient(_ClientBase):
         cookies: Mapping[str, str] | Cookies | None = None,
         headers: HeaderTypes | None = None,
         follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
         *,
         extensions: Mapping[str, Mapping[str, Any]] | None = None,
         spec_version: str = "2.4",
         lifespan_state: bool = True,
         max_redirects: int = 20,
-        client: tuple[str, int] = ("testclient", 50000),
         strict: bool = False,
     ) -> None:
         super().__init__(

@@ -37,20 +37,22 @@ class TestClient(_ClientBase):
         backend: ``"asyncio"`` or ``"trio"``.
         backend_options: options for ``anyio.run`` (for example ``{"use_uvloop": True}``).
         cookies: cookies to send with every request.
-        headers: headers to send with every request.
+        headers: headers to send with every request, over HTTPX's defaults (see ``headers``).
         follow_redirects: follow redirects by default.
+        client: ``scope["client"]``.
         extensions: the ASGI extensions to advertise in ``scope["extensions"]``, replacing the
-            defaults (``http.response.debug`` for HTTP, ``websocket.http.response`` for websockets).
+            defaults (``http.response.debug`` and ``http.response.trailers`` for HTTP,
+            ``websocket.http.response`` for websockets).
         spec_version: ``scope["asgi"]["spec_version"]``; from ``"2.4"``, ``send`` after the client
             has gone raises ``OSError``, below it does nothing.
         lifespan_state: offer ``scope["state"]`` to lifespan and copy it into every request.
         max_redirects: how many redirects to follow before raising :class:`TooManyRedirects`.
-        client: ``scope["client"]``.
         strict: check the app's messages against what the ASGI spec says, not only what real
             servers accept (the default).
 
-    An ASGI 2 app (a double callable, ``app(scope)`` returning ``instance(receive, send)``) is
-    driven as well, detected as asgiref and Starlette detect it.
+    The positional arguments are Starlette's, in its order. An ASGI 2 app (a double callable,
+    ``app(scope)`` returning ``instance(receive, send)``) is driven as well, detected as asgiref
+    and Starlette detect it.
 
     Raises:
         ValueError: if ``base_url``, ``spec_version`` or ``backend`` is invalid.
@@ -69,12 +71,12 @@ class TestClient(_ClientBase):
         cookies: Mapping[str, str] | Cookies | None = None,
         headers: HeaderTypes | None = None,
         follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
         *,
         extensions: Mapping[str, Mapping[str, Any]] | None = None,
         spec_version: str = "2.4",
         lifespan_state: bool = True,
         max_redirects: int = 20,
-        client: tuple[str, int] = ("testclient", 50000),
         strict: bool = False,
     ) -> None:
         if backend not in ("asyncio", "trio"):

@@ -1000,6 +1000,34 @@ def test_default_headers(test_client_factory: TestClientFactory) -> None:
     assert client.headers["user-agent"] == "testclient"
 
 
+def test_positional_arguments_in_starlettes_order(anyio_backend_name: str) -> None:
+    backend: Any = anyio_backend_name
+    client = TestClient(
+        scope_echo(),
+        "http://h",
+        True,
+        "/r",
+        backend,
+        {},
+        {"c": "1"},
+        {"x": "1"},
+        False,
+        ("1.2.3.4", 5),
+    )
+    scope = client.get("/").json()
+    assert (scope["server"], scope["root_path"], scope["client"]) == (
+        ["h", 80],
+        "/r",
+        ["1.2.3.4", 5],
+    )
+    assert dict(map(tuple, scope["headers"]))["cookie"] == "c=1"
+    assert client.headers["x"] == "1"
+    async_client = AsyncTestClient(
+        scope_echo(), "http://h", True, "", None, None, True, ("5.6.7.8", 9)
+    )
+    assert async_client.base_url == "http://h"
+
+
 async def test_given_headers_replace_the_defaults() -> None:
     client = AsyncTestClient(scope_echo(), headers={"User-Agent": "mine", "Accept": "text/html"})
     sent = dict(map(tuple, (await client.get("/")).json()["headers"]))
