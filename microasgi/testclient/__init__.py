@@ -10,8 +10,9 @@ extension and record what the app sent through it.
 The package's modules, from the app's side down: ``_sync`` and ``_async`` (the two clients, on a
 shared ``_base``), ``_core`` (what a request and a websocket session do), ``_http``,
 ``_websocket`` and ``_lifespan`` (one exchange each, over ASGI), ``_streams`` (a response read
-while the app still sends it), ``_request``, ``_response`` and ``_cookies`` (the data a test
-builds and reads), ``_driver`` (the message checks: the ASGI state tables).
+while the app still sends it), ``_request``, ``_response``, ``_headers``, ``_decoding``,
+``_pipeline`` and ``_cookies`` (the data a test builds and reads, as HTTPX encodes and decodes
+it), ``_messages`` and ``_driver`` (the message checks: their shape, and the ASGI state tables).
 """
 
 from microasgi.testclient._async import AsyncTestClient
