@@ -447,3 +447,22 @@ def test_tutorial_sections_exist() -> None:
         start, end = f"# --8<-- [start:{section}]\n", f"# --8<-- [end:{section}]\n"
         assert text.count(start) == text.count(end) == 1, f"{path} lacks section {section!r}"
         assert text.index(start) < text.index(end)
+
+
+async def test_an_attachment_larger_than_the_app_cap_is_taken(app: MicroASGI) -> None:
+    # The app caps bodies at 64 KiB; the upload route raises the cap for its file (10 MiB).
+    content = bytes(range(256)) * 1024  # 256 KiB
+    async with AsyncTestClient(app) as client:
+        await client.post("/api/notes", json={"title": "t"})
+        uploaded = await client.post(
+            "/api/notes/1/attachments", files={"file": ("big.bin", content)}
+        )
+        again = await client.get(uploaded.json()["url"])
+        too_much = await client.post(
+            "/api/notes/1/attachments",
+            content=b"x" * (11 * 1024 * 1024),
+            headers={"content-type": "multipart/form-data; boundary=b"},
+        )
+    assert uploaded.status_code == 201
+    assert again.content == content
+    assert too_much.status_code == 413

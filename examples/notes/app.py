@@ -352,7 +352,14 @@ def create_app(
             Route("/api/notes/{note_id:int}", read_note, name="note"),
             Route("/api/notes/{note_id:int}", update_note, methods=["PATCH"]),
             Route("/api/notes/{note_id:int}", delete_note, methods=["DELETE"]),
-            Route("/api/notes/{note_id:int}/attachments", upload, methods=["POST"]),
+            # The body cap bounds an upload whole, file included: this route takes one file of
+            # MAX_ATTACHMENT bytes, plus room for the multipart framing around it.
+            Route(
+                "/api/notes/{note_id:int}/attachments",
+                upload,
+                methods=["POST"],
+                max_body_size=MAX_ATTACHMENT + 64 * 1024,
+            ),
             Route("/api/notes/{note_id:int}/attachments/{attachment_id:int}", download),
             Route("/api/feed", feed),
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
