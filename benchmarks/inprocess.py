@@ -5,6 +5,12 @@ has started, with a fresh shallow copy of the lifespan state per request as serv
 are interleaved (raw, microasgi, Starlette, raw, ...) and the median round is reported, so a
 shared machine's noise falls on all three alike. Peak memory per request is measured in a
 separate pass under ``tracemalloc`` (which slows everything down, so it is never timed).
+
+``--compiled DIR`` adds microasgi's compiled build, installed in DIR (``MICROASGI_COMPILE=1 pip
+install --no-deps --target DIR .``), as a fourth implementation. The two builds cannot share one
+interpreter (they are the same package), so the compiled one is served by a worker process
+(``benchmarks.worker``) that times its own requests when told to: its rounds interleave with the
+others' as theirs do.
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ import anyio
 
 from benchmarks.cases import CASES, WS_MESSAGES, Case
 
-IMPLEMENTATIONS = ("raw", "microasgi", "starlette")
+IMPLEMENTATIONS = ("raw", "microasgi", "compiled", "starlette")
 
-# Throughput targets from issue 8, as a fraction of the raw app's, per case.
+# Throughput targets from issue 8 (the pure build), as a fraction of the raw app's, per case.
 TARGETS: dict[str, float] = {
     "plaintext": 0.50,
     "json": 0.50,
@@ -39,6 +45,17 @@ TARGETS: dict[str, float] = {
     "multipart": 0.45,
 }
 PEAK_TARGET_BYTES = 1536  # tracemalloc peak per plaintext request
+# The compiled build's targets, from issue 16.
+COMPILED_TARGETS: dict[str, float] = {
+    "plaintext": 0.55,
+    "json": 0.55,
+    "path": 0.55,
+    "headers": 0.55,
+    "query": 0.70,
+    "form": 0.40,
+    "multipart": 0.45,
+}
+COMPILED_PEAK_TARGET_BYTES = 1024
 
 
 def _build(name: str) -> Any:
@@ -57,7 +74,7 @@ def _has_python_multipart() -> bool:
 
 @dataclass
 class Subject:
-    """One implementation under test, its lifespan state, and its per-case verdicts."""
+    """One implementation under test, run in this process, and its per-case verdicts."""
 
     name: str
     app: Any
@@ -70,8 +87,26 @@ class Subject:
             self.name == "starlette" and case.needs_python_multipart and not _has_python_multipart()
         )
 
+    async def verify(self, case: Case) -> None:
+        """Fail loudly if the app does not answer the case correctly (a fast 404 proves nothing)."""
+        sent: list[dict[str, Any]] = []
 
-async def _start(name: str, tg: Any) -> Subject:
+        async def collect(message: Any) -> None:
+            sent.append(message)
+
+        await _run(self.app, case, self.state, 1, collect)
+        check(f"{self.name} {case.name}", case, sent)
+
+    async def run(self, case: Case, calls: int) -> float:
+        """Seconds taken by ``calls`` requests of the case."""
+        return await _run(self.app, case, self.state, calls, _discard)
+
+    async def peak(self, case: Case, calls: int) -> float:
+        """Median tracemalloc peak bytes of one request (``tracemalloc`` is running)."""
+        return await _peak(self, case, calls)
+
+
+async def start(name: str, tg: Any) -> Subject:
     """Build the app and run its lifespan startup, as a server does before the first request."""
     app = _build(name)
     state: dict[str, Any] = {}
@@ -115,15 +150,8 @@ async def _run(app: Any, case: Case, state: dict[str, Any], calls: int, send: An
     return time.perf_counter() - start
 
 
-async def _verify(subject: Subject, case: Case) -> None:
-    """Fail loudly if an app does not answer the case correctly (a fast 404 proves nothing)."""
-    sent: list[dict[str, Any]] = []
-
-    async def collect(message: Any) -> None:
-        sent.append(message)
-
-    await _run(subject.app, case, subject.state, 1, collect)
-    where = f"{subject.name} {case.name}"
+def check(where: str, case: Case, sent: list[dict[str, Any]]) -> None:
+    """Raise if the messages an app sent are not the case's expected answer."""
     if case.websocket:
         texts = [m for m in sent if m["type"] == "websocket.send"]
         if sent[0]["type"] != "websocket.accept" or len(texts) != WS_MESSAGES:
@@ -139,6 +167,32 @@ async def _verify(subject: Subject, case: Case) -> None:
         raise RuntimeError(f"{where}: body of {len(body)} bytes")
 
 
+async def _peak(subject: Subject, case: Case, calls: int) -> float:
+    """Median tracemalloc peak bytes of one request, above what was allocated before it.
+
+    The request's scope, state and ``receive`` are built before the measurement starts: a
+    server allocates them whatever the app, so only what the app itself allocates is counted.
+    """
+    template = case.scope()
+    messages = case.messages()
+    last: dict[str, Any] = {"type": "websocket.disconnect" if case.websocket else "http.disconnect"}
+    await subject.run(case, 3)
+    values = []
+    for _ in range(calls):
+        scope = template.copy()
+        scope["state"] = subject.state.copy()
+        feed = iter(messages)
+
+        async def receive(feed: Any = feed) -> Any:
+            return next(feed, last)
+
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        await subject.app(scope, receive, _discard)
+        values.append(tracemalloc.get_traced_memory()[1] - before)
+    return statistics.median(values)
+
+
 @dataclass
 class Options:
     """How long to measure."""
@@ -148,79 +202,79 @@ class Options:
     memory_calls: int
 
 
-async def _time_case(subjects: Sequence[Subject], case: Case, opts: Options) -> dict[str, float]:
+async def _time_case(subjects: Sequence[Any], case: Case, opts: Options) -> dict[str, float]:
     """Median µs per request of each subject, rounds interleaved."""
     calls: dict[str, int] = {}
     for s in subjects:
-        per_call = await _run(s.app, case, s.state, 3, _discard) / 3
+        per_call = await s.run(case, 3) / 3
         calls[s.name] = max(3, round(opts.round_time / per_call))
-        await _run(s.app, case, s.state, max(1, calls[s.name] // 5), _discard)  # warm up
+        await s.run(case, max(1, calls[s.name] // 5))  # warm up
     samples: dict[str, list[float]] = {s.name: [] for s in subjects}
     for _ in range(opts.rounds):
         for s in subjects:
             n = calls[s.name]
-            samples[s.name].append(await _run(s.app, case, s.state, n, _discard) / n * 1e6)
+            samples[s.name].append(await s.run(case, n) / n * 1e6)
     return {name: statistics.median(values) for name, values in samples.items()}
-
-
-async def _peak_case(subjects: Sequence[Subject], case: Case, opts: Options) -> dict[str, float]:
-    """Median tracemalloc peak bytes of one request, above what was allocated before it.
-
-    The request's scope, state and ``receive`` are built before the measurement starts: a
-    server allocates them whatever the app, so only what the app itself allocates is counted.
-    """
-    peaks: dict[str, float] = {}
-    template = case.scope()
-    messages = case.messages()
-    last: dict[str, Any] = {"type": "websocket.disconnect" if case.websocket else "http.disconnect"}
-    for s in subjects:
-        await _run(s.app, case, s.state, 3, _discard)
-        values = []
-        for _ in range(opts.memory_calls):
-            scope = template.copy()
-            scope["state"] = s.state.copy()
-            feed = iter(messages)
-
-            async def receive(feed: Any = feed) -> Any:
-                return next(feed, last)
-
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            await s.app(scope, receive, _discard)
-            values.append(tracemalloc.get_traced_memory()[1] - before)
-        peaks[s.name] = statistics.median(values)
-    return peaks
 
 
 Results = dict[str, dict[str, float | None]]
 
 
 async def measure(
-    names: Sequence[str], cases: Sequence[Case], opts: Options, memory: bool
+    names: Sequence[str],
+    cases: Sequence[Case],
+    opts: Options,
+    memory: bool,
+    compiled: str | None = None,
 ) -> tuple[Results, Results]:
-    """Time every case on every implementation, then (optionally) measure peak memory."""
+    """Time every case on every implementation, then (optionally) measure peak memory.
+
+    ``compiled`` is the directory holding the compiled build, for the "compiled" implementation.
+    """
     times: Results = {c.name: {} for c in cases}
     peaks: Results = {c.name: {} for c in cases}
+    remote: Any = None
+    if "compiled" in names:
+        from benchmarks.worker import Remote
+
+        remote = Remote.spawn(compiled or "")  # first: a refusal leaves nothing running
+    try:
+        await _measure(names, cases, opts, memory, remote, times, peaks)
+    finally:
+        if remote is not None:
+            remote.close()
+    return times, peaks
+
+
+async def _measure(
+    names: Sequence[str],
+    cases: Sequence[Case],
+    opts: Options,
+    memory: bool,
+    remote: Any,
+    times: Results,
+    peaks: Results,
+) -> None:
     async with anyio.create_task_group() as tg:
-        subjects = [await _start(name, tg) for name in names]
+        subjects = [remote if name == "compiled" else await start(name, tg) for name in names]
         for case in cases:
             active = [s for s in subjects if not s.skips(case)]
             for s in active:
-                await _verify(s, case)
+                await s.verify(case)
             times[case.name] = {s.name: None for s in subjects}
             times[case.name].update(await _time_case(active, case, opts))
         if memory:
             tracemalloc.start()
             try:
                 for case in cases:
-                    active = [s for s in subjects if not s.skips(case)]
                     peaks[case.name] = {s.name: None for s in subjects}
-                    peaks[case.name].update(await _peak_case(active, case, opts))
+                    for s in subjects:
+                        if not s.skips(case):
+                            peaks[case.name][s.name] = await s.peak(case, opts.memory_calls)
             finally:
                 tracemalloc.stop()
         for s in subjects:
             await s.shutdown()
-    return times, peaks
 
 
 def _version(dist: str) -> str:
@@ -259,17 +313,20 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 def report(names: Sequence[str], cases: Sequence[Case], times: Results, peaks: Results) -> str:
     """The tables as Markdown, ready to paste into docs/performance.md."""
+    builds = [n for n in ("microasgi", "compiled") if n in names]
     out = ["", "| endpoint | " + " | ".join(f"{n} µs" for n in names) + " | microasgi req/s "]
-    out[-1] += "| microasgi / raw | Starlette / raw | microasgi speed-up over Starlette |"
-    out.append("|---" + "|---:" * (len(names) + 4) + "|")
+    out[-1] += "".join(f"| {n} / raw " for n in builds)
+    out[-1] += "| Starlette / raw |"
+    out[-1] += "".join(f" {n} speed-up over Starlette |" for n in builds)
+    out.append("|---" + "|---:" * (len(names) + 2 + 2 * len(builds)) + "|")
     for c in cases:
         t = times[c.name]
         mic, raw, star = t.get("microasgi"), t.get("raw"), t.get("starlette")
         row = [c.label, *(_fmt(t.get(n), ".2f") for n in names)]
         row.append(_fmt(None if mic is None else 1e6 / mic, ",.0f"))
-        row.append(_fmt(_ratio(raw, mic), ".2f"))
+        row += [_fmt(_ratio(raw, t.get(n)), ".2f") for n in builds]
         row.append(_fmt(_ratio(raw, star), ".2f"))
-        row.append(_fmt(_ratio(star, mic), ".2f"))
+        row += [_fmt(_ratio(star, t.get(n)), ".2f") for n in builds]
         out.append("| " + " | ".join(row) + " |")
     if any(peaks[c.name] for c in cases):
         out += ["", "| endpoint | " + " | ".join(f"{n} peak bytes" for n in names) + " |"]
@@ -281,13 +338,18 @@ def report(names: Sequence[str], cases: Sequence[Case], times: Results, peaks: R
                 + " |"
             )
     out += ["", "| target | wanted | measured | verdict |", "|---|---:|---:|---|"]
-    for name, wanted in TARGETS.items():
-        if name in times:
-            got = _ratio(times[name].get("raw"), times[name].get("microasgi"))
-            out.append(_verdict(f"{name} throughput / raw", wanted, got, higher=True))
-    if "plaintext" in peaks and peaks["plaintext"].get("microasgi") is not None:
-        got = peaks["plaintext"]["microasgi"]
-        out.append(_verdict("plaintext peak bytes", PEAK_TARGET_BYTES, got, higher=False))
+    goals = [("microasgi", "", TARGETS, PEAK_TARGET_BYTES)]
+    goals.append(("compiled", "compiled ", COMPILED_TARGETS, COMPILED_PEAK_TARGET_BYTES))
+    for build, prefix, targets, peak_target in goals:
+        if build not in names:
+            continue
+        for name, wanted in targets.items():
+            if name in times:
+                got = _ratio(times[name].get("raw"), times[name].get(build))
+                out.append(_verdict(f"{prefix}{name} throughput / raw", wanted, got, higher=True))
+        if "plaintext" in peaks and peaks["plaintext"].get(build) is not None:
+            got = peaks["plaintext"][build]
+            out.append(_verdict(f"{prefix}plaintext peak bytes", peak_target, got, higher=False))
     return "\n".join(out)
 
 
@@ -315,6 +377,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--only", default="", help="comma-separated case names, e.g. plaintext,form"
     )
     parser.add_argument("--impl", default=",".join(IMPLEMENTATIONS), help="e.g. raw,microasgi")
+    parser.add_argument(
+        "--compiled",
+        metavar="DIR",
+        default=None,
+        help="also measure the compiled build installed in DIR "
+        "(MICROASGI_COMPILE=1 pip install --no-deps --target DIR .)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.round_time, args.memory_calls = 1, 0.002, 2
@@ -323,8 +392,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "starlette" in names and importlib.util.find_spec("starlette") is None:
         print("starlette is not installed (pip install -e '.[bench]'): leaving it out")
         names.remove("starlette")
+    if "compiled" in names and args.compiled is None:
+        names.remove("compiled")
     opts = Options(args.rounds, args.round_time, args.memory_calls)
     print("\n".join(machine()))
+    if args.compiled is not None:
+        print(f"compiled build: {os.path.abspath(args.compiled)}")
     print(f"rounds: {opts.rounds} interleaved, ~{opts.round_time}s per app per round, median shown")
-    times, peaks = anyio.run(measure, names, cases, opts, not args.no_memory)
+    times, peaks = anyio.run(measure, names, cases, opts, not args.no_memory, args.compiled)
     print(report(names, cases, times, peaks))

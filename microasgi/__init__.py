@@ -16,8 +16,14 @@ imports in a circle (``tests/test_architecture.py`` checks both):
 6. **Testing**: ``testclient`` (a package): drives any ASGI app, checking every message it sends.
 
 A request's path through them is drawn in ``docs/architecture.md``.
+
+``MICROASGI_COMPILE=1 pip install .`` builds the same package with its hot modules compiled by
+mypyc; ``__compiled__`` tells which build is installed (docs/performance.md, "A compiled build").
 """
 
+from importlib.machinery import ExtensionFileLoader as _ExtensionFileLoader
+
+from microasgi._sansio import matcher as _matcher
 from microasgi.applications import MicroASGI
 from microasgi.exceptions import HTTPException
 from microasgi.middleware import Middleware
@@ -35,6 +41,9 @@ from microasgi.routing import Host, Mount, Route, Router, WebSocketRoute
 from microasgi.websockets import WebSocket, WebSocketDisconnect
 
 __version__ = "0.1.0"
+__compiled__: bool = isinstance(_matcher.__loader__, _ExtensionFileLoader)
+"""Whether this is the compiled build (``MICROASGI_COMPILE=1 pip install .``), whose hot modules
+mypyc compiled to C extensions; ``False`` for the pure-Python package. Both behave the same."""
 
 __all__ = [
     "FileResponse",
