@@ -194,7 +194,12 @@ def test_cost_does_not_depend_on_route_count(branching: bool) -> None:
         _matcher._Search.offer = original_offer  # type: ignore[method-assign]
         convertor_class.matches = original_matches  # type: ignore[method-assign]
     assert checks == ["5", "5"]
-    assert offered == ([9, 9999] if branching else [])
+    import microasgi
+
+    # The compiled build calls _Search.offer directly from C: patching the class counts nothing
+    # there (docs/performance.md, "A compiled build"), so the offers are counted when pure.
+    if not microasgi.__compiled__:
+        assert offered == ([9, 9999] if branching else [])
 
 
 @pytest.mark.parametrize(
