@@ -351,6 +351,7 @@ def test_te_trailers_is_found_among_tokens(te: str) -> None:
         make_scope(extensions={}),
         make_scope(extensions=None),
         make_scope(method="HEAD"),
+        make_scope(method="head"),  # the method in any case, as Starlette reads it
         make_scope(http_version="1.0"),
     ],
 )

@@ -76,8 +76,10 @@ def parse_multipart(response: TestResponse) -> list[tuple[str, bytes]]:
     for raw in body[: -len(boundary) - 8].split(b"--" + boundary + b"\r\n")[1:]:
         head, _, data = raw.partition(b"\r\n\r\n")
         fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n"))
-        assert fields[b"content-type"] == b"text/plain; charset=utf-8"
-        parts.append((fields[b"content-range"].decode(), data.removesuffix(b"\r\n")))
+        # Part header names are spelled as Starlette writes them (parsers that read them into a
+        # dict, as python-multipart does, are case-sensitive).
+        assert fields[b"Content-Type"] == b"text/plain; charset=utf-8"
+        parts.append((fields[b"Content-Range"].decode(), data.removesuffix(b"\r\n")))
     return parts
 
 
@@ -382,6 +384,47 @@ async def test_method_argument_defers_to_the_request(file: Path) -> None:
     response = await client(serve(file, method="GET")).head("/")
     assert response.content == b""
     assert response.headers["content-length"] == "20"
+
+
+@pytest.mark.parametrize("method", ["head", "Head"])
+async def test_head_in_any_case_sends_headers_only(file: Path, method: str) -> None:
+    # Starlette upper-cases the scope's method; hand-built scopes (and tests) rely on it.
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await raw_call(FileResponse(file), {"method": method}, send)
+    assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
+    assert (b"content-length", b"20") in sent[0]["headers"]
+    assert sent[1]["body"] == b""
+
+
+SPEC_24 = {"spec_version": "2.4"}  # the client's departure shows as OSError, not a receive
+
+
+@pytest.mark.parametrize("method", ["get", "Get"])
+async def test_get_in_any_case_honours_range_and_conditions(file: Path, method: str) -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await raw_call(
+        FileResponse(file),
+        {"method": method, "headers": [(b"range", b"bytes=2-4")], "asgi": SPEC_24},
+        send,
+    )
+    assert sent[0]["status"] == 206
+    assert b"".join(message.get("body", b"") for message in sent[1:]) == b"234"
+    sent.clear()
+    etag = etag_of(file).encode()
+    await raw_call(
+        FileResponse(file),
+        {"method": method, "headers": [(b"if-none-match", etag)], "asgi": SPEC_24},
+        send,
+    )
+    assert sent[0]["status"] == 304
 
 
 # --- conditional requests ---------------------------------------------------------------------
@@ -868,4 +911,4 @@ async def test_validators_removed_by_the_app(file: Path) -> None:
     assert "etag" not in modified.headers
     assert (await client(app).get("/", headers={"if-none-match": "*"})).status_code == 304
     parts = await client(app).get("/", headers={"range": "bytes=0-0,2-2"})
-    assert b"content-type: application/octet-stream" in parts.content
+    assert b"Content-Type: application/octet-stream" in parts.content

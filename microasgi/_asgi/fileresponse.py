@@ -109,8 +109,9 @@ class FileResponse(Response):
         background: a task run after the response.
         filename: the download name for ``Content-Disposition``.
         stat_result: an ``os.stat`` result for ``path``, to skip the lookup.
-        method: accepted for Starlette compatibility and not used: a HEAD request gets the
-            headers only, whatever this says, and a GET always gets its body.
+        method: accepted for Starlette compatibility and not used: a HEAD request (the scope's
+            method in any case, as Starlette reads it) gets the headers only, whatever this says,
+            and a GET always gets its body.
         content_disposition_type: ``"attachment"`` (download) or ``"inline"``.
 
     Raises:
@@ -211,7 +212,9 @@ class FileResponse(Response):
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer an HTTP request: the file, or a 304, 412, 416 or 206 as the request asks."""
         stat_result, headers = await self._stat_headers()
-        method = scope.get("method", "GET")
+        # Starlette reads the method in any case ("head" gets headers only, "get" honours Range),
+        # though RFC 9110 section 9.1 makes methods case-sensitive; hand-built scopes rely on it.
+        method: str = scope.get("method", "GET").upper()
         size = stat_result.st_size
         status = self.status_code
         segments: list[_Segment] = [(0, size)]

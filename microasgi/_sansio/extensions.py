@@ -140,7 +140,7 @@ def accepts_trailers(scope: Scope) -> bool:
     # response has no body for them to follow.
     if (
         not offers(scope, TRAILERS)
-        or scope.get("method") == "HEAD"
+        or scope.get("method", "").upper() == "HEAD"
         or scope.get("http_version") == "1.0"
     ):
         return False

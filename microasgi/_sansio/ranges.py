@@ -198,7 +198,7 @@ def evaluate_preconditions(
 
     Args:
         conditions: the request's fields.
-        method: the request method.
+        method: the request method, in any case (``"get"`` is ``GET``, as Starlette reads it).
         etag: the representation's current ``ETag``.
         last_modified: its ``Last-Modified`` in whole seconds, None when it has none.
     """
@@ -211,6 +211,7 @@ def evaluate_preconditions(
         if date is not None and last_modified > date:
             return 412
     # SPEC: steps 3 and 4: If-Modified-Since only counts without If-None-Match, on GET or HEAD.
+    method = method.upper()
     safe = method == "GET" or method == "HEAD"
     if conditions.if_none_match is not None:
         if _tag_list_matches(conditions.if_none_match, etag, strong=False):
@@ -356,8 +357,8 @@ def multipart_layout(
         # SPEC: the delimiter is CRLF "--" boundary; the first one may omit the CRLF.
         head = (
             f"--{boundary}\r\n"
-            f"content-type: {content_type}\r\n"
-            f"content-range: {content_range(start, stop, size)}\r\n\r\n"
+            f"Content-Type: {content_type}\r\n"
+            f"Content-Range: {content_range(start, stop, size)}\r\n\r\n"
         ).encode("latin-1")
         heads.append(b"\r\n" + head if index else head)
     closing = f"\r\n--{boundary}--\r\n".encode("latin-1")

@@ -100,7 +100,7 @@ def test_multipart_layout_length_is_the_body_length(specs: list[Spec], size: int
     )
     assert len(body + closing) == length
     for head, (start, stop) in zip(heads, ranges, strict=True):
-        assert f"content-range: {content_range(start, stop, size)}\r\n".encode() in head
+        assert f"Content-Range: {content_range(start, stop, size)}\r\n".encode() in head
 
 
 @settings(max_examples=60, deadline=None)
