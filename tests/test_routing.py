@@ -617,6 +617,36 @@ def test_url_path_for_through_a_host_knows_the_host() -> None:
 
 
 @pytest.mark.parametrize(
+    ("pattern", "params", "host"),
+    [
+        ("port.example.org:3600", {}, "port.example.org:3600"),
+        ("[::1]:8000", {}, "[::1]:8000"),
+        ("[::1]", {}, "[::1]"),
+        ("{sub:str}.example.org", {"sub": "a"}, "a.example.org"),
+        ("{sub}.example.org:{port:int}", {"sub": "a", "port": 81}, "a.example.org:81"),
+    ],
+)
+def test_url_path_for_through_a_host_keeps_the_pattern_port(
+    pattern: str, params: dict[str, Any], host: str
+) -> None:
+    # As Starlette: matching ignores the port, reversing keeps it, through the host's routes
+    # and to the named host itself.
+    router = Router([Host(pattern, app=Router([Route("/", named("h"), name="home")]), name="p")])
+    url = router.url_path_for("p:home", **params)
+    assert (url, url.host) == ("/", host)
+    assert url.make_absolute_url("https://ignored") == f"https://{host}/"
+    url = router.url_path_for("p", path="/x", **params)
+    assert (url, url.host) == ("/x", host)
+
+
+def test_a_host_pattern_port_is_not_matched() -> None:
+    route = Host("port.example.org:3600", app=echo_scope)
+    for header in (b"port.example.org", b"port.example.org:80", b"PORT.example.org:3600"):
+        match, _ = route.matches({"type": "http", "path": "/", "headers": [(b"host", header)]})
+        assert match is Match.FULL
+
+
+@pytest.mark.parametrize(
     ("name", "params", "expected", "host"),
     [
         ("api:admin:panel", {"n": 1}, "/api/{version}/admin/1", ""),
@@ -1202,7 +1232,9 @@ def test_reprs() -> None:
     mount = Mount("/m", routes=[route], name="m")
     assert repr(mount) == f"Mount(path='/m', name='m', app=Router(routes=[{route!r}]))"
     host = Host("a.test", app=PlainTextResponse("x"))
-    assert repr(host).startswith("Host(host='a.test', name=None, app=")
+    # As Starlette: an unnamed host shows name=''.
+    assert repr(host).startswith("Host(host='a.test', name='', app=")
+    assert repr(Host("a.test", app=host, name="h")).startswith("Host(host='a.test', name='h', app=")
     assert repr(Router([route])) == f"Router(routes=[{route!r}])"
 
 

@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
-
-from microasgi._sansio.hosts import split_host
-from microasgi.convertors import Convertor
-from microasgi.datastructures import URLPath
-from microasgi.types import Receive, Scope, Send
-
-if TYPE_CHECKING:
-    pass
+from typing import Any
 
 from microasgi._routing.routes import (
     AnyApp,
@@ -21,15 +13,23 @@ from microasgi._routing.routes import (
     asgi3,
     try_url_path_for,
 )
-from microasgi._sansio.paths import compile_path, fill_template, match_compiled
+from microasgi._sansio.hosts import split_host
+from microasgi._sansio.paths import CompiledPath, compile_path, fill_template, match_compiled
+from microasgi.convertors import Convertor
+from microasgi.datastructures import URLPath
+from microasgi.types import Receive, Scope, Send
+
+# The ":port" ending a host pattern: after any "]" of an IPv6 literal, outside any {param:conv}.
+_PORT = re.compile(r":((?:[^:{}\]]|{[^}]*})*)$")
 
 
 class Host(BaseRoute):
     """Another ASGI app for requests to a host name: ``Host("{tenant}.example.com", app)``.
 
-    Matching ignores case, and ignores the port of the ``Host`` header unless the pattern names
-    one (``Host("localhost:8000", app)``). A ``{param}`` matches one DNS label and becomes a path
-    parameter (``{param:int}`` etc. work as in paths).
+    Matching ignores case and, as Starlette, the port: the ``Host`` header's and the pattern's
+    (``Host("localhost:8000", app)`` matches ``localhost`` on any port). Reversing keeps the
+    pattern's port: ``url_path_for`` through it gives the host ``localhost:8000``. A ``{param}``
+    matches one DNS label and becomes a path parameter (``{param:int}`` etc. work as in paths).
 
     Raises:
         ValueError: the pattern looks like a URL or a path.
@@ -44,11 +44,13 @@ class Host(BaseRoute):
         # Lowercase the literal text only: parameter names keep their case.
         self.host = re.sub(r"[^{}]+(?={|$)", lambda m: m[0].lower(), host)
         # As Starlette: the port of the pattern is not compared (nor the Host header's), so
-        # Host("localhost:8000", ...) matches localhost on any port.
+        # Host("localhost:8000", ...) matches localhost on any port; reversing keeps it, so
+        # url_path_for gives the host "localhost:8000".
         pattern = self.host
-        tail = re.sub(r"{[^}]*}", "", pattern).rsplit("]", 1)[-1]
-        if ":" in tail:
-            pattern = pattern[: pattern.rindex(":")]
+        self._port: CompiledPath | None = None
+        port = _PORT.search(pattern)
+        if port is not None:
+            pattern, self._port = pattern[: port.start()], compile_path("/" + port[1])
         # Host labels use the path compiler: one label per "segment".
         self._compiled = compile_path("/" + pattern.replace(".", "/"))
         self.app = asgi3(app)
@@ -90,18 +92,25 @@ class Host(BaseRoute):
             # The host itself: url_path_for("tenant", subdomain="acme", path="/a").
             params = dict(path_params)
             path = str(params.pop("path"))
-            host = fill_template(self._compiled, params)
+            host = self._reverse_host(params)
             if not params:
-                return URLPath(path, host=host[1:].replace("/", "."))
+                return URLPath(path, host=host)
         elif self.name is None or name.startswith(self.name + ":"):
             child_name = name if self.name is None else name[len(self.name) + 1 :]
             remaining = dict(path_params)
-            host = fill_template(self._compiled, remaining)
+            host = self._reverse_host(remaining)
             for route in self.routes:
                 url = try_url_path_for(route, child_name, remaining)
                 if url is not None:
-                    return URLPath(url, protocol=url.protocol, host=host[1:].replace("/", "."))
+                    return URLPath(url, protocol=url.protocol, host=host)
         raise NoMatchFound(name, path_params)
+
+    def _reverse_host(self, params: dict[str, Any]) -> str:
+        """The host (and the pattern's port) for ``params``, popping the params it takes."""
+        host = fill_template(self._compiled, params)[1:].replace("/", ".")
+        if self._port is not None:
+            host += ":" + fill_template(self._port, params)[1:]
+        return host
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -112,4 +121,6 @@ class Host(BaseRoute):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
+        # As Starlette: an unnamed host shows name=''.
+        name = self.name or ""
+        return f"{type(self).__name__}(host={self.host!r}, name={name!r}, app={self.app!r})"
