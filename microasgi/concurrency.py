@@ -40,10 +40,18 @@ async def run_until_first_complete(
     once come as an ``ExceptionGroup``.
 
     Warns:
-        MicroASGIDeprecationWarning: always; use an ``anyio`` task group and cancel its scope.
+        MicroASGIDeprecationWarning: always, with Starlette's text ("run_until_first_complete is
+            deprecated and will be removed in a future version."); use an ``anyio`` task group
+            and cancel its scope.
     """
+    # Starlette's sentence first, word for word, so ported warning filters (Starlette's own
+    # pyproject has one) keep matching; then the fix.
     _deprecated(
-        "run_until_first_complete", "0.1", "an anyio task group whose scope the first task cancels"
+        "run_until_first_complete",
+        "0.1",
+        "an anyio task group whose scope the first task cancels",
+        starlette="run_until_first_complete is deprecated and will be removed in a future "
+        "version. Use an anyio task group whose scope the first task to finish cancels instead.",
     )
 
     async def run(func: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> None:

@@ -85,7 +85,8 @@ class MicroASGIDeprecationWarning(UserWarning):
 
     A ``UserWarning``, not a ``DeprecationWarning``, so it is shown by default (as Starlette's
     ``StarletteDeprecationWarning``). Every deprecation goes through ``_deprecated``, in one form:
-    "`X` is deprecated since microasgi 0.N; use `Y` instead."
+    "`X` is deprecated since microasgi 0.N; use `Y` instead.", except a name Starlette deprecated
+    too, which warns with Starlette's text (so the warning filters of ported projects match).
     """
 
 
@@ -93,12 +94,17 @@ StarletteDeprecationWarning = MicroASGIDeprecationWarning
 """Starlette's name for the warning class, so a ported ``pytest.warns(...)`` still matches."""
 
 
-def _deprecated(name: str, since: str, instead: str, *, stacklevel: int = 3) -> None:
-    """Warn that ``name`` is deprecated, in the one form every deprecation uses."""
+def _deprecated(
+    name: str, since: str, instead: str, *, starlette: str | None = None, stacklevel: int = 3
+) -> None:
+    """Warn that ``name`` is deprecated, in the one form every deprecation uses.
+
+    ``starlette`` is Starlette's own text for a deprecation it shares, used word for word in place
+    of that form (it must name the replacement too), so filters written for Starlette match.
+    """
     import warnings
 
-    warnings.warn(
-        f"`{name}` is deprecated since microasgi {since}; use `{instead}` instead.",
-        MicroASGIDeprecationWarning,
-        stacklevel=stacklevel,
+    message = (
+        starlette or f"`{name}` is deprecated since microasgi {since}; use `{instead}` instead."
     )
+    warnings.warn(message, MicroASGIDeprecationWarning, stacklevel=stacklevel)

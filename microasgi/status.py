@@ -1,10 +1,16 @@
 """HTTP status codes (RFC 9110 names) and WebSocket close codes (RFC 6455 and the IANA registry).
 
-Names follow Starlette's ``HTTP_<code>_<PHRASE>`` and ``WS_<code>_<PHRASE>`` spelling. The RFC 7231
-names that RFC 9110 renamed are kept as aliases so ported code keeps working.
+Names follow Starlette's ``HTTP_<code>_<PHRASE>`` and ``WS_<code>_<PHRASE>`` spelling. The four RFC
+7231 names that RFC 9110 renamed (``HTTP_413_REQUEST_ENTITY_TOO_LARGE``,
+``HTTP_414_REQUEST_URI_TOO_LONG``, ``HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE``,
+``HTTP_422_UNPROCESSABLE_ENTITY``) still read as their codes, deprecated as in Starlette: each read
+warns ``StarletteDeprecationWarning("'<old>' is deprecated. Use '<new>' instead.")``. They are not
+in ``__all__``, so ``from microasgi.status import *`` leaves them out.
 """
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from microasgi.exceptions import _deprecated
 
 __all__ = [
     "HTTP_100_CONTINUE",
@@ -44,17 +50,13 @@ __all__ = [
     "HTTP_411_LENGTH_REQUIRED",
     "HTTP_412_PRECONDITION_FAILED",
     "HTTP_413_CONTENT_TOO_LARGE",
-    "HTTP_413_REQUEST_ENTITY_TOO_LARGE",
-    "HTTP_414_REQUEST_URI_TOO_LONG",
     "HTTP_414_URI_TOO_LONG",
     "HTTP_415_UNSUPPORTED_MEDIA_TYPE",
     "HTTP_416_RANGE_NOT_SATISFIABLE",
-    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE",
     "HTTP_417_EXPECTATION_FAILED",
     "HTTP_418_IM_A_TEAPOT",
     "HTTP_421_MISDIRECTED_REQUEST",
     "HTTP_422_UNPROCESSABLE_CONTENT",
-    "HTTP_422_UNPROCESSABLE_ENTITY",
     "HTTP_423_LOCKED",
     "HTTP_424_FAILED_DEPENDENCY",
     "HTTP_425_TOO_EARLY",
@@ -156,12 +158,6 @@ HTTP_508_LOOP_DETECTED: Final = 508
 HTTP_510_NOT_EXTENDED: Final = 510
 HTTP_511_NETWORK_AUTHENTICATION_REQUIRED: Final = 511
 
-# Pre-RFC 9110 spellings that Starlette users still import.
-HTTP_413_REQUEST_ENTITY_TOO_LARGE: Final = 413
-HTTP_414_REQUEST_URI_TOO_LONG: Final = 414
-HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE: Final = 416
-HTTP_422_UNPROCESSABLE_ENTITY: Final = 422
-
 # --- WebSocket close codes ---
 WS_1000_NORMAL_CLOSURE: Final = 1000
 WS_1001_GOING_AWAY: Final = 1001
@@ -178,3 +174,38 @@ WS_1012_SERVICE_RESTART: Final = 1012
 WS_1013_TRY_AGAIN_LATER: Final = 1013
 WS_1014_BAD_GATEWAY: Final = 1014
 WS_1015_TLS_HANDSHAKE: Final = 1015
+
+# Old name -> (its value, the RFC 9110 name to use instead).
+_DEPRECATED: Final = {
+    "HTTP_413_REQUEST_ENTITY_TOO_LARGE": (413, "HTTP_413_CONTENT_TOO_LARGE"),
+    "HTTP_414_REQUEST_URI_TOO_LONG": (414, "HTTP_414_URI_TOO_LONG"),
+    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE": (416, "HTTP_416_RANGE_NOT_SATISFIABLE"),
+    "HTTP_422_UNPROCESSABLE_ENTITY": (422, "HTTP_422_UNPROCESSABLE_CONTENT"),
+}
+
+
+# The pre-RFC 9110 spellings, deprecated as in Starlette: type checkers see them as the constants
+# they are; at run time they are not globals, and the module __getattr__ warns when one is read
+# (hidden from type checkers, to which it would make every misspelt name an ``int``).
+if TYPE_CHECKING:
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: Final = 413
+    HTTP_414_REQUEST_URI_TOO_LONG: Final = 414
+    HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE: Final = 416
+    HTTP_422_UNPROCESSABLE_ENTITY: Final = 422
+else:
+
+    def __getattr__(name: str) -> int:
+        """Return a deprecated pre-RFC 9110 constant, with Starlette's warning."""
+        if name not in _DEPRECATED:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value, instead = _DEPRECATED[name]
+        # Starlette's exact text, so the warning filters of ported projects keep matching.
+        _deprecated(
+            name, "0.1", instead, starlette=f"{name!r} is deprecated. Use {instead!r} instead."
+        )
+        return value
+
+
+def __dir__() -> list[str]:
+    """The public names and the deprecated ones, as Starlette lists them."""
+    return sorted([*__all__, *_DEPRECATED])
