@@ -21,8 +21,9 @@ __all__ = ["CORSMiddleware"]
 
 ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
 # SPEC: Fetch, "CORS-safelisted request-header": these never need to be allowed (Starlette lists
-# them in every preflight answer too, so browsers with stricter value rules still pass).
-SAFELISTED_HEADERS = ("accept", "accept-language", "content-language", "content-type")
+# them in every preflight answer too, so browsers with stricter value rules still pass), spelled
+# as Starlette lists them.
+SAFELISTED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
 # SECURITY: a serialized origin is a scheme, a host of at most 253 characters and a port. Longer
 # values are no origin a browser sends, and are never given to allow_origin_regex, which bounds
 # the cost of a regex that backtracks badly.
@@ -74,8 +75,9 @@ class CORSMiddleware:
         allow_origins: origins allowed to read responses (``"https://example.com"``), or
             ``["*"]`` for any.
         allow_methods: methods a preflight may ask for; ``["*"]`` for the common ones.
-        allow_headers: request headers a preflight may ask for (case-insensitive), or ``["*"]``
-            for any; the CORS-safelisted ones are always allowed.
+        allow_headers: request headers a preflight may ask for (matched case-insensitively,
+            listed in the answer as given), or ``["*"]`` for any (the answer echoes the request's
+            list as sent); the CORS-safelisted ones are always allowed.
         allow_credentials: let browsers send cookies and read responses to credentialed requests.
         allow_origin_regex: a pattern that allowed origins match in full.
         allow_private_network: answer ``Access-Control-Request-Private-Network`` preflights
@@ -138,8 +140,8 @@ class CORSMiddleware:
         methods = ALL_METHODS if "*" in allow_methods else tuple(allow_methods)
         self.allow_methods = frozenset(_tokens("allow_methods", methods))
         self.allow_all_headers = "*" in allow_headers
-        given = [h.lower() for h in _tokens("allow_headers", allow_headers) if h != "*"]
-        self.allow_headers = frozenset([*SAFELISTED_HEADERS, *given])
+        listed = _header_names(allow_headers)
+        self.allow_headers = frozenset(listed)
         self.allow_credentials = allow_credentials
         self.allow_private_network = allow_private_network
 
@@ -157,8 +159,8 @@ class CORSMiddleware:
             encode_header("access-control-max-age", str(max_age)),
         ]
         if not self.allow_all_headers:
-            listed = ", ".join(sorted(self.allow_headers))
-            preflight.append(encode_header("access-control-allow-headers", listed))
+            names = ", ".join(sorted(listed.values()))
+            preflight.append(encode_header("access-control-allow-headers", names))
         if allow_credentials:
             preflight.append(encode_header("access-control-allow-credentials", "true"))
         self._preflight_headers = preflight
@@ -235,13 +237,15 @@ class CORSMiddleware:
         # uppercased by browsers, and they send them uppercased).
         if method not in self.allow_methods:
             failures.append("method")
-        requested = _requested_headers(scope)
-        if requested is None:
+        parsed = _requested_headers(scope)
+        if parsed is None:
             failures.append("headers")
         elif self.allow_all_headers:
+            requested, as_sent = parsed
             if requested:
-                headers.append(encode_header("access-control-allow-headers", ", ".join(requested)))
-        elif not self.allow_headers.issuperset(requested):
+                # As Starlette: the request's list, echoed as the client sent it (validated).
+                headers.append(encode_header("access-control-allow-headers", as_sent))
+        elif not self.allow_headers.issuperset(parsed[0]):
             failures.append("headers")
         if _header(scope, b"access-control-request-private-network") is not None:
             if self.allow_private_network:
@@ -264,24 +268,39 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _requested_headers(scope: Scope) -> list[str] | None:
-    """The header names of ``Access-Control-Request-Headers``, lowercased; ``None`` if invalid.
+def _requested_headers(scope: Scope) -> tuple[list[str], str] | None:
+    """The header names of ``Access-Control-Request-Headers``, lowercased, and the list as sent
+    (several fields joined by ``", "``); ``None`` if invalid.
 
     Browsers send one lowercase, comma-separated list without spaces; other clients may send
     several fields, spaces, tabs, capitals and empty items, all of which are accepted. A name that
     is not an HTTP token makes the whole list invalid.
     """
     names: list[str] = []
+    fields: list[str] = []
     for key, value in scope["headers"]:
         if key == b"access-control-request-headers":
-            for item in value.decode("latin-1").split(","):
+            field = value.decode("latin-1").strip(" \t")
+            fields.append(field)
+            for item in field.split(","):
                 item = item.strip(" \t")
                 if not item:
                     continue  # SPEC: RFC 9110 section 5.6.1, empty list elements are ignored.
                 if not _TOKEN.fullmatch(item):
                     return None
                 names.append(item.lower())
-    return names
+    return names, ", ".join(fields)
+
+
+def _header_names(allow_headers: Sequence[str]) -> dict[str, str]:
+    """Each allowed header's lowercased name (for matching, case-insensitive) mapped to its name
+    in the preflight answer: as Starlette lists them, the safelisted ones in their canonical case
+    and the configured ones as given (the first spelling of a name wins)."""
+    listed = {name.lower(): name for name in SAFELISTED_HEADERS}
+    for name in _tokens("allow_headers", allow_headers):
+        if name != "*":
+            listed.setdefault(name.lower(), name)
+    return listed
 
 
 def _tokens(option: str, values: Sequence[str]) -> list[str]:

@@ -266,8 +266,9 @@ async def test_preflight_allowed() -> None:
     assert result.body == b"OK"
     assert result.header("access-control-allow-origin") == SITE
     assert result.header("access-control-allow-methods") == "GET, POST"
+    # As Starlette: the safelisted names in their canonical case, the configured ones as given.
     assert result.header("access-control-allow-headers") == (
-        "accept, accept-language, content-language, content-type, x-token"
+        "Accept, Accept-Language, Content-Language, Content-Type, X-Token"
     )
     assert result.header("access-control-allow-credentials") == "true"
     assert result.header("access-control-max-age") == "60"
@@ -347,13 +348,57 @@ async def test_requested_headers_across_several_fields() -> None:
     assert (await call(app, request)).body == b"Disallowed CORS headers"
 
 
-async def test_allow_all_headers_reflects_the_normalized_request() -> None:
+@pytest.mark.parametrize(
+    ("allow_headers", "listed"),
+    [
+        ([], "Accept, Accept-Language, Content-Language, Content-Type"),
+        (["x-token"], "Accept, Accept-Language, Content-Language, Content-Type, x-token"),
+        (
+            ["Authorization"],
+            "Accept, Accept-Language, Authorization, Content-Language, Content-Type",
+        ),
+        # A safelisted name keeps its canonical spelling; a repeated name is listed once, as first
+        # given.
+        (
+            ["content-type", "X-A", "x-a"],
+            "Accept, Accept-Language, Content-Language, Content-Type, X-A",
+        ),
+    ],
+)
+async def test_allowed_headers_are_listed_as_starlette_lists_them(
+    allow_headers: list[str], listed: str
+) -> None:
+    app = cors(allow_origins=[SITE], allow_headers=allow_headers)
+    result = await call(app, preflight(SITE, "GET", (b"access-control-request-headers", b"X-A")))
+    assert result.header("access-control-allow-headers") == listed
+    # Matching stays case-insensitive whatever the spelling.
+    assert result.status == (200 if "x-a" in listed.lower() else 400)
+    requested = (b"access-control-request-headers", b"CONTENT-TYPE,accept")
+    assert (await call(app, preflight(SITE, "GET", requested))).status == 200
+
+
+async def test_allow_all_headers_echoes_the_request_as_sent() -> None:
     app = cors(allow_origins=[SITE], allow_headers=["*"])
+    result = await call(
+        app, preflight(SITE, "GET", (b"access-control-request-headers", b"X-Example"))
+    )
+    assert result.status == 200
+    assert result.header("access-control-allow-headers") == "X-Example"
     result = await call(
         app, preflight(SITE, "GET", (b"access-control-request-headers", b" X-A ,x-b"))
     )
     assert result.status == 200
-    assert result.header("access-control-allow-headers") == "x-a, x-b"
+    assert result.header("access-control-allow-headers") == "X-A ,x-b"
+    result = await call(
+        app,
+        preflight(
+            SITE,
+            "GET",
+            (b"access-control-request-headers", b"X-A"),
+            (b"access-control-request-headers", b"x-b,X-C"),
+        ),
+    )
+    assert result.header("access-control-allow-headers") == "X-A, x-b,X-C"
     result = await call(app, preflight())
     assert result.header("access-control-allow-headers") is None
     result = await call(
