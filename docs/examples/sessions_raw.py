@@ -27,4 +27,4 @@ async def test_each_client_has_its_own_count() -> None:
     assert (await bob.get("/")).text == "visit 1"
     cookie = (await ada.get("/")).headers["set-cookie"]
     assert cookie.startswith("session=")
-    assert cookie.endswith("; Path=/; Max-Age=1209600; HttpOnly; SameSite=lax")
+    assert cookie.endswith("; path=/; Max-Age=1209600; httponly; samesite=lax")

@@ -60,7 +60,9 @@ _SAME_SITE = ("lax", "strict", "none")
 _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
-_EXPIRED = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+# The clearing cookie's lifetime: Max-Age=0 for browsers that read it (it wins over Expires),
+# and Starlette's expires date, spelled as Starlette writes it.
+_EXPIRED = "Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT"
 
 
 def _now() -> int:
@@ -222,15 +224,15 @@ class SessionMiddleware:
         # With max_age <= 0 (accepted, as Starlette accepts it) the browser drops the cookie at
         # once and the server refuses any cookie older than max_age: refreshing is pointless.
         self._refresh_after = self._lifetime // 2 if self._lifetime > 0 else sys.maxsize
+        lifetime = None if max_age is None else f"Max-Age={max_age}"
         self._attributes = _attributes(
-            session_cookie, max_age, path, same_site, https_only, domain, partitioned
+            session_cookie, lifetime, path, same_site, https_only, domain, partitioned
         )
         # PERF: the clearing header is the same for every response: built and validated once.
-        unbounded = _attributes(
-            session_cookie, None, path, same_site, https_only, domain, partitioned
+        expired = _attributes(
+            session_cookie, _EXPIRED, path, same_site, https_only, domain, partitioned
         )
-        clear = f"{session_cookie}={_EXPIRED}{unbounded}"
-        self._clear_header = encode_header_value(clear, "set-cookie")
+        self._clear_header = encode_header_value(f"{session_cookie}={expired}", "set-cookie")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -417,14 +419,20 @@ def _check_max_age(max_age: object) -> int | None:
 
 def _attributes(
     name: str,
-    max_age: int | None,
+    lifetime: str | None,
     path: str,
     same_site: str,
     https_only: bool,
     domain: str | None,
     partitioned: bool,
 ) -> str:
-    """Validate the cookie attributes and return them as ``; Attr=value`` text, built once."""
+    """Validate the cookie attributes and return them as ``; attr=value`` text, built once.
+
+    Spelled and ordered as Starlette writes them (``; path=/; Max-Age=...; httponly;
+    samesite=lax; secure; domain=...; partitioned``), so tests and log scrapers written for
+    Starlette's header still match; ``lifetime`` is the text after ``path`` (``Max-Age=60``), or
+    None for a browser-session cookie.
+    """
     if not isinstance(same_site, str) or same_site.lower() not in _SAME_SITE:
         raise ValueError(
             f"SessionMiddleware same_site must be 'lax', 'strict' or 'none', got {same_site!r}."
@@ -459,17 +467,17 @@ def _attributes(
             f"The session cookie {name!r} needs path='/' and domain=None: browsers refuse "
             "'__Host-' cookies with another path or a domain."
         )
-    parts = [f"Path={path}"]
-    if max_age is not None:
-        parts.append(f"Max-Age={max_age}")
-    parts.append("HttpOnly")
-    parts.append(f"SameSite={same_site}")
+    parts = [f"path={path}"]
+    if lifetime is not None:
+        parts.append(lifetime)
+    parts.append("httponly")
+    parts.append(f"samesite={same_site}")
     if https_only:
-        parts.append("Secure")
+        parts.append("secure")
     if domain is not None:
-        parts.append(f"Domain={domain}")
+        parts.append(f"domain={domain}")
     if partitioned:
-        parts.append("Partitioned")
+        parts.append("partitioned")
     return "".join(f"; {part}" for part in parts)
 
 

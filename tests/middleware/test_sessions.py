@@ -245,7 +245,7 @@ async def test_emptying_the_session_clears_the_cookie() -> None:
     await login(client)
     response = await client.get("/clear")
     assert set_cookies(response) == [
-        "session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly; SameSite=lax"
+        "session=; path=/; Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax"
     ]
     assert "session" not in client.cookies
     assert set_cookies(await client.get("/clear")) == []  # nothing left to clear
@@ -301,7 +301,7 @@ async def test_a_bad_cookie_gives_an_empty_session_and_is_cleared(value: str) ->
     response = await client.get("/", headers={"cookie": f"session={value}"})
     assert response.status_code == 200
     assert response.json() == {}
-    assert set_cookies(response)[0].startswith("session=; Max-Age=0")
+    assert set_cookies(response)[0].startswith("session=; path=/; Max-Age=0;")
 
 
 async def test_the_over_long_cookie_is_the_only_reason_it_is_refused() -> None:
@@ -340,7 +340,7 @@ async def test_expired_by_timestamp(
     client = AsyncTestClient(make(max_age=max_age), cookies={"session": value})
     response = await client.get("/")
     assert response.json() == {}
-    assert set_cookies(response)[0].startswith("session=; Max-Age=0")
+    assert set_cookies(response)[0].startswith("session=; path=/; Max-Age=0;")
 
 
 @pytest.mark.parametrize("max_age", [0, -5])
@@ -350,7 +350,7 @@ async def test_a_max_age_of_zero_or_less_is_sent_as_starlette_sends_it(max_age: 
     assert middleware.max_age == max_age
     (header,) = set_cookies(await AsyncTestClient(middleware).post("/write", json={"a": 1}))
     value = forge(b'{"a":1}')
-    assert header == f"session={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=lax"
+    assert header == f"session={value}; path=/; Max-Age={max_age}; httponly; samesite=lax"
 
 
 @pytest.mark.parametrize(
@@ -451,27 +451,28 @@ async def test_a_session_holding_a_non_json_value_raises_a_clear_error() -> None
 @pytest.mark.parametrize(
     ("options", "attributes"),
     [
-        ({}, "Path=/; Max-Age=1209600; HttpOnly; SameSite=lax"),
-        ({"max_age": None}, "Path=/; HttpOnly; SameSite=lax"),
-        ({"max_age": 60, "path": "/app"}, "Path=/app; Max-Age=60; HttpOnly; SameSite=lax"),
-        ({"same_site": "strict"}, "Path=/; Max-Age=1209600; HttpOnly; SameSite=strict"),
-        ({"same_site": "Strict"}, "Path=/; Max-Age=1209600; HttpOnly; SameSite=strict"),
-        ({"https_only": True}, "Path=/; Max-Age=1209600; HttpOnly; SameSite=lax; Secure"),
+        ({}, "path=/; Max-Age=1209600; httponly; samesite=lax"),
+        ({"max_age": None}, "path=/; httponly; samesite=lax"),
+        ({"max_age": 60, "path": "/app"}, "path=/app; Max-Age=60; httponly; samesite=lax"),
+        ({"same_site": "strict"}, "path=/; Max-Age=1209600; httponly; samesite=strict"),
+        ({"same_site": "Strict"}, "path=/; Max-Age=1209600; httponly; samesite=strict"),
+        ({"https_only": True}, "path=/; Max-Age=1209600; httponly; samesite=lax; secure"),
         (
             {"same_site": "none", "https_only": True},
-            "Path=/; Max-Age=1209600; HttpOnly; SameSite=none; Secure",
+            "path=/; Max-Age=1209600; httponly; samesite=none; secure",
         ),
         (
             {"domain": "example.com"},
-            "Path=/; Max-Age=1209600; HttpOnly; SameSite=lax; Domain=example.com",
+            "path=/; Max-Age=1209600; httponly; samesite=lax; domain=example.com",
         ),
         (
             {"https_only": True, "partitioned": True},
-            "Path=/; Max-Age=1209600; HttpOnly; SameSite=lax; Secure; Partitioned",
+            "path=/; Max-Age=1209600; httponly; samesite=lax; secure; partitioned",
         ),
     ],
 )
 async def test_cookie_attributes(options: dict[str, Any], attributes: str) -> None:
+    # Spelled and ordered as Starlette writes them, so tests written for Starlette match.
     response = await AsyncTestClient(make(**options)).post("/write", json={"a": 1})
     (header,) = set_cookies(response)
     assert header == "session=" + forge(b'{"a":1}') + f"; {attributes}"
@@ -482,8 +483,8 @@ async def test_clearing_uses_the_same_attributes_without_max_age() -> None:
     client = AsyncTestClient(middleware, cookies={"session": GOOD})
     (header,) = set_cookies(await client.get("/clear"))
     assert header == (
-        "session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly; "
-        "SameSite=lax; Secure; Domain=example.com; Partitioned"
+        "session=; path=/; Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; "
+        "samesite=lax; secure; domain=example.com; partitioned"
     )
 
 
