@@ -10,8 +10,8 @@ its producer when the client leaves on every spec version without stealing reque
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import AsyncIterable, Iterable, Mapping
+from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from microasgi._asgi.fileresponse import FileResponse
@@ -24,6 +24,9 @@ from microasgi.background import BackgroundTask
 from microasgi.datastructures import URL
 
 __all__ = [
+    "AsyncContentStream",
+    "Content",
+    "ContentStream",
     "EventSourceResponse",
     "FileResponse",
     "HTMLResponse",
@@ -33,8 +36,24 @@ __all__ = [
     "Response",
     "ServerSentEvent",
     "StreamingResponse",
+    "SyncContentStream",
     "last_event_id",
 ]
+
+# Starlette's names for what a StreamingResponse streams, for annotating producers:
+# ``async def numbers() -> AsyncContentStream``. StreamingResponse also takes bytearray chunks.
+Content: TypeAlias = str | bytes | memoryview
+"""One chunk of a ``StreamingResponse`` body: ``str`` (encoded with the charset), ``bytes`` or
+``memoryview``."""
+
+SyncContentStream: TypeAlias = Iterable[Content]
+"""A plain iterable of chunks (iterated in a worker thread)."""
+
+AsyncContentStream: TypeAlias = AsyncIterable[Content]
+"""An async iterable of chunks, such as an async generator."""
+
+ContentStream: TypeAlias = AsyncContentStream | SyncContentStream
+"""What ``StreamingResponse`` streams: either kind of iterable of chunks."""
 
 
 class HTMLResponse(Response):

@@ -36,6 +36,8 @@ __all__ = [
     "Match",
     "Mount",
     "NoMatchFound",
+    "PARAM_FORMAT_REGEX",
+    "PARAM_REGEX",
     "Route",
     "Router",
     "WebSocketRoute",
@@ -63,6 +65,15 @@ for _public in (
 ):
     _public.__module__ = __name__
 del _public
+
+PARAM_REGEX = re.compile("{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+"""Starlette's pattern of a ``{name}`` or ``{name:convertor}`` parameter in a path template:
+group 1 is the name, group 2 ``":convertor"`` (or None). Routes parse their templates with their
+own parser, which also reports malformed ones; this is for code written against Starlette's."""
+
+PARAM_FORMAT_REGEX = re.compile("{([a-zA-Z_][a-zA-Z0-9_]*)}")
+"""Starlette's pattern of a ``{name}`` placeholder in a path format (a template without its
+converters, as ``compile_path`` returns it)."""
 
 
 def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:

@@ -1179,3 +1179,53 @@ async def test_a_producer_that_never_awaits_stops_when_the_client_leaves() -> No
         await StreamingResponse(numbers())(scope, receive, send)
     assert sent == 3
     assert produced < 10
+
+
+# --- Starlette's content type aliases ---------------------------------------------------------
+
+
+def test_content_aliases_are_starlettes() -> None:
+    from collections.abc import AsyncIterable, Iterable
+    from typing import get_args
+
+    from microasgi.responses import AsyncContentStream, Content, ContentStream, SyncContentStream
+
+    assert set(get_args(Content)) == {str, bytes, memoryview}
+    assert SyncContentStream == Iterable[Content]
+    assert AsyncContentStream == AsyncIterable[Content]
+    assert set(get_args(ContentStream)) == {AsyncContentStream, SyncContentStream}
+
+
+def test_middleware_base_content_stream_takes_every_response_content_stream() -> None:
+    from collections.abc import MutableMapping
+    from typing import get_args
+
+    from microasgi.middleware import base
+    from microasgi.responses import AsyncContentStream, Content
+
+    (chunk,) = get_args(base.AsyncContentStream)
+    assert set(get_args(chunk)) == {*get_args(Content), MutableMapping[str, Any]}
+
+    async def produce() -> AsyncContentStream:
+        yield b"x"
+
+    # Type-checked too: a responses.AsyncContentStream is a base.AsyncContentStream.
+    body: base.AsyncContentStream = produce()
+    assert body is not None
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_a_content_stream_of_each_kind_streams(kind: str) -> None:
+    from microasgi.responses import AsyncContentStream, ContentStream, SyncContentStream
+
+    def sync_chunks() -> SyncContentStream:
+        return ["a", b"b", memoryview(b"c")]
+
+    async def async_chunks() -> AsyncContentStream:
+        for chunk in sync_chunks():
+            yield chunk
+
+    content: ContentStream = sync_chunks() if kind == "sync" else async_chunks()
+    recorder = Recorder()
+    await StreamingResponse(content)(http_scope(spec_version="2.4"), receive_never, recorder)
+    assert recorder.body == b"abc"

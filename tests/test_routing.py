@@ -1410,6 +1410,16 @@ def test_named_mount_and_host_reverse_with_path_and_refuse_extra_params() -> Non
         router.url_path_for("site", sub="acme", path="/a", extra=1)
 
 
+def test_starlettes_parameter_patterns() -> None:
+    from microasgi.routing import PARAM_FORMAT_REGEX, PARAM_REGEX, compile_path
+
+    template = "/users/{id:int}/{name}/files/{rest:path}"
+    found = [(m[1], m[2]) for m in PARAM_REGEX.finditer(template)]
+    assert found == [("id", ":int"), ("name", None), ("rest", ":path")]
+    _, path_format, _ = compile_path(template)
+    assert PARAM_FORMAT_REGEX.findall(path_format) == ["id", "name", "rest"]
+
+
 def test_compile_path_for_a_host_without_a_port() -> None:
     from microasgi.routing import compile_path
 

@@ -2,7 +2,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import anyio
 
-from microasgi.responses import StreamingResponse
+from microasgi.responses import AsyncContentStream, StreamingResponse
 from microasgi.types import Receive, Scope, Send
 
 cleaned_up = anyio.Event()
@@ -40,3 +40,14 @@ async def test_streaming() -> None:
     assert "content-length" not in countdown_response.headers
     assert lines.text == "line 1\nline 2\n"
     assert cleaned_up.is_set()
+
+
+async def greeting(name: str) -> AsyncContentStream:
+    # Starlette's alias for an async iterable of chunks (str, bytes or memoryview).
+    yield "hello, "
+    yield name.encode()
+
+
+async def test_annotated_producer() -> None:
+    response = await AsyncTestClient(StreamingResponse(greeting("ada"))).get("/")
+    assert response.text == "hello, ada"

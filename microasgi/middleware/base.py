@@ -59,7 +59,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from microasgi._asgi.body import _BodyEvent, _BodyState
 from microasgi._asgi.concurrency import unwrap_group
 from microasgi.requests import Request
-from microasgi.responses import Response
+from microasgi.responses import Content, Response
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -80,8 +80,10 @@ BodyStreamGenerator = AsyncGenerator[bytes | MutableMapping[str, Any], None]
 """The ``body_iterator`` of a response from ``call_next``: the body's chunks as ``bytes``, and the
 app's other messages after the start (``http.response.pathsend``, trailers, push) as they are."""
 
-AsyncContentStream = AsyncIterable[str | bytes | memoryview | MutableMapping[str, Any]]
-"""What dispatch may set as the ``body_iterator`` of a response from ``call_next``."""
+AsyncContentStream = AsyncIterable[Content | MutableMapping[str, Any]]
+"""What dispatch may set as the ``body_iterator`` of a response from ``call_next``: the chunks of
+``microasgi.responses.AsyncContentStream`` (``Content``), and the app's other messages. As in
+Starlette, every ``responses.AsyncContentStream`` is one of these."""
 
 _UNSET: Any = object()
 _NO_CONTEXT = contextvars.Context()
