@@ -33,6 +33,11 @@ T = TypeVar("T")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+class _InvalidParameter(ValueError, AssertionError):
+    """A value ``to_string`` cannot put in a path: a ``ValueError``, and the ``AssertionError``
+    Starlette's converters raise (they ``assert``), so code written for either catches it."""
+
+
 def _no_control(value: str) -> str:
     # SECURITY: a path no route matches (see _CONTROL) is no path to build either: a link holding
     # CR, LF or NUL would be a broken URL at best and a header or markup injection at worst.
@@ -86,9 +91,11 @@ class StringConvertor(Convertor[str]):
     def to_string(self, value: str) -> str:
         value = str(value)
         if "/" in value:
-            raise ValueError(f"A str path parameter cannot contain '/', got {value!r}. Use :path.")
+            raise _InvalidParameter(
+                f"A str path parameter cannot contain '/', got {value!r}. Use :path."
+            )
         if not value:
-            raise ValueError("A str path parameter cannot be empty.")
+            raise _InvalidParameter("A str path parameter cannot be empty.")
         return _no_control(value)
 
     def matches(self, text: str) -> bool:
@@ -124,7 +131,7 @@ class IntegerConvertor(Convertor[int]):
         if isinstance(value, str) and self.matches(value):
             return str(int(value))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(
+            raise _InvalidParameter(
                 f"An int path parameter must be a non-negative int (or its digits), got {value!r}."
             )
         return str(value)
@@ -154,7 +161,9 @@ class FloatConvertor(Convertor[float]):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"A float path parameter must be a number, got {value!r}.")
         if not math.isfinite(value) or value < 0:
-            raise ValueError(f"A float path parameter must be finite and >= 0, got {value!r}.")
+            raise _InvalidParameter(
+                f"A float path parameter must be finite and >= 0, got {value!r}."
+            )
         # The shortest text that reads back as the same float, without an exponent: 0.1 gives
         # "0.1" (not "0.10000000000000000555"), 1e-05 gives "0.00001". abs() turns -0.0 (which
         # passes the test above) into 0.0: "-0" would be a path the converter does not match.

@@ -52,6 +52,11 @@ _AUTOESCAPE = jinja2.select_autoescape(
 )
 
 
+class _DirectoryOrEnv(ValueError, AssertionError):
+    """Neither or both of ``directory=`` and ``env=``: a ``ValueError``, and the
+    ``AssertionError`` Starlette raises (it ``assert``s), so code written for either catches it."""
+
+
 @jinja2.pass_context
 def _url_for(context: jinja2.runtime.Context, name: str, /, **path_params: Any) -> URL:
     """``url_for(name, **params)`` in a template: ``request.url_for`` on the context's request."""
@@ -305,8 +310,9 @@ class Jinja2Templates:
     object anywhere, even inside a request, never blocks.
 
     Raises:
-        ValueError: both or neither of ``directory`` and ``env`` are given, ``env_options`` are
-            given with ``env``, or ``env`` is an async environment.
+        ValueError: both or neither of ``directory`` and ``env`` are given (an
+            ``AssertionError`` too, as Starlette's ``assert``), ``env_options`` are given with
+            ``env``, or ``env`` is an async environment.
         TypeError: a context processor is not a plain (sync) function.
     """
 
@@ -319,7 +325,7 @@ class Jinja2Templates:
         **env_options: Any,
     ) -> None:
         if (directory is None) == (env is None):
-            raise ValueError(
+            raise _DirectoryOrEnv(
                 "Jinja2Templates needs exactly one of directory= and env=, got "
                 f"{'both' if env is not None else 'neither'}. Pass directory='templates' to load "
                 "templates from a folder, or env=jinja2.Environment(...) to use your own."

@@ -274,7 +274,8 @@ class WebSocket(HTTPConnection[StateT]):
         1007, JSON nested deeper than ``max_json_depth`` with 1009.
 
         Raises:
-            ValueError: ``mode`` is neither ``"text"`` nor ``"binary"``.
+            ValueError: ``mode`` is neither ``"text"`` nor ``"binary"`` (a ``RuntimeError`` too,
+                as Starlette raises).
             WebSocketDisconnect: the connection closed, or the message could not be decoded.
             WebSocketDisconnected: the connection is not open (not accepted yet, or already
                 closed).
@@ -472,7 +473,8 @@ class WebSocket(HTTPConnection[StateT]):
         """Send ``data`` as compact JSON, in a text message or (``mode="binary"``) a binary one.
 
         Raises:
-            ValueError: an invalid ``mode``, or ``data`` holds NaN or an infinity.
+            ValueError: an invalid ``mode`` (a ``RuntimeError`` too, as Starlette raises), or
+                ``data`` holds NaN or an infinity.
             TypeError: ``data`` is not JSON serializable.
             WebSocketDisconnect: the client has gone.
         """

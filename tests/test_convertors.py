@@ -90,6 +90,8 @@ def test_float_to_string_is_the_shortest_exact_text(value: float, text: str) -> 
     [
         (StringConvertor(), "a/b", "cannot contain '/'"),
         (StringConvertor(), "", "cannot be empty"),
+        (StringConvertor(), "a\nb", "cannot contain a control character"),
+        (PathConvertor(), "a/\x00", "cannot contain a control character"),
         (IntegerConvertor(), -1, "non-negative int"),
         (IntegerConvertor(), True, "non-negative int"),
         (IntegerConvertor(), "-3", "non-negative int"),
@@ -102,6 +104,26 @@ def test_float_to_string_is_the_shortest_exact_text(value: float, text: str) -> 
 def test_to_string_refuses(convertor: Convertor[Any], value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         convertor.to_string(value)
+
+
+@pytest.mark.parametrize(
+    ("convertor", "value"),
+    [
+        (StringConvertor(), "a/b"),
+        (StringConvertor(), ""),
+        (IntegerConvertor(), -1),
+        (FloatConvertor(), math.nan),
+        (FloatConvertor(), math.inf),
+        (FloatConvertor(), -1.0),
+    ],
+)
+def test_to_string_refusals_are_starlettes_assertion_errors_too(
+    convertor: Convertor[Any], value: Any
+) -> None:
+    # Starlette asserts these; code (and tests) catching AssertionError keep working.
+    with pytest.raises(AssertionError) as caught:
+        convertor.to_string(value)
+    assert isinstance(caught.value, ValueError)
 
 
 def test_base_class_says_what_to_define() -> None:

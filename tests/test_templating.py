@@ -707,6 +707,17 @@ def test_configuration_errors(
         make(template_dir)
 
 
+@pytest.mark.parametrize("both", [False, True])
+def test_directory_or_env_errors_are_starlettes_assertion_errors_too(
+    template_dir: Path, both: bool
+) -> None:
+    # Starlette asserts exactly one of directory= and env=: AssertionError keeps working.
+    env = jinja2.Environment() if both else None
+    directory = template_dir if both else None
+    with pytest.raises(AssertionError, match="exactly one of directory= and env="):
+        Jinja2Templates(directory, env=env)
+
+
 def test_request_must_come_first(template_dir: Path) -> None:
     templates = Jinja2Templates(directory=template_dir)
     with pytest.raises(TypeError, match=r"Call TemplateResponse\(request, 'index.html', context\)"):

@@ -297,9 +297,14 @@ def disconnect_code(message: Message) -> int:
     return code if type(code) is int else 1005
 
 
+class _InvalidMode(ValueError, RuntimeError):
+    """An invalid ``mode=``: a ``ValueError``, and the ``RuntimeError`` Starlette raises, so code
+    (and ``pytest.raises``) written for either catches it."""
+
+
 def check_mode(mode: object, method: str) -> None:
     if mode not in ("text", "binary"):
-        raise ValueError(f'{method}() mode must be "text" or "binary", got {mode!r}.')
+        raise _InvalidMode(f'{method}() mode must be "text" or "binary", got {mode!r}.')
 
 
 def accept_headers(
