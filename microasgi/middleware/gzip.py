@@ -14,7 +14,7 @@ import os
 import zlib
 from collections.abc import Iterable
 from types import ModuleType
-from typing import Any, Final, Protocol
+from typing import Any, Final, NoReturn, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -29,7 +29,14 @@ try:
 except ImportError:  # Python < 3.14: gzip only.
     _zstd = None
 
-__all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipMiddleware", "HAS_ZSTD"]
+__all__ = [
+    "DEFAULT_EXCLUDED_CONTENT_TYPES",
+    "GZipMiddleware",
+    "GZipResponder",
+    "HAS_ZSTD",
+    "IdentityResponder",
+    "unattached_send",
+]
 
 HAS_ZSTD: Final = _zstd is not None
 """Whether this interpreter has ``compression.zstd`` (Python 3.14+), so zstd can be offered."""
@@ -164,6 +171,12 @@ class GZipMiddleware:
             accept = [value for name, value in scope["headers"] if name == b"accept-encoding"]
             if accept:
                 coding = select_encoding(b",".join(accept).decode("latin-1"), self._codings)
+        await self._respond(scope, receive, send, coding)
+
+    async def _respond(
+        self, scope: Scope, receive: Receive, send: Send, coding: str | None
+    ) -> None:
+        """Run the app with its response sent in ``coding`` (None: as it is) where it applies."""
         responder = _Responder(self, send, coding)
         await self.app(scope, receive, responder.send)
         held = responder.held
@@ -199,6 +212,117 @@ class GZipMiddleware:
         if coding == "zstd":
             return _ZstdCoder(self._zstd, self.zstd_level)
         return _GzipCoder(self.compresslevel)
+
+
+class IdentityResponder:
+    """Starlette's responder for clients that do not accept gzip, as an ASGI app over ``app``.
+
+    ``GZipMiddleware`` negotiates the coding itself; this class (and ``GZipResponder``) exists
+    for code and tests written against Starlette's. It sends ``app``'s responses uncompressed,
+    with ``Vary: Accept-Encoding`` on those of a type that could be compressed, as
+    ``GZipMiddleware`` does for a client that accepts no coding it offers. Unlike Starlette's,
+    one instance serves any number of requests. Other scopes pass through.
+    ``exclude_content_types`` holds the excluded media types normalized (lowercase, without
+    parameters), as in Starlette.
+
+    Args:
+        app: the app whose responses are sent.
+        minimum_size: bodies smaller than this many bytes are never compressed.
+        exclude_content_types: media types never compressed, as for ``GZipMiddleware``.
+
+    Raises:
+        ValueError, TypeError: an option is invalid, as for ``GZipMiddleware``.
+    """
+
+    _coding: str | None = None
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        minimum_size: int,
+        *,
+        exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+    ) -> None:
+        self._init(app, minimum_size, 9, 128 * 1024, exclude_content_types)
+
+    def _init(
+        self,
+        app: ASGIApp,
+        minimum_size: int,
+        compresslevel: int,
+        thread_minimum_size: int,
+        exclude_content_types: Iterable[str],
+    ) -> None:
+        # Our middleware does the work, offering gzip only (Starlette's responders know no zstd),
+        # and checks the options.
+        self._middleware = GZipMiddleware(
+            app,
+            minimum_size,
+            compresslevel,
+            thread_minimum_size,
+            exclude_content_types=exclude_content_types,
+            zstd_level=None,
+        )
+        self.app = app
+        self.minimum_size = minimum_size
+        self.exclude_content_types = tuple(sorted(self._middleware._excluded))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self._middleware._respond(scope, receive, send, self._coding)
+
+
+class GZipResponder(IdentityResponder):
+    """Starlette's responder for clients that accept gzip, as an ASGI app over ``app``.
+
+    It compresses ``app``'s responses with gzip as ``GZipMiddleware`` does for a client that
+    accepts gzip (the same rules: ``minimum_size``, excluded types, ``Content-Encoding`` already
+    set, 204/206/304, streams flushed chunk by chunk), whatever the request's
+    ``Accept-Encoding`` says: choosing it is the caller's job, as in Starlette. Use
+    ``GZipMiddleware`` in an app; this class is for code written against Starlette's.
+
+    Args:
+        app: the app whose responses are compressed.
+        minimum_size: bodies smaller than this many bytes are sent as they are.
+        compresslevel: the gzip level, 0 (store) to 9 (smallest, slowest).
+        thread_minimum_size: body messages of at least this many bytes are compressed in a
+            worker thread.
+        exclude_content_types: media types never compressed, as for ``GZipMiddleware``.
+
+    Raises:
+        ValueError, TypeError: an option is invalid, as for ``GZipMiddleware``.
+    """
+
+    _coding = "gzip"
+    content_encoding = "gzip"
+    """The coding this responder applies."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        minimum_size: int,
+        compresslevel: int = 9,
+        *,
+        thread_minimum_size: int = 128 * 1024,
+        exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+    ) -> None:
+        self._init(app, minimum_size, compresslevel, thread_minimum_size, exclude_content_types)
+        self.compresslevel = compresslevel
+        self.thread_minimum_size = thread_minimum_size
+
+
+async def unattached_send(message: Message) -> NoReturn:
+    """Starlette's placeholder ``send`` of a responder not yet called: it always raises.
+
+    Raises:
+        RuntimeError: always.
+    """
+    raise RuntimeError(
+        "send awaitable not set: this placeholder stands for the send of an ASGI call that has "
+        "not started. Call the app with the server's send instead."
+    )
 
 
 class _Responder:

@@ -19,7 +19,14 @@ import microasgi.middleware.gzip as gzip_module
 from microasgi.applications import MicroASGI
 from microasgi.datastructures import Headers
 from microasgi.middleware import Middleware
-from microasgi.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, HAS_ZSTD, GZipMiddleware
+from microasgi.middleware.gzip import (
+    DEFAULT_EXCLUDED_CONTENT_TYPES,
+    HAS_ZSTD,
+    GZipMiddleware,
+    GZipResponder,
+    IdentityResponder,
+    unattached_send,
+)
 from microasgi.requests import Request
 from microasgi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from microasgi.routing import Route
@@ -688,3 +695,114 @@ def test_starlette_positional_signature() -> None:
     assert middleware.thread_minimum_size == 128 * 1024
     middleware = GZipMiddleware(app, 100, 5, 4096)
     assert middleware.thread_minimum_size == 4096
+
+
+# --- Starlette's responders ---------------------------------------------------------------------
+
+
+async def call(app: ASGIApp, scope: Scope) -> list[Message]:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize("accept", [None, b"gzip", b"identity"])
+async def test_gzip_responder_compresses_whatever_the_request_accepts(
+    fake_zstd: type[FakeZstdCompressor], accept: bytes | None
+) -> None:
+    # As Starlette's: the caller chose gzip; and zstd, though available here, is never used.
+    scope = http_scope([] if accept is None else [(b"accept-encoding", accept)])
+    responder = GZipResponder(scripted(start(), body(BIG)), 500)
+    for _ in range(2):  # one instance serves any number of requests
+        first, second = await call(responder, scope)
+        headers = headers_of(first)
+        assert headers["content-encoding"] == "gzip"
+        assert headers["vary"] == "Accept-Encoding"
+        assert headers["content-length"] == str(len(second["body"]))
+        assert gzip.decompress(second["body"]) == BIG
+    assert fake_zstd.levels == []
+
+
+async def test_gzip_responder_streams_and_keeps_the_middleware_rules() -> None:
+    app = scripted(start(), body(b"a" * 10, more_body=True), body(b"b" * 10))
+    sent = await call(GZipResponder(app, 500), http_scope())
+    assert "content-length" not in headers_of(sent[0])
+    assert gzip.decompress(b"".join(m["body"] for m in sent[1:])) == b"a" * 10 + b"b" * 10
+    # A small single body, and an excluded type, go out as they are.
+    first, second = await call(GZipResponder(scripted(start(), body(b"tiny")), 500), http_scope())
+    assert "content-encoding" not in headers_of(first)
+    assert second["body"] == b"tiny"
+    png = scripted(start(headers=[(b"content-type", b"image/png")]), body(BIG))
+    first, second = await call(GZipResponder(png, 500), http_scope())
+    assert "content-encoding" not in headers_of(first)
+    assert second["body"] == BIG
+
+
+async def test_gzip_responder_normalizes_excluded_content_types() -> None:
+    app = scripted(start(headers=[(b"content-type", b"application/zip")]), body(b"x" * 4000))
+    responder = GZipResponder(app, 500, exclude_content_types=("Application/ZIP; charset=utf-8",))
+    assert responder.exclude_content_types == ("application/zip",)
+    response = await AsyncTestClient(responder).get("/", headers={"accept-encoding": "gzip"})
+    assert response.content == b"x" * 4000
+    assert "content-encoding" not in response.headers
+
+
+def test_responders_take_starlettes_signatures() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("never called")
+
+    responder = GZipResponder(app, 100, 5, thread_minimum_size=4096)
+    assert (responder.app, responder.minimum_size, responder.compresslevel) == (app, 100, 5)
+    assert responder.thread_minimum_size == 4096
+    assert responder.content_encoding == "gzip"
+    assert responder.exclude_content_types == tuple(sorted(DEFAULT_EXCLUDED_CONTENT_TYPES))
+    identity = IdentityResponder(app, 100, exclude_content_types=())
+    assert (identity.app, identity.minimum_size, identity.exclude_content_types) == (app, 100, ())
+    with pytest.raises(ValueError, match="compresslevel must be an int from 0 to 9, got 10"):
+        GZipResponder(app, 100, 10)
+    with pytest.raises(TypeError, match="Wrap it in a tuple"):
+        IdentityResponder(app, 100, exclude_content_types="text/html")
+
+
+@pytest.mark.parametrize("size", [100, 4000])
+async def test_identity_responder_sends_the_body_as_it_is(size: int) -> None:
+    app = scripted(start(), body(b"x" * size))
+    first, second = await call(IdentityResponder(app, 500), http_scope())
+    headers = headers_of(first)
+    assert "content-encoding" not in headers
+    assert headers["vary"] == "Accept-Encoding"  # as GZipMiddleware (docs/migrating.md)
+    assert second["body"] == b"x" * size
+
+
+@pytest.mark.parametrize("responder", [GZipResponder, IdentityResponder])
+@pytest.mark.parametrize("scope_type", ["websocket", "lifespan"])
+async def test_responders_pass_other_scopes_straight_through(
+    responder: type[IdentityResponder], scope_type: str
+) -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.extend([scope, receive, send])
+
+    scope: Scope = {"type": scope_type}
+
+    async def receive() -> Message:
+        raise AssertionError("not read")
+
+    async def send(message: Message) -> None:
+        raise AssertionError("not sent")
+
+    await responder(app, 500)(scope, receive, send)
+    assert seen == [scope, receive, send]
+
+
+async def test_unattached_send_always_raises() -> None:
+    with pytest.raises(RuntimeError, match=r"^send awaitable not set"):
+        await unattached_send({"type": "http.response.start"})
