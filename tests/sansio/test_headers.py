@@ -53,7 +53,7 @@ def test_unnamed_value_error_still_reads() -> None:
 
 def test_non_text_value_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="str or bytes, got int"):
-        encode_header_value(3, "content-length")  # type: ignore[arg-type]
+        encode_header_value(3, "content-length")
 
 
 def test_names_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
