@@ -140,23 +140,31 @@ class StaticFiles:
     def get_path(self, scope: Scope) -> str:
         """Return the request path relative to the mount, ``""`` for the top directory.
 
-        Raises:
-            HTTPException: 404 for a path that could reach outside the directories.
+        A safe path comes back normalized (``"/./css//app.css"`` gives ``"css/app.css"``). As in
+        Starlette, a path that would reach outside the directories (``"/../secret"``) is
+        returned too, for ``get_response`` to refuse: that is the step that touches the file
+        system, so it checks whatever path it is given.
         """
-        relative = _safe_relative_path(route_path(scope))
-        if relative is None:
-            raise HTTPException(404)
-        return relative
+        path = route_path(scope)
+        relative = _safe_relative_path(path)
+        return path.lstrip("/") if relative is None else relative
 
     async def get_response(self, path: str, scope: Scope) -> FileResponse | RedirectResponse:
         """Return the response for the relative ``path`` (see ``get_path``).
 
         Raises:
-            HTTPException: 405 for methods other than GET and HEAD, 404 when nothing is found.
+            HTTPException: 405 for methods other than GET and HEAD; 404 for a path that could
+                reach outside the directories (``..``, a backslash, NUL, a drive letter) and
+                when nothing is found.
         """
         if scope["method"] not in ("GET", "HEAD"):
             raise HTTPException(405, headers=_ALLOW)
-        found, index, missing = await anyio.to_thread.run_sync(self._resolve, path)
+        # SECURITY: checked here, whatever get_path (or a subclass's) returned; the directory
+        # check in lookup_path stands behind it.
+        relative = _safe_relative_path(path)
+        if relative is None:
+            raise HTTPException(404)
+        found, index, missing = await anyio.to_thread.run_sync(self._resolve, relative)
         if found is not None:
             return FileResponse(found[0], stat_result=found[1])
         if index is not None:

@@ -372,15 +372,31 @@ async def test_traversal_attempts_are_404(
         ("/./css/./app.css", None, "css/app.css"),
     ],
 )
-def test_get_path(root: Path, path: str, raw_path: bytes | None, expected: str | None) -> None:
+async def test_get_path_and_get_response(
+    root: Path, path: str, raw_path: bytes | None, expected: str | None
+) -> None:
+    # As Starlette: get_path returns even an unsafe path; get_response refuses it with 404.
     static = StaticFiles(directory=root)
     scope = {"type": "http", "method": "GET", "path": path, "raw_path": raw_path, "root_path": ""}
+    relative = static.get_path(scope)
     if expected is None:
+        assert relative == path.lstrip("/")
         with pytest.raises(HTTPException) as info:
-            static.get_path(scope)
+            await static.get_response(relative, scope)
         assert info.value.status_code == 404
     else:
-        assert static.get_path(scope) == expected
+        assert relative == expected
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "/../secret.txt", "a/../../secret.txt", "C:x"])
+async def test_get_response_refuses_an_unsafe_path_whatever_get_path_said(
+    root: Path, path: str
+) -> None:
+    # A subclass overriding get_path cannot open a way out: get_response checks what it gets.
+    scope = {"type": "http", "method": "GET", "path": "/", "root_path": ""}
+    with pytest.raises(HTTPException) as info:
+        await StaticFiles(directory=root).get_response(path, scope)
+    assert info.value.status_code == 404
 
 
 def link(source: Path, target: Path) -> None:
