@@ -325,10 +325,12 @@ class Jinja2Templates:
         **env_options: Any,
     ) -> None:
         if (directory is None) == (env is None):
+            # Starlette's sentence inside ours, so a ported pytest.raises(match=...) still matches.
             raise _DirectoryOrEnv(
                 "Jinja2Templates needs exactly one of directory= and env=, got "
-                f"{'both' if env is not None else 'neither'}. Pass directory='templates' to load "
-                "templates from a folder, or env=jinja2.Environment(...) to use your own."
+                f"{'both' if env is not None else 'neither'} (either 'directory' or 'env' "
+                "arguments must be passed). Pass directory='templates' to load templates from a "
+                "folder, or env=jinja2.Environment(...) to use your own."
             )
         if env is None:
             env_options.setdefault("loader", jinja2.FileSystemLoader(directory))  # type: ignore[arg-type]

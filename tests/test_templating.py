@@ -716,6 +716,10 @@ def test_directory_or_env_errors_are_starlettes_assertion_errors_too(
     directory = template_dir if both else None
     with pytest.raises(AssertionError, match="exactly one of directory= and env="):
         Jinja2Templates(directory, env=env)
+    with pytest.raises(
+        AssertionError, match="either 'directory' or 'env' arguments must be passed"
+    ):
+        Jinja2Templates(directory, env=env)
 
 
 def test_request_must_come_first(template_dir: Path) -> None:
