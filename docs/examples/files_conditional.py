@@ -42,8 +42,8 @@ async def test_several_ranges() -> None:
     response = await AsyncTestClient(app).get("/", headers={"range": "bytes=0-2,1-4,-6"})
     assert response.status_code == 206
     assert response.headers["content-type"].startswith("multipart/byteranges; boundary=")
-    assert b"content-range: bytes 0-4/26\r\n\r\nHello\r\n" in response.content
-    assert b"content-range: bytes 20-25/26\r\n\r\nfile.\n\r\n" in response.content
+    assert b"Content-Range: bytes 0-4/26\r\n\r\nHello\r\n" in response.content
+    assert b"Content-Range: bytes 20-25/26\r\n\r\nfile.\n\r\n" in response.content
 
 
 async def test_unsatisfiable_range_gives_416() -> None:

@@ -60,7 +60,7 @@ def _model(
     elif if_unmodified_since is not None and last_modified is not None:
         if last_modified > if_unmodified_since:
             return 412
-    safe = method in ("GET", "HEAD")
+    safe = method.upper() in ("GET", "HEAD")  # read in any case, as Starlette reads it
     if if_none_match is not None:
         if if_none_match == ["*"] or _opaque(etag) in map(_opaque, if_none_match):
             return 304 if safe else 412
