@@ -2,11 +2,12 @@
 
 The pure and the compiled build are the same package, so one interpreter cannot load both. The
 parent runs raw, microasgi (pure) and Starlette itself and starts this worker with DIR first on
-its path; the worker builds the same benchmark app from the compiled build, runs its lifespan,
-and then answers one command per line (JSON) on its standard input: check a case's answer, time
-N requests, measure the peak memory of one. Each timing is taken inside the worker, so the
-parent's rounds interleave it with the other implementations exactly as they interleave
-each other.
+its path; the worker builds the same benchmark app from the compiled build, and the raw app
+again, runs their lifespans, and then answers one command per line (JSON) on its standard input:
+check a case's answer, time N requests, measure the peak memory of one. Each timing is taken
+inside the worker, so the parent's rounds interleave it with the other implementations exactly
+as they interleave each other. The compiled build's ratio is taken to the raw app timed in the
+same process ("raw-c"): two processes on a shared machine can differ by more than the builds do.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ import anyio
 from benchmarks.cases import CASES, Case
 
 NAME = "compiled"
+RAW_NAME = "raw-c"  # the raw app, timed in the compiled build's process
 _ROOT = Path(__file__).resolve().parent.parent
 
 
 class Remote:
-    """The compiled build, served by a worker process; used like an in-process ``Subject``."""
-
-    name = NAME
+    """The worker process serving the compiled build (and the raw app beside it)."""
 
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self._process = process
@@ -69,6 +69,10 @@ class Remote:
             )
         return remote
 
+    def subject(self, name: str) -> RemoteSubject:
+        """The implementation the parent calls ``name`` ("compiled" or "raw-c")."""
+        return RemoteSubject(name, self)
+
     def _read(self) -> Any:
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -79,33 +83,17 @@ class Remote:
             raise RuntimeError(f"the {NAME} worker failed:\n{reply['error']}")
         return reply
 
-    def _ask(self, **command: Any) -> Any:
+    def ask(self, **command: Any) -> Any:
+        """Send one command and return its result."""
         assert self._process.stdin is not None
         self._process.stdin.write(json.dumps(command) + "\n")
         self._process.stdin.flush()
         return self._read()["result"]
 
-    def skips(self, case: Case) -> bool:
-        """microasgi needs nothing optional for any case."""
-        return False
-
-    async def verify(self, case: Case) -> None:
-        """Fail loudly if the compiled build does not answer the case correctly."""
-        self._ask(op="verify", case=case.name)
-
-    async def run(self, case: Case, calls: int) -> float:
-        """Seconds the worker took for ``calls`` requests of the case."""
-        result: float = self._ask(op="run", case=case.name, calls=calls)
-        return result
-
-    async def peak(self, case: Case, calls: int) -> float:
-        """Median peak bytes of one request, measured under ``tracemalloc`` in the worker."""
-        result: float = self._ask(op="peak", case=case.name, calls=calls)
-        return result
-
-    async def shutdown(self) -> None:
-        """Run the worker app's lifespan shutdown and wait for the worker to exit."""
-        self._ask(op="stop")
+    def stop(self) -> None:
+        """Run the worker apps' lifespan shutdown, then wait for the worker to exit."""
+        if self._process.poll() is None:
+            self.ask(op="stop")
         self.close()
 
     def close(self) -> None:
@@ -122,6 +110,35 @@ class Remote:
                 pipe.close()
 
 
+class RemoteSubject:
+    """One implementation served by the worker; used like an in-process ``Subject``."""
+
+    def __init__(self, name: str, remote: Remote) -> None:
+        self.name = name
+        self._remote = remote
+
+    def skips(self, case: Case) -> bool:
+        """Neither the raw app nor microasgi needs anything optional for any case."""
+        return False
+
+    async def verify(self, case: Case) -> None:
+        """Fail loudly if the worker's app does not answer the case correctly."""
+        self._remote.ask(op="verify", impl=self.name, case=case.name)
+
+    async def run(self, case: Case, calls: int) -> float:
+        """Seconds the worker took for ``calls`` requests of the case."""
+        result: float = self._remote.ask(op="run", impl=self.name, case=case.name, calls=calls)
+        return result
+
+    async def peak(self, case: Case, calls: int) -> float:
+        """Median peak bytes of one request, measured under ``tracemalloc`` in the worker."""
+        result: float = self._remote.ask(op="peak", impl=self.name, case=case.name, calls=calls)
+        return result
+
+    async def shutdown(self) -> None:
+        """Nothing: the worker's apps stop with the worker (``Remote.stop``)."""
+
+
 async def _serve(out: IO[str]) -> None:
     import microasgi
     from benchmarks.inprocess import start
@@ -135,17 +152,17 @@ async def _serve(out: IO[str]) -> None:
     compiled = bool(getattr(microasgi, "__compiled__", False))
     say({"file": microasgi.__file__, "compiled": compiled})
     async with anyio.create_task_group() as tg:
-        subject = await start("microasgi", tg)
-        subject.name = NAME
+        subjects = {NAME: await start("microasgi", tg), RAW_NAME: await start("raw", tg)}
         for line in sys.stdin:
             command = json.loads(line)
             result: Any = None
             try:
                 if command["op"] == "stop":
-                    await subject.shutdown()
+                    for subject in subjects.values():
+                        await subject.shutdown()
                     say({"result": None})
                     return
-                case = cases[command["case"]]
+                subject, case = subjects[command["impl"]], cases[command["case"]]
                 if command["op"] == "verify":
                     await subject.verify(case)
                 elif command["op"] == "run":

@@ -147,6 +147,7 @@ def test_the_benchmark_measures_the_compiled_build_beside_the_others(
     site = Path(microasgi.__file__).resolve().parent.parent
     main(["--quick", "--only", "plaintext", "--impl", "raw,compiled", "--compiled", str(site)])
     out = capsys.readouterr().out
-    assert "| endpoint | raw µs | compiled µs |" in out
+    assert "| endpoint | raw µs | raw-c µs | compiled µs |" in out
+    assert "| compiled / raw-c |" in out
     assert "| compiled plaintext throughput / raw | >= 0.55 |" in out
     assert "| compiled plaintext peak bytes | <= 1024 |" in out
