@@ -3,9 +3,10 @@
 Each implementation is served by its own server process (one worker, 127.0.0.1, a free port)
 started once per server, lifespan on, as in production. Every response is checked with a plain
 socket request before it is loaded (a fast 404 proves nothing), then ``wrk`` loads one endpoint
-of one app at a time. Rounds are interleaved (raw, microasgi, Starlette, raw, ...) and the median
-round is reported. ``wrk`` and the server share the machine's cores, so the ratio between apps
-measured in one run is the figure; the absolute requests per second depend on the machine.
+of one app at a time. Rounds are interleaved (each round loads every case on raw, microasgi and
+Starlette in turn) and the median round is reported. ``wrk`` and the server share the machine's
+cores, so the ratio between apps measured in one run is the figure; the absolute requests per
+second depend on the machine.
 Alongside, the server's own CPU time per request (its process group's, read from ``/proc``):
 what the server spent on a request whoever else was using the machine meanwhile.
 """
@@ -443,19 +444,28 @@ def group_cpu_seconds(pgid: int) -> float | None:
 def measure(
     server: str, impls: Sequence[str], cases: Sequence[Case], opts: Options, loop: str = "uvloop"
 ) -> Samples:
-    """Load every case on every implementation under ``server``, rounds interleaved."""
+    """Load every case on every implementation under ``server``, rounds interleaved.
+
+    Each round loads every case on every implementation in turn (plaintext on raw, microasgi,
+    Starlette, then JSON on each, ...), so each case's rounds are spread over the whole run: a
+    burst of other work on a shared machine falls on a round of every case, not on every round
+    of one case (which once made one case read twice as costly as the others).
+    """
     samples: Samples = {c.name: {} for c in cases}
     with serving(server, impls, loop) as running, tempfile.TemporaryDirectory() as scripts:
+        plan: list[tuple[Case, list[Server], str | None]] = []
         for case in cases:
             active = [running[impl] for impl in impls if not skips(impl, case)]
             for s in active:
                 verify(s, case)
                 samples[case.name][s.impl] = []
-            script = write_script(case, scripts)
-            if opts.warmup:
+            plan.append((case, active, write_script(case, scripts)))
+        if opts.warmup:
+            for case, active, script in plan:
                 for s in active:
                     load(s, case, script, opts, opts.warmup)
-            for _ in range(opts.rounds):
+        for _ in range(opts.rounds):
+            for case, active, script in plan:
                 for s in active:
                     samples[case.name][s.impl].append(load(s, case, script, opts, opts.duration))
     return samples
@@ -649,7 +659,7 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> None:
     print(
         f"load: {wrk_version(wrk)}, -t{opts.threads} -c{opts.connections} -d{opts.duration}s "
         f"--latency, {opts.warmup}s warm-up per app and case; {opts.rounds} rounds interleaved "
-        "(raw, microasgi, starlette, ...), median shown",
+        "(each round: every case on raw, microasgi, starlette), median shown",
         file=out,
     )
     print(

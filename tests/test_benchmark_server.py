@@ -11,7 +11,10 @@ import os
 import stat
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,11 +24,14 @@ from benchmarks.server import (
     DEFAULT_CASES,
     START_TIMEOUT,
     WRK_HINT,
+    Options,
+    Server,
     WrkResult,
     group_cpu_seconds,
     launch,
     lua_string,
     main,
+    measure,
     median_cpu,
     median_latency,
     median_rps,
@@ -71,6 +77,39 @@ WRK_SAMPLE_ERRORS = WRK_SAMPLE.replace(
 )
 
 BY_NAME = {c.name: c for c in CASES}
+
+
+# --- the run's order -----------------------------------------------------------------------------
+
+
+def test_measure_spreads_each_case_over_every_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A burst of other work on the shared machine must fall on one round of every case, not on
+    # every round of one case: each round loads every case on every app in turn.
+    loads: list[tuple[str, str, int]] = []
+
+    @contextmanager
+    def fake_serving(
+        server: str, impls: Sequence[str], loop: str = "uvloop"
+    ) -> Iterator[dict[str, Server]]:
+        yield {impl: Server(server, impl, 0, None, None) for impl in impls}  # type: ignore[arg-type]
+
+    def fake_load(s: Any, case: Case, script: Any, opts: Any, duration: int) -> WrkResult:
+        loads.append((case.name, s.impl, duration))
+        return WrkResult(1.0)
+
+    monkeypatch.setattr("benchmarks.server.serving", fake_serving)
+    monkeypatch.setattr("benchmarks.server.verify", lambda s, case: None)
+    monkeypatch.setattr("benchmarks.server.load", fake_load)
+    cases = [BY_NAME["plaintext"], BY_NAME["path"]]
+    opts = Options(duration=5, rounds=2, warmup=1)
+    samples = measure("uvicorn", ["raw", "microasgi"], cases, opts)
+    one_round = [(c, i, 5) for c in ("plaintext", "path") for i in ("raw", "microasgi")]
+    warmups = [(c, i, 1) for c, i, _ in one_round]
+    assert loads == warmups + one_round + one_round
+    assert {c: {i: len(r) for i, r in got.items()} for c, got in samples.items()} == {
+        "plaintext": {"raw": 2, "microasgi": 2},
+        "path": {"raw": 2, "microasgi": 2},
+    }
 
 
 # --- wrk's output --------------------------------------------------------------------------------

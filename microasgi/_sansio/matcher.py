@@ -84,6 +84,10 @@ class _Node:
     min_index: int = 1 << 62
 
 
+# Where the descent leads on a dead end: a node no route ends at (shared and never mutated).
+_DEAD_END: tuple[_Node, list[str]] = (_Node(), _NO_VALUES)
+
+
 class _Search:
     """The state of one lookup: the best entry so far and, failing that, the allowed methods."""
 
@@ -146,6 +150,11 @@ class Matcher:
         self._branch_free = not any(
             entry.is_mount or entry.compiled.tail is not None for entry in self.entries
         )
+        # PERF: a path whose one parameter is its last segment, under static segments (the
+        # common "/users/{id}"), reaches that parameter's node by one dict lookup on its head
+        # ("/users"): no split, no descent (see _index_tips for when the walk could not branch).
+        self._tips: dict[str, _Node] = {}
+        self._index_tips(self._root, "")
         # PERF: a path that only static routes can match (the common "/", "/health", "/json")
         # is answered by one dict lookup. A path some parameter, tail or mount could also match
         # is left to the walk, so the first-declared-wins answer is the same either way.
@@ -185,6 +194,21 @@ class Matcher:
         else:
             node.routes.append(entry)
 
+    def _index_tips(self, node: _Node, head: str) -> None:
+        """Index the nodes that static segments alone reach and whose only way on is one
+        parameter, by their path (``"/users"``). Nothing before that parameter may offer another
+        answer (a parameter, a mount, a tail), so the walk of ``head + "/" + last`` takes a
+        single branch whenever ``last`` is no static child of the tip.
+        """
+        if node.mounts or node.tails:
+            return
+        if node.params:
+            if len(node.params) == 1 and not node.params[0][1].tails:
+                self._tips[head] = node
+            return
+        for segment, child in node.static.items():
+            self._index_tips(child, head + "/" + segment)
+
     def _sort(self, node: _Node) -> None:
         # PERF: visiting the most promising parameter branch first lets the walk prune the rest.
         node.params.sort(key=lambda pair: pair[1].min_index)
@@ -205,37 +229,49 @@ class Matcher:
                 methods = entry.methods
                 if scope_type in entry.scope_types and (methods is None or method in methods):
                     return match
-            return self._static_allowed(static, scope_type)
+            return _allowed([entry for entry, _ in static], scope_type)
         # PERF: printable text, the common case, cannot hold a control character.
         if not path.isprintable() and _CONTROL.search(path):
             return frozenset()
-        segments = path.split("/")
-        if self._branch_free:
-            found = self._descend(scope_type, method, segments)
-            if found is not None:
-                return found
-        search = _Search(scope_type, method)
-        if segments[0] == "":  # a path from a server always starts with "/"
-            self._walk(self._root, segments, 1, [], search)
-        best = search.best
-        if best is None:
-            return frozenset(search.allowed or ())
-        return Match(
-            best, self._params(best, search.best_values, search.best_rest), search.best_rest
-        )
+        head, slash, last = path.rpartition("/")
+        tip = self._tips.get(head)
+        if tip is not None and slash and last not in tip.static:
+            # A final parameter under static segments (see _index_tips): its node at once.
+            convertor, node = tip.params[0]
+            if not convertor.matches(last):
+                return frozenset()  # a dead end, with nowhere else to go
+            values = [last]
+        else:
+            segments = path.split("/")
+            reached = self._descend(segments) if self._branch_free else None
+            if reached is None:
+                return self._search(scope_type, method, segments)
+            node, values = reached
+        # The entries that match the path all end at this node: the first declared there that
+        # takes the request wins, as in the full walk.
+        for entry in node.routes:
+            methods = entry.methods
+            if scope_type in entry.scope_types and (methods is None or method in methods):
+                # PERF: _params, inlined (a call costs as much as converting a parameter).
+                converted: dict[str, Any] = {}
+                i = 0
+                for name, convertor in entry.params:
+                    converted[name] = convertor.convert(values[i])
+                    i += 1
+                return Match(entry, converted, "")
+        return _allowed(node.routes, scope_type)
 
-    def _descend(
-        self, scope_type: str, method: str, segments: list[str]
-    ) -> Match | frozenset[str] | None:
-        """The walk's answer when the segments select one branch of the trie, else None.
+    def _descend(self, segments: list[str]) -> tuple[_Node, list[str]] | None:
+        """The node the segments lead to and the parameter values on the way, when they select
+        one branch of the trie; None when the walk would branch.
 
         Only for a trie without mounts or tails (``_branch_free``): then the entries that match
-        a path all end at the one node its segments lead to, and the first declared there that
-        takes the method wins, as in the full walk. A node offering the segment both a static
-        child and a parameter, or several parameters, makes the walk branch: None.
+        a path all end at the one node its segments lead to. A node offering the segment both a
+        static child and a parameter, or several parameters, makes the walk branch: None. A dead
+        end leads to an empty node.
         """
         if segments[0] != "":
-            return frozenset()
+            return _DEAD_END
         node = self._root
         values: list[str] = []
         for i in range(1, len(segments)):
@@ -247,36 +283,24 @@ class Matcher:
                     return None  # the walk would branch here
                 convertor, child = params[0]
                 if not convertor.matches(segment):
-                    return frozenset()  # a dead end, with nowhere else to go
+                    return _DEAD_END  # with nowhere else to go
                 values.append(segment)
             elif child is None:
-                return frozenset()
+                return _DEAD_END
             node = child
-        allowed: set[str] = set()
-        for entry in node.routes:
-            if scope_type in entry.scope_types:
-                methods = entry.methods
-                if methods is None or method in methods:
-                    # PERF: _params, inlined (a call costs as much as converting a parameter).
-                    converted: dict[str, Any] = {}
-                    i = 0
-                    for name, convertor in entry.params:
-                        converted[name] = convertor.convert(values[i])
-                        i += 1
-                    return Match(entry, converted, "")
-                allowed.update(methods)
-        return frozenset(allowed)
+        return node, values
 
-    @staticmethod
-    def _static_allowed(
-        entries: tuple[tuple[Entry, Match], ...], scope_type: str
-    ) -> frozenset[str]:
-        """The methods allowed at a path only these static entries match (none of them took it)."""
-        allowed: set[str] = set()
-        for entry, _ in entries:
-            if scope_type in entry.scope_types:
-                allowed.update(entry.methods or ())
-        return frozenset(allowed)
+    def _search(self, scope_type: str, method: str, segments: list[str]) -> Match | frozenset[str]:
+        """The full walk: every branch the segments select, pruned by declaration order."""
+        search = _Search(scope_type, method)
+        if segments[0] == "":  # a path from a server always starts with "/"
+            self._walk(self._root, segments, 1, [], search)
+        best = search.best
+        if best is None:
+            return frozenset(search.allowed or ())
+        return Match(
+            best, self._params(best, search.best_values, search.best_rest), search.best_rest
+        )
 
     def _walk(
         self, node: _Node, segments: list[str], i: int, values: list[str], search: _Search
@@ -367,6 +391,15 @@ class Matcher:
                 if winner is not None and winner is not entry:
                     pairs.append((entry, winner))
         return pairs
+
+
+def _allowed(entries: Iterable[Entry], scope_type: str) -> frozenset[str]:
+    """The methods these entries take for ``scope_type``: a 405's ``Allow``, empty for a 404."""
+    allowed: set[str] = set()
+    for entry in entries:
+        if scope_type in entry.scope_types:
+            allowed.update(entry.methods or ())
+    return frozenset(allowed)
 
 
 def _is_static(entry: Entry) -> bool:

@@ -160,14 +160,21 @@ def test_converters_convert() -> None:
     assert trie(matcher, "http", "/i/-1", "GET") == frozenset()
 
 
-@pytest.mark.parametrize("branching", [False, True], ids=["descent", "full walk"])
-def test_cost_does_not_depend_on_route_count(branching: bool) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "extra", "walks"),
+    [("", None, False), ("/tags", None, False), ("", "/{rest:path}", True)],
+    ids=["tip", "descent", "full walk"],
+)
+def test_cost_does_not_depend_on_route_count(suffix: str, extra: str | None, walks: bool) -> None:
     # Counted, not timed: how many entries does a lookup offer to the search, and how many
-    # converter checks does it make? A path route declared last makes the trie hold a tail, so
-    # the lookup takes the full walk instead of the single-branch descent.
-    extra = [route(10_000, "/files/{rest:path}")] if branching else []
-    small = Matcher([*(route(i, f"/r{i}/items/{{id}}") for i in range(10)), *extra])
-    large = Matcher([*(route(i, f"/r{i}/items/{{id}}") for i in range(10_000)), *extra])
+    # converter checks does it make? A final parameter under static segments is found from the
+    # path's head (the tip); one in the middle by the single-branch descent; a path route at the
+    # root makes the trie hold a tail there, so the lookup takes the full walk.
+    tail = [route(10_000, extra)] if extra else []
+    small = Matcher([*(route(i, f"/r{i}/items/{{id}}{suffix}") for i in range(10)), *tail])
+    large = Matcher([*(route(i, f"/r{i}/items/{{id}}{suffix}") for i in range(10_000)), *tail])
+    assert bool(small._tips) is not walks
+    assert small._branch_free is not walks
     offered: list[int] = []
     checks: list[str] = []
 
@@ -188,8 +195,8 @@ def test_cost_does_not_depend_on_route_count(branching: bool) -> None:
     _matcher._Search.offer = counting_offer  # type: ignore[method-assign]
     convertor_class.matches = counting_matches  # type: ignore[method-assign]
     try:
-        assert isinstance(small.lookup("http", "/r9/items/5", "GET"), Match)
-        assert isinstance(large.lookup("http", "/r9999/items/5", "GET"), Match)
+        assert isinstance(small.lookup("http", f"/r9/items/5{suffix}", "GET"), Match)
+        assert isinstance(large.lookup("http", f"/r9999/items/5{suffix}", "GET"), Match)
     finally:
         _matcher._Search.offer = original_offer  # type: ignore[method-assign]
         convertor_class.matches = original_matches  # type: ignore[method-assign]
@@ -199,7 +206,7 @@ def test_cost_does_not_depend_on_route_count(branching: bool) -> None:
     # The compiled build calls _Search.offer directly from C: patching the class counts nothing
     # there (docs/performance.md, "A compiled build"), so the offers are counted when pure.
     if not microasgi.__compiled__:
-        assert offered == ([9, 9999] if branching else [])
+        assert offered == ([9, 9999] if walks else [])
 
 
 @pytest.mark.parametrize(
@@ -413,3 +420,104 @@ def test_single_branch_descent(scope_type: str, path: str, method: str, expected
     assert matcher._branch_free
     assert trie(matcher, scope_type, path, method) == expected
     assert linear(_BRANCH_FREE, scope_type, path, method) == expected
+
+
+# A final parameter under static segments is found from the path's head ("/users"), without the
+# descent or the walk, wherever the walk could not branch before it. Mounts and tails elsewhere
+# do not stop that; a second parameter, a mount or a tail on the way does.
+_TIPS = [
+    route(0, "/users/me"),
+    route(1, "/users/{id:int}", {"POST"}),
+    route(2, "/users/{id:int}", None, WS),
+    route(3, "/a/b/{x:uuid}"),
+    route(4, "/files/{rest:path}"),
+    mount(5, "/static"),
+    route(6, "/docs/{page}"),
+    route(7, "/docs/{name}.{ext}"),  # a tail beside the parameter
+    route(8, "/p/{q}/{r}"),
+    mount(9, "/m/{id}"),  # never offered a path that ends at its parameter
+    route(10, "/t/{id}"),
+    route(11, "/t/{id}/{name}.{ext}"),  # a tail below the parameter
+    route(12, "/two/{id:int}"),
+    route(13, "/two/{name}"),  # two parameters: the walk may branch
+]
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import microasgi
+
+    if microasgi.__compiled__:
+        pytest.skip("counts calls by patching Matcher, whose compiled code calls them directly")
+    calls: list[str] = []
+    for name in ("_descend", "_search"):
+        original = getattr(Matcher, name)
+
+        def counted(self: Matcher, *args: Any, _name: str = name, _f: Any = original) -> Any:
+            calls.append(_name)
+            return _f(self, *args)
+
+        monkeypatch.setattr(Matcher, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("scope_type", "path", "method", "expected", "from_tip"),
+    [
+        ("http", "/users/7", "POST", ("/users/{id:int}", {"id": 7}, ""), True),
+        ("http", "/users/7", "GET", frozenset({"POST"}), True),  # a 405
+        ("websocket", "/users/7", "GET", ("/users/{id:int}", {"id": 7}, ""), True),
+        ("http", "/users/x", "GET", frozenset(), True),  # the converter refuses: a dead end
+        ("http", "/users/", "GET", frozenset(), True),
+        ("http", "/users/me", "GET", ("/users/me", {}, ""), True),  # the static table's
+        ("http", "/a/b/8f0c37a1-0000-4000-8000-000000000001", "GET", None, True),
+        ("http", "/a/b/c/8f0c37a1-0000-4000-8000-000000000001", "GET", frozenset(), False),
+        ("http", "/p/1", "GET", frozenset(), True),  # no route ends there
+        ("http", "/m/1", "GET", frozenset(), True),
+        ("http", "/files/a", "GET", ("/files/{rest:path}", {"rest": "a"}, ""), False),
+        ("http", "/static/x", "GET", ("mount:/static", {}, "/x"), False),
+        ("http", "/docs/intro", "GET", ("/docs/{page}", {"page": "intro"}, ""), False),
+        ("http", "/p/1/2", "GET", ("/p/{q}/{r}", {"q": "1", "r": "2"}, ""), False),
+        ("http", "/m/1/x", "GET", ("mount:/m/{id}", {"id": "1"}, "/x"), False),
+        ("http", "/t/1", "GET", ("/t/{id}", {"id": "1"}, ""), False),
+        ("http", "/two/7", "GET", ("/two/{id:int}", {"id": 7}, ""), False),
+        ("http", "users/7", "POST", frozenset(), False),  # not a path a server sends
+    ],
+)
+def test_final_parameter_found_from_the_head(
+    monkeypatch: pytest.MonkeyPatch,
+    scope_type: str,
+    path: str,
+    method: str,
+    expected: object,
+    from_tip: bool,
+) -> None:
+    matcher = Matcher(_TIPS)
+    assert set(matcher._tips) == {"/users", "/a/b", "/p", "/m"}
+    calls = _counting(monkeypatch)
+    found = trie(matcher, scope_type, path, method)
+    assert found == linear(_TIPS, scope_type, path, method)
+    if expected is not None:
+        assert found == expected
+    # The tips' answers cost neither a descent nor a walk (the cost of "/users/{id}" is one dict
+    # lookup on "/users", not a split and a walk); the others still take them.
+    assert (calls == []) is from_tip, calls
+
+
+@pytest.mark.parametrize(
+    ("path", "expected", "calls"),
+    [
+        ("/x", ("/{top}", {"top": "x"}, ""), []),
+        # "a" is a static child of the tip too: the walk branches there, so it decides.
+        ("/a", ("/a", {}, ""), ["_descend", "_search"]),
+        ("x", frozenset(), ["_descend"]),
+    ],
+)
+def test_the_root_is_a_tip(
+    monkeypatch: pytest.MonkeyPatch, path: str, expected: object, calls: list[str]
+) -> None:
+    entries = [route(0, "/a"), route(1, "/{top}")]
+    matcher = Matcher(entries)
+    assert set(matcher._tips) == {""}
+    made = _counting(monkeypatch)
+    assert trie(matcher, "http", path, "GET") == expected == linear(entries, "http", path, "GET")
+    assert made == calls
