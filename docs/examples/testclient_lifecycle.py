@@ -68,3 +68,25 @@ def test_an_app_raising_on_lifespan_fails_the_with_block() -> None:
         with TestClient(http_only):  # as Starlette's client: the startup fails with it
             pass  # pragma: no cover
     assert TestClient(http_only).get("/").status_code == 204  # no `with`: no lifespan
+
+
+async def with_background(scope: Scope, receive: Receive, send: Send) -> None:
+    """A complete response whose background work never ends."""
+    if scope["type"] == "lifespan":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"done"})
+    try:
+        await anyio.sleep_forever()
+    except anyio.get_cancelled_exc_class():
+        log.append("background cancelled")
+        raise
+
+
+def test_closing_the_client_cancels_what_is_left_open() -> None:
+    log.clear()
+    client = TestClient(with_background)
+    response = client.send(client.build_request("GET", "/"), stream=True)
+    assert next(response.iter_bytes()) == b"done"  # the body is complete, the app still runs
+    client.close()  # as Starlette's client: cancelled, the test never hangs on it
+    assert log == ["background cancelled"]

@@ -57,3 +57,23 @@ def test_raw_data_still_works() -> None:
     with pytest.warns(DeprecationWarning, match="Use 'content=<...>'"):
         response = TestClient(app).post("/", data=b"raw")  # type: ignore[arg-type]
     assert response.json()["chunks"] == ["raw"]
+
+
+async def whoami(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer with the request's ``authorization`` header."""
+    value = dict(scope["headers"]).get(b"authorization", b"")
+    await Response(value, media_type="text/plain")(scope, receive, send)
+
+
+def test_basic_credentials_as_httpx_sends_them() -> None:
+    client = TestClient(whoami)
+    # auth=(user, password), as with Starlette's client: HTTP Basic, UTF-8 then base64.
+    assert (
+        client.get("/", auth=("tomchristie", "example")).text
+        == "Basic dG9tY2hyaXN0aWU6ZXhhbXBsZQ=="
+    )
+    client.auth = ("admin", "secret")  # the default for every request (auth=None: none)
+    assert client.get("/").text == "Basic YWRtaW46c2VjcmV0"
+    assert client.get("/", auth=None).text == ""
+    with pytest.raises(TypeError, match="set the header"):
+        client.get("/", auth=lambda request: request)  # type: ignore[arg-type]

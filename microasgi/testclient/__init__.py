@@ -15,6 +15,8 @@ while the app still sends it), ``_request``, ``_response``, ``_headers``, ``_dec
 it), ``_messages`` and ``_driver`` (the message checks: their shape, and the ASGI state tables).
 """
 
+from collections.abc import Awaitable, Callable
+
 from microasgi.testclient._async import AsyncTestClient
 from microasgi.testclient._cookies import Cookies
 from microasgi.testclient._messages import ASGIProtocolError, ASGIProtocolWarning
@@ -27,8 +29,19 @@ from microasgi.testclient._response import (
 )
 from microasgi.testclient._sync import TestClient
 from microasgi.testclient._websocket import AsyncWebSocketTestSession, WebSocketTestSession
+from microasgi.types import Receive, Scope, Send
+
+ASGIInstance = Callable[[Receive, Send], Awaitable[None]]
+"""An ASGI 2 app instance: ``instance(receive, send)``, what ``ASGI2App`` returns (Starlette's)."""
+ASGI2App = Callable[[Scope], ASGIInstance]
+"""An ASGI 2 (double-callable) app: ``app(scope)`` returns an :data:`ASGIInstance` (Starlette's)."""
+ASGI3App = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""An ASGI 3 app: ``await app(scope, receive, send)`` (Starlette's alias; the clients drive both)."""
 
 __all__ = [
+    "ASGI2App",
+    "ASGI3App",
+    "ASGIInstance",
     "ASGIProtocolError",
     "ASGIProtocolWarning",
     "AsyncTestClient",

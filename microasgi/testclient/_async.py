@@ -10,7 +10,15 @@ from typing import Any, Self
 from microasgi.testclient._base import Files, _ClientBase
 from microasgi.testclient._cookies import Cookies
 from microasgi.testclient._core import check_timeout
-from microasgi.testclient._request import Content, HeaderTypes, ParamTypes, TestRequest
+from microasgi.testclient._request import (
+    USE_CLIENT_DEFAULT,
+    AuthTypes,
+    Content,
+    HeaderTypes,
+    ParamTypes,
+    TestRequest,
+    UseClientDefault,
+)
 from microasgi.testclient._response import TestResponse
 from microasgi.testclient._streams import HeldStream
 from microasgi.testclient._websocket import AsyncWebSocketTestSession
@@ -46,6 +54,7 @@ class AsyncTestClient(_ClientBase):
         lifespan_state: bool = True,
         max_redirects: int = 20,
         strict: bool = False,
+        auth: AuthTypes | None = None,
     ) -> None:
         super().__init__(
             app,
@@ -61,6 +70,7 @@ class AsyncTestClient(_ClientBase):
             max_redirects,
             client,
             strict,
+            auth,
         )
         self._stack = AsyncExitStack()
         self._open_streams: set[HeldStream] = set()
@@ -83,18 +93,20 @@ class AsyncTestClient(_ClientBase):
     async def aclose(self) -> None:
         """Close the responses still open from ``send(..., stream=True)``, as HTTPX's ``aclose()``.
 
-        Each unfinished one stops its app. The client stays usable; leaving the ``async with``
-        block calls this before the lifespan shutdown.
+        Each one's app is cancelled wherever it is, its background tasks included, as
+        Starlette's client does. The client stays usable; leaving the ``async with`` block calls
+        this before the lifespan shutdown.
         """
         async with AsyncExitStack() as closing:
             for held in list(self._open_streams):
-                closing.push_async_callback(held.aclose)
+                closing.push_async_callback(held.abort)
 
     async def send(
         self,
         request: TestRequest,
         *,
         stream: bool = False,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
     ) -> TestResponse:
         """Send a request from :meth:`build_request`, as HTTPX's ``AsyncClient.send``.
@@ -105,7 +117,7 @@ class AsyncTestClient(_ClientBase):
         there is no task to run the app beside the test, so the body is read first, as HTTPX's
         ``ASGITransport`` does.
         """
-        out = self._outgoing(request)
+        out = self._outgoing(request, auth)
         group = self._core.group
         if not stream or group is None:
             return await self._core.send(out, follow_redirects=follow_redirects, limit=None)
@@ -132,6 +144,7 @@ class AsyncTestClient(_ClientBase):
         data: Mapping[str, Any] | None = None,
         files: Files | None = None,
         json: Any = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> TestResponse:
@@ -140,6 +153,7 @@ class AsyncTestClient(_ClientBase):
             method, url, params=params, headers=headers, cookies=cookies,
             content=content, data=data, files=files, json=json,
         )  # fmt: skip
+        out = self._core.authorize(out, auth)
         limit = check_timeout(timeout)
         return await self._core.send(out, follow_redirects=follow_redirects, limit=limit)
 
@@ -156,6 +170,7 @@ class AsyncTestClient(_ClientBase):
         data: Mapping[str, Any] | None = None,
         files: Files | None = None,
         json: Any = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> AsyncIterator[TestResponse]:
@@ -168,6 +183,7 @@ class AsyncTestClient(_ClientBase):
             method, url, params=params, headers=headers, cookies=cookies,
             content=content, data=data, files=files, json=json,
         )  # fmt: skip
+        out = self._core.authorize(out, auth)
         limit = check_timeout(timeout)
         async with self._core.stream(
             out, follow_redirects=follow_redirects, limit=limit
@@ -181,13 +197,14 @@ class AsyncTestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> TestResponse:
         """Send a ``GET`` request."""
         return await self.request(
             "GET", url, params=params, headers=headers, cookies=cookies,
-            follow_redirects=follow_redirects, timeout=timeout,
+            auth=auth, follow_redirects=follow_redirects, timeout=timeout,
         )  # fmt: skip
 
     async def head(
@@ -197,13 +214,14 @@ class AsyncTestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> TestResponse:
         """Send a ``HEAD`` request."""
         return await self.request(
             "HEAD", url, params=params, headers=headers, cookies=cookies,
-            follow_redirects=follow_redirects, timeout=timeout,
+            auth=auth, follow_redirects=follow_redirects, timeout=timeout,
         )  # fmt: skip
 
     async def options(
@@ -213,13 +231,14 @@ class AsyncTestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> TestResponse:
         """Send an ``OPTIONS`` request."""
         return await self.request(
             "OPTIONS", url, params=params, headers=headers, cookies=cookies,
-            follow_redirects=follow_redirects, timeout=timeout,
+            auth=auth, follow_redirects=follow_redirects, timeout=timeout,
         )  # fmt: skip
 
     async def delete(
@@ -229,13 +248,14 @@ class AsyncTestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> TestResponse:
         """Send a ``DELETE`` request."""
         return await self.request(
             "DELETE", url, params=params, headers=headers, cookies=cookies,
-            follow_redirects=follow_redirects, timeout=timeout,
+            auth=auth, follow_redirects=follow_redirects, timeout=timeout,
         )  # fmt: skip
 
     async def post(
@@ -249,13 +269,15 @@ class AsyncTestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> TestResponse:
         """Send a ``POST`` request."""
         return await self.request(
             "POST", url, content=content, data=data, files=files, json=json, params=params,
-            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+            headers=headers, cookies=cookies, auth=auth, follow_redirects=follow_redirects,
+            timeout=timeout,
         )  # fmt: skip
 
     async def put(
@@ -269,13 +291,15 @@ class AsyncTestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> TestResponse:
         """Send a ``PUT`` request."""
         return await self.request(
             "PUT", url, content=content, data=data, files=files, json=json, params=params,
-            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+            headers=headers, cookies=cookies, auth=auth, follow_redirects=follow_redirects,
+            timeout=timeout,
         )  # fmt: skip
 
     async def patch(
@@ -289,13 +313,15 @@ class AsyncTestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - HTTPX's API
     ) -> TestResponse:
         """Send a ``PATCH`` request."""
         return await self.request(
             "PATCH", url, content=content, data=data, files=files, json=json, params=params,
-            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+            headers=headers, cookies=cookies, auth=auth, follow_redirects=follow_redirects,
+            timeout=timeout,
         )  # fmt: skip
 
     def websocket_connect(
@@ -306,8 +332,10 @@ class AsyncTestClient(_ClientBase):
         *,
         params: ParamTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AsyncWebSocketTestSession:
         """Open a websocket to ``url``; use the session in an ``async with`` block."""
         return self._core.websocket(
-            url, subprotocols=subprotocols, headers=headers, params=params, cookies=cookies
-        )
+            url, subprotocols=subprotocols, headers=headers, params=params, cookies=cookies,
+            auth=auth,
+        )  # fmt: skip

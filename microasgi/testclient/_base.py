@@ -9,7 +9,16 @@ from microasgi.datastructures import MutableHeaders
 from microasgi.testclient._cookies import Cookies
 from microasgi.testclient._core import ClientCore, Outgoing, default_headers
 from microasgi.testclient._http import RequestBody
-from microasgi.testclient._request import Content, FileTypes, HeaderTypes, ParamTypes, TestRequest
+from microasgi.testclient._request import (
+    AuthTypes,
+    Content,
+    FileTypes,
+    HeaderTypes,
+    ParamTypes,
+    TestRequest,
+    UseClientDefault,
+    check_auth,
+)
 from microasgi.types import ASGIApp
 
 Files = Mapping[str, FileTypes] | Sequence[tuple[str, FileTypes]]
@@ -33,6 +42,7 @@ class _ClientBase:
         max_redirects: int,
         client: tuple[str, int],
         strict: bool = False,
+        auth: AuthTypes | None = None,
     ) -> None:
         self._app = app
         self._core = ClientCore(
@@ -49,6 +59,7 @@ class _ClientBase:
             max_redirects=max_redirects,
             client=client,
             strict=strict,
+            auth=auth,
         )
         # Bodies of built requests that TestRequest cannot hold (iterators), until sent.
         self._bodies: dict[int, tuple[TestRequest, RequestBody]] = {}
@@ -93,6 +104,19 @@ class _ClientBase:
         self._core.cookies = Cookies(cookies)
 
     @property
+    def auth(self) -> AuthTypes | None:
+        """The ``(username, password)`` sent as HTTP Basic credentials with every request, or None.
+
+        A request's ``auth=`` overrides it (``auth=None`` sends none), as in HTTPX; assign to
+        change it.
+        """
+        return self._core.auth
+
+    @auth.setter
+    def auth(self, auth: AuthTypes | None) -> None:
+        self._core.auth = check_auth(auth)
+
+    @property
     def app_state(self) -> dict[str, Any] | None:
         """The lifespan state (inside a ``with`` block, when the app offers lifespan), else None."""
         return self._core.app_state
@@ -112,7 +136,8 @@ class _ClientBase:
     ) -> TestRequest:
         """Build the request ``request(...)`` would send, to send later with ``send()`` (HTTPX's).
 
-        Its headers are those that go on the wire: ``host``, the client's headers, the cookies.
+        Its headers are those that go on the wire: ``host``, the client's headers, the cookies;
+        credentials (``auth``) are added by ``send()``, as in HTTPX.
         """
         out = self._core.build(
             method, url, params=params, headers=headers, cookies=cookies,
@@ -123,7 +148,9 @@ class _ClientBase:
             self._bodies[id(request)] = (request, out.body)
         return request
 
-    def _outgoing(self, request: TestRequest) -> Outgoing:
+    def _outgoing(
+        self, request: TestRequest, auth: AuthTypes | UseClientDefault | None
+    ) -> Outgoing:
         if not isinstance(request, TestRequest):
             raise TypeError(
                 f"send() takes a request from client.build_request(...), got "
@@ -131,4 +158,4 @@ class _ClientBase:
             )
         held = self._bodies.pop(id(request), None)
         body = held[1] if held is not None else None
-        return self._core.from_request(request, body)
+        return self._core.authorize(self._core.from_request(request, body), auth)

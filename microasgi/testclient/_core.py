@@ -20,15 +20,19 @@ from microasgi._routing.routes import asgi3
 from microasgi.datastructures import URL, Headers, MutableHeaders
 from microasgi.testclient._cookies import Cookies
 from microasgi.testclient._decoding import accept_encoding
-from microasgi.testclient._http import HTTPExchange, RequestBody, deadline
+from microasgi.testclient._http import Chunk, HTTPExchange, RequestBody, deadline
 from microasgi.testclient._lifespan import LifespanRunner
 from microasgi.testclient._messages import parse_spec_version
 from microasgi.testclient._request import (
+    AuthTypes,
     Content,
     FileTypes,
     HeaderTypes,
     ParamTypes,
     TestRequest,
+    UseClientDefault,
+    authorize,
+    check_auth,
     encode_request,
     merge_headers,
     merge_url,
@@ -46,6 +50,11 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _BODY_HEADERS = (b"content-length", b"content-type", b"transfer-encoding")
 # What Starlette's client advertises by default (the websocket default is set per session).
 _HTTP_EXTENSIONS = ("http.response.debug", "http.response.trailers")
+
+
+def _host(url: str) -> bytes:
+    """The ``host`` header for ``url``: its host and port, without userinfo (as HTTPX sends it)."""
+    return urlsplit(url).netloc.rpartition("@")[2].encode("ascii")
 
 
 def default_headers(headers: HeaderTypes | None) -> MutableHeaders:
@@ -90,6 +99,7 @@ class ClientCore:
         max_redirects: int,
         client: tuple[str, int],
         strict: bool = False,
+        auth: AuthTypes | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -121,6 +131,7 @@ class ClientCore:
         self.max_redirects = max_redirects
         self.client = client
         self.strict = strict
+        self.auth = check_auth(auth)
         self.app_state: dict[str, Any] | None = None
         # The task group of the running lifespan block (AsyncTestClient keeps streams in it).
         self.group: anyio.abc.TaskGroup | None = None
@@ -168,7 +179,7 @@ class ClientCore:
     ) -> list[tuple[bytes, bytes]]:
         # A host header given by the test replaces the one from the URL, as in HTTPX.
         given = [value for name, value in headers if name == b"host"]
-        host = given[-1] if given else urlsplit(out_url).netloc.encode("ascii")
+        host = given[-1] if given else _host(out_url)
         wire = [(b"host", host), *((name, value) for name, value in headers if name != b"host")]
         pairs = dict(
             part.partition("=")[::2]
@@ -207,6 +218,18 @@ class ClientCore:
         )  # fmt: skip
         return Outgoing(method, full_url, merged, body, replayable, cookies)
 
+    def authorize(self, out: Outgoing, auth: AuthTypes | UseClientDefault | None) -> Outgoing:
+        """``out`` with HTTP Basic credentials, as HTTPX adds them when it sends a request.
+
+        ``auth`` is a ``(username, password)`` tuple, None for none, or ``USE_CLIENT_DEFAULT`` for
+        the client's ``auth``; without credentials, those of the URL's userinfo are used.
+        """
+        out.headers = authorize(out.headers, self._credentials(auth), out.url)
+        return out
+
+    def _credentials(self, auth: AuthTypes | UseClientDefault | None) -> AuthTypes | None:
+        return self.auth if isinstance(auth, UseClientDefault) else check_auth(auth)
+
     def record(self, out: Outgoing) -> TestRequest:
         """The request as ``response.request`` shows it (and ``client.build_request`` returns it)."""
         wire = self._wire_headers(out.url, out.headers, out.cookies)
@@ -215,7 +238,7 @@ class ClientCore:
     def from_request(self, request: TestRequest, body: RequestBody | None) -> Outgoing:
         """The :class:`Outgoing` request a :class:`TestRequest` describes (``client.send``)."""
         url = str(request.url)
-        netloc = urlsplit(url).netloc.encode("ascii")
+        netloc = _host(url)
         headers: list[tuple[bytes, bytes]] = []
         cookies: dict[str, str] = {}
         for name, value in request.headers.raw:
@@ -356,7 +379,7 @@ class ClientCore:
         history: list[TestResponse] = []
         while True:
             # PERF: a zero-size buffer makes the app wait for the reader: streaming is incremental.
-            send_chunks, receive_chunks = anyio.create_memory_object_stream[bytes](0)
+            send_chunks, receive_chunks = anyio.create_memory_object_stream[Chunk](0)
             with send_chunks, receive_chunks:
                 exchange, record = self._exchange(out, chunks=send_chunks)
                 async with stream_exchange(
@@ -399,6 +422,7 @@ class ClientCore:
         headers: HeaderTypes | None,
         params: ParamTypes | None,
         cookies: Mapping[str, str] | None,
+        auth: AuthTypes | UseClientDefault | None,
     ) -> AsyncWebSocketTestSession:
         """Build a websocket session to ``url`` (connected when its context is entered)."""
         full_url = merge_url(self.base_url, str(url), params)
@@ -415,6 +439,7 @@ class ClientCore:
             handshake.append(("sec-websocket-protocol", ", ".join(subprotocols)))
         http_url = parts._replace(scheme="https" if scheme == "wss" else "http").geturl()
         merged = merge_headers(self.headers.items(), handshake, headers)
+        merged = authorize(merged, self._credentials(auth), http_url)
         wire = self._wire_headers(http_url, merged, cookies)
         scope = self._scope("websocket", full_url, wire, ("websocket.http.response",))
         scope["subprotocols"] = list(subprotocols or [])

@@ -4,14 +4,15 @@ The exchange feeds the request body through ``receive`` (``http.request`` chunks
 ``more_body``, then ``http.disconnect`` once the body is delivered and the response complete or the
 client gone), checks every message the app sends with :class:`HTTPResponseChecker`, and hands the
 response to the client: buffered (a list of chunks) or streamed through a zero-size memory object
-stream given by the client.
+stream given by the client, one :data:`Chunk` per body message (empty ones too, so the app never
+runs ahead of the reader).
 """
 
 from __future__ import annotations
 
 import enum
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -23,9 +24,11 @@ from microasgi.testclient._driver import HTTPResponseChecker, HTTPState
 from microasgi.testclient._messages import ASGIProtocolError, ClientDisconnectedError, check_headers
 from microasgi.types import ASGIApp, Message, Scope
 
-__all__ = ["HTTPExchange", "RequestBody", "RequestState", "deadline"]
+__all__ = ["Chunk", "HTTPExchange", "RequestBody", "RequestState", "deadline"]
 
 RequestBody = bytes | Iterable[bytes | str] | AsyncIterable[bytes | str]
+Chunk = tuple[bytes, bool]
+"""A streamed body message: its bytes (empty for ``HEAD``) and whether it ends the response."""
 
 _READ_SIZE = 64 * 1024
 
@@ -125,8 +128,10 @@ class HTTPExchange:
         body: the request body: bytes, or a sync or async iterable of bytes/str chunks.
         spec_version: the advertised ``asgi.spec_version``; from (2, 4) a ``send`` after the client
             has gone raises ``OSError``, below it is a no-op.
-        chunks: when given, the body is streamed: each chunk is sent there as the app sends it
-            (give a zero-size stream and the app waits for the reader: truly incremental).
+        chunks: when given, the body is streamed: each body message is sent there as a
+            :data:`Chunk` as the app sends it (give a zero-size stream and the app waits for the
+            reader: truly incremental). The reader calls :meth:`mark_delivered` when it takes
+            the last one.
         strict: check the messages against the spec's rules, not only what servers accept.
     """
 
@@ -136,7 +141,7 @@ class HTTPExchange:
         body: RequestBody,
         *,
         spec_version: tuple[int, int],
-        chunks: MemoryObjectSendStream[bytes] | None = None,
+        chunks: MemoryObjectSendStream[Chunk] | None = None,
         strict: bool = False,
     ) -> None:
         self.scope = scope
@@ -156,6 +161,9 @@ class HTTPExchange:
         self._lookahead: bytes | None = None
         self._raise_after_close = spec_version >= (2, 4)
         self._send_chunk = chunks
+        # Called after each extension message (trailers, debug, ...): a streamed response shows
+        # them while the body still streams.
+        self.on_extension: Callable[[], None] | None = None
 
     @property
     def delivered(self) -> bool:
@@ -224,19 +232,24 @@ class HTTPExchange:
             await self._deliver(await anyio.to_thread.run_sync(_read_path, message["path"]))
         if kind != "http.response.start" and kind != "http.response.body":
             self.extension_messages.append(dict(message))
+            if self.on_extension is not None:
+                self.on_extension()
         if self.checker.state is HTTPState.DONE:
             self.checker.check_complete()
             self._finish()
 
     async def _deliver(self, data: bytes) -> None:
         self.checker.count_body(len(data))
-        if not data or self.scope["method"] == "HEAD":
-            return  # SPEC: a HEAD response has no body on the wire, whatever the app sends.
+        if self.scope["method"] == "HEAD":
+            data = b""  # SPEC: a HEAD response has no body on the wire, whatever the app sends.
         if self._send_chunk is None:
-            self.chunks.append(data)
+            if data:
+                self.chunks.append(data)
             return
+        # Empty messages go to the reader too (it skips them): the app waits for the test to take
+        # each one, so stream() returns after the start without the app running ahead.
         try:
-            await self._send_chunk.send(data)
+            await self._send_chunk.send((data, self.checker.state is HTTPState.DONE))
         except anyio.BrokenResourceError:
             # The client left while the app was waiting for it to read this chunk.
             if self._raise_after_close:
@@ -286,6 +299,14 @@ class HTTPExchange:
         return self._send_chunk is not None and bool(
             self._send_chunk.statistics().tasks_waiting_send
         )
+
+    def mark_delivered(self) -> None:
+        """The reader took the last body message: the response is complete on the client side.
+
+        The app's ``send`` of that message has not returned yet; closing the response now waits
+        for the app instead of cancelling it, and its ``receive()`` answers ``http.disconnect``.
+        """
+        self._done.set()
 
     def disconnect(self) -> None:
         """The client goes away: wake the app's ``receive`` and make later sends fail or no-op.

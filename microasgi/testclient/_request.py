@@ -1,4 +1,5 @@
-"""Building test requests: URLs and query parameters, headers, bodies (form, multipart, JSON).
+"""Building test requests: URLs and query parameters, headers, credentials, bodies (form, multipart,
+JSON).
 
 Pure code over ``str``/``bytes`` (file objects given as uploads are read here). Request bodies
 follow what HTTPX sends, so suites written against Starlette's HTTPX-based client port as is.
@@ -13,6 +14,7 @@ import mimetypes
 import os
 import sys
 import warnings
+from base64 import b64encode
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import IO, Any, TypeAlias, cast
@@ -24,11 +26,16 @@ from microasgi.testclient._headers import ClientHeaders
 from microasgi.testclient._http import RequestBody
 
 __all__ = [
+    "USE_CLIENT_DEFAULT",
+    "AuthTypes",
     "Content",
     "FileTypes",
     "HeaderTypes",
     "ParamTypes",
     "TestRequest",
+    "UseClientDefault",
+    "authorize",
+    "check_auth",
     "encode_request",
     "merge_headers",
     "merge_url",
@@ -47,6 +54,17 @@ FileTypes: TypeAlias = (
     | tuple[str | None, FileContent, str | None, Mapping[str, str]]
 )
 Content: TypeAlias = str | bytes | Iterable[bytes] | AsyncIterable[bytes]
+AuthTypes: TypeAlias = tuple[str | bytes, str | bytes]
+
+
+class UseClientDefault:
+    """The type of :data:`USE_CLIENT_DEFAULT`: a request's ``auth=`` left to the client's."""
+
+    def __repr__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+
+USE_CLIENT_DEFAULT = UseClientDefault()
 
 # The package's own frames, skipped to point a warning at the test's line.
 _PACKAGE_DIR = os.path.dirname(__file__)
@@ -145,6 +163,48 @@ def merge_headers(*sources: HeaderTypes | None) -> list[tuple[bytes, bytes]]:
             fresh.setdefault(pair[0], []).append(pair)
         merged.update(fresh)
     return [pair for pairs in merged.values() for pair in pairs]
+
+
+# --- credentials --------------------------------------------------------------------------------
+
+
+def check_auth(auth: object) -> AuthTypes | None:
+    """Validate an ``auth=`` argument: None, or a ``(username, password)`` tuple of str or bytes."""
+    if auth is None or (
+        isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(p, str | bytes) for p in auth)
+    ):
+        return auth
+    raise TypeError(
+        "auth= takes a (username, password) tuple, sent as HTTP Basic credentials as HTTPX sends "
+        f"them, got {type(auth).__name__}: {auth!r}. For another scheme set the header: "
+        "headers={'authorization': '...'}."
+    )
+
+
+def _url_credentials(url: str) -> AuthTypes | None:
+    """The credentials of a URL's userinfo (``http://user:pass@host/``), as HTTPX takes them."""
+    parts = urlsplit(url)
+    username, password = unquote(parts.username or ""), unquote(parts.password or "")
+    return (username, password) if username or password else None
+
+
+def authorize(
+    headers: list[tuple[bytes, bytes]], auth: AuthTypes | None, url: str
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` with HTTP Basic credentials from ``auth``, else from ``url``'s userinfo.
+
+    As HTTPX: the ``authorization`` header replaces one the test set, in its place, and
+    ``user:password`` is UTF-8 (bytes as given), base64-encoded.
+    """
+    credentials = auth if auth is not None else _url_credentials(url)
+    if credentials is None:
+        return headers
+    username, password = (p.encode("utf-8") if isinstance(p, str) else p for p in credentials)
+    value = b"Basic " + b64encode(username + b":" + password)
+    kept = [(name, v) for name, v in headers if name != b"authorization"]
+    at = next((i for i, (name, _) in enumerate(headers) if name == b"authorization"), len(kept))
+    kept.insert(at, (b"authorization", value))
+    return kept
 
 
 # --- bodies -------------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """Streamed responses: the app runs in a task while the test reads its body chunk by chunk.
 
-The app's ``send`` of a body chunk waits until the test has taken the previous one (a zero-size
-memory stream lies between them), so the app never runs ahead of the reader. Closing the response
-before its end, leaving the ``stream()`` block early or closing the client disconnects the client,
-as a server sees the connection close: the app's ``receive()`` answers ``http.disconnect`` and its
-``send()`` fails (ASGI 2.4) or does nothing. An app waiting in ``send`` or ``receive`` learns it
-there and ends as it would on a server; an app waiting on anything else is cancelled, as
-Starlette's client cancels it, so the test never hangs on it. Once the response is complete,
-closing waits for the app to return (its background tasks).
+The app's ``send`` of a body message, empty or not, waits until the test takes it (a zero-size
+memory stream lies between them), so the app never runs ahead of the reader; the reader skips
+empty messages. Extension messages (trailers, debug info) show on the response as soon as the app
+sends them. Closing the response before its end (or leaving the ``stream()`` block early)
+disconnects the client, as a server sees the connection close: the app's ``receive()`` answers
+``http.disconnect`` and its ``send()`` fails (ASGI 2.4) or does nothing. An app waiting in
+``send`` or ``receive`` learns it there and ends as it would on a server; an app waiting on
+anything else is cancelled, as Starlette's client cancels it, so the test never hangs on it. Once
+the response is complete, closing it waits for the app to return (its background tasks).
+Closing the client with a response still open aborts it: the app is cancelled wherever it is,
+background tasks included, as Starlette's client does.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from microasgi.testclient._http import HTTPExchange, deadline
+from microasgi.testclient._http import Chunk, HTTPExchange, deadline
 from microasgi.testclient._request import TestRequest
 from microasgi.testclient._response import TestResponse
 from microasgi.testclient._websocket import task_group
@@ -40,9 +43,11 @@ class StreamedResponse(TestResponse):
 
     __test__ = False  # not a pytest test class, despite the name
 
-    # Set by whoever opens the stream: what closing does, for the sync and the async client.
+    # Set by whoever opens the stream: what closing does, for the sync and the async client,
+    # and (in the event loop) what closing the client does to a response left open.
     _on_close: Callable[[], None]
     _on_aclose: Callable[[], Awaitable[None]]
+    _abort: Callable[[], None]
 
     def close(self) -> None:
         """Stop reading; an unfinished response stops the app (the sync client waits for it)."""
@@ -85,23 +90,48 @@ class _Core(Protocol):
     def fill(self, response: TestResponse, exchange: HTTPExchange) -> None: ...
 
 
-@asynccontextmanager
-async def stream_exchange(
-    core: _Core,
-    exchange: HTTPExchange,
-    chunks: MemoryObjectReceiveStream[bytes],
-    record: TestRequest,
-    limit: float | None,
-) -> AsyncIterator[StreamedResponse]:
-    """Run ``exchange`` in a task; yield its response once started, the body still streaming."""
-    what = f"{record.method} {record.url}"
-    app_scope = anyio.CancelScope()
+class _Control:
+    """What the client does to one streamed exchange: run the app, read, close, abort."""
 
-    async def run_app() -> None:
-        with app_scope:
-            await exchange.run(core.app)
+    def __init__(
+        self,
+        core: _Core,
+        exchange: HTTPExchange,
+        chunks: MemoryObjectReceiveStream[Chunk],
+        what: str,
+        limit: float | None,
+    ) -> None:
+        self.core = core
+        self.exchange = exchange
+        self.chunks = chunks
+        self.what = what
+        self.limit = limit
+        self.app_scope = anyio.CancelScope()
+        self.response: StreamedResponse  # set once the app started the response
 
-    def cancel() -> None:
+    async def run_app(self) -> None:
+        with self.app_scope:
+            await self.exchange.run(self.core.app)
+
+    async def next_chunk(self) -> bytes | None:
+        """The next non-empty body chunk, raw (the response undoes content-encoding); None at the end."""
+        exchange = self.exchange
+        while True:
+            try:
+                with deadline(self.limit, self.what):
+                    chunk, last = await self.chunks.receive()
+            except anyio.EndOfStream:
+                self.core.surface(exchange)
+                self.core.fill(self.response, exchange)
+                return None
+            if last:
+                exchange.mark_delivered()
+            if chunk:
+                return chunk
+
+    def cancel(self) -> None:
+        """The response is closed: an unfinished one disconnects the client."""
+        exchange = self.exchange
         if exchange.delivered:
             return
         # The client leaves before the end of the response. An app blocked in receive() or
@@ -109,41 +139,59 @@ async def stream_exchange(
         # waiting on anything else might wait for ever: it is cancelled.
         waits_for_client = exchange.waits_for_client()
         exchange.disconnect()
-        chunks.close()  # fails a send() waiting for the reader
+        self.chunks.close()  # fails a send() waiting for the reader
         if not waits_for_client:
-            app_scope.cancel()
+            self.app_scope.cancel()
 
-    async def finish() -> None:
-        cancel()
-        with deadline(limit, what):
-            await exchange.finished.wait()
+    def abort(self) -> None:
+        """The client closes with this response open: cancel the app wherever it is.
 
+        Finished body or not (background tasks too), as Starlette's client does: a forgotten
+        response never hangs the test. The client is gone as well, so a shielded cleanup's
+        ``send()`` fails instead of waiting for a reader.
+        """
+        self.app_scope.cancel()
+        self.exchange.disconnect()
+        self.chunks.close()
+
+    async def finish(self) -> None:
+        """Close the response and wait for the app to return."""
+        self.cancel()
+        with deadline(self.limit, self.what):
+            await self.exchange.finished.wait()
+
+    def extensions_changed(self) -> None:
+        self.core.fill(self.response, self.exchange)
+
+
+@asynccontextmanager
+async def stream_exchange(
+    core: _Core,
+    exchange: HTTPExchange,
+    chunks: MemoryObjectReceiveStream[Chunk],
+    record: TestRequest,
+    limit: float | None,
+) -> AsyncIterator[StreamedResponse]:
+    """Run ``exchange`` in a task; yield its response once started, the body still streaming."""
+    control = _Control(core, exchange, chunks, f"{record.method} {record.url}", limit)
     async with task_group() as group:
-        group.start_soon(run_app)
-        with deadline(limit, what):
+        group.start_soon(control.run_app)
+        with deadline(limit, control.what):
             await exchange.head_ready.wait()
         if not exchange.started:
             core.surface(exchange)
-
-        async def next_chunk() -> bytes | None:
-            try:
-                with deadline(limit, what):
-                    chunk = await chunks.receive()
-            except anyio.EndOfStream:
-                core.surface(exchange)
-                core.fill(response, exchange)
-                return None
-            return chunk  # raw: the response undoes content-encoding (iter_raw() does not)
-
-        response: StreamedResponse = core.respond(exchange, record, next_chunk)
-        response._on_close = cancel
-        response._on_aclose = finish
+        response = control.response = core.respond(exchange, record, control.next_chunk)
+        response._on_close = control.cancel
+        response._on_aclose = control.finish
+        response._abort = control.abort
+        core.fill(response, exchange)  # trailers ([] until sent) and debug info, kept up to date
+        exchange.on_extension = control.extensions_changed
         try:
             yield response
         except BaseException:
             group.cancel_scope.cancel()  # the test failed: do not wait for the app
             raise
-        await finish()
+        await control.finish()
     core.surface(exchange)
     core.fill(response, exchange)
 
@@ -161,10 +209,12 @@ class HeldStream:
         self._release = anyio.Event()
         self._done = anyio.Event()
         self._error: Exception | None = None
+        self._response: StreamedResponse  # set by open()
 
     async def open(self, group: anyio.abc.TaskGroup) -> StreamedResponse:
         """Enter the stream in a task of ``group`` and return its response."""
         response: StreamedResponse = await group.start(self._run)
+        self._response = response
         return response
 
     async def _run(self, *, task_status: anyio.abc.TaskStatus[StreamedResponse]) -> None:
@@ -180,6 +230,11 @@ class HeldStream:
             self._error = exc
         finally:
             self._done.set()
+
+    async def abort(self) -> None:
+        """Cancel the app wherever it is (the client closes), then :meth:`aclose`."""
+        self._response._abort()
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Leave the stream (cancelling an unfinished app), wait, and raise what the app raised."""

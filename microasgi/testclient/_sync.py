@@ -13,7 +13,15 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from microasgi.testclient._base import Files, _ClientBase
 from microasgi.testclient._cookies import Cookies
 from microasgi.testclient._core import Outgoing, check_timeout
-from microasgi.testclient._request import Content, HeaderTypes, ParamTypes, TestRequest
+from microasgi.testclient._request import (
+    USE_CLIENT_DEFAULT,
+    AuthTypes,
+    Content,
+    HeaderTypes,
+    ParamTypes,
+    TestRequest,
+    UseClientDefault,
+)
 from microasgi.testclient._response import TestResponse
 from microasgi.testclient._streams import StreamedResponse
 from microasgi.testclient._websocket import WebSocketTestSession
@@ -49,6 +57,8 @@ class TestClient(_ClientBase):
         max_redirects: how many redirects to follow before raising :class:`TooManyRedirects`.
         strict: check the app's messages against what the ASGI spec says, not only what real
             servers accept (the default).
+        auth: a ``(username, password)`` sent as HTTP Basic credentials with every request, as
+            HTTPX's ``auth=`` (see :attr:`auth`); a request's ``auth=`` overrides it.
 
     The positional arguments are Starlette's, in its order. An ASGI 2 app (a double callable,
     ``app(scope)`` returning ``instance(receive, send)``) is driven as well, detected as asgiref
@@ -56,6 +66,7 @@ class TestClient(_ClientBase):
 
     Raises:
         ValueError: if ``base_url``, ``spec_version`` or ``backend`` is invalid.
+        TypeError: if ``auth`` is not a ``(username, password)`` tuple.
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -78,6 +89,7 @@ class TestClient(_ClientBase):
         lifespan_state: bool = True,
         max_redirects: int = 20,
         strict: bool = False,
+        auth: AuthTypes | None = None,
     ) -> None:
         if backend not in ("asyncio", "trio"):
             raise ValueError(f'backend must be "asyncio" or "trio", got {backend!r}.')
@@ -95,14 +107,15 @@ class TestClient(_ClientBase):
             max_redirects,
             client,
             strict,
+            auth,
         )
         self.backend = backend
         self.backend_options = backend_options or {}
         self._portal: BlockingPortal | None = None
         self._stack = ExitStack()
-        # Responses streaming from the app, each with what closes it (its portal too, outside
-        # a `with` block).
-        self._open_streams: set[ExitStack] = set()
+        # Responses streaming from the app: what closes each (its portal too, outside a `with`
+        # block), and what aborts it.
+        self._open_streams: dict[ExitStack, Callable[[], None]] = {}
 
     @contextmanager
     def _portal_factory(self) -> Iterator[BlockingPortal]:
@@ -134,12 +147,14 @@ class TestClient(_ClientBase):
     def close(self) -> None:
         """Close the responses still open from ``send(..., stream=True)``, as HTTPX's ``close()``.
 
-        Each unfinished one stops its app, as Starlette's transport does. The client stays usable;
-        leaving a ``with`` block calls this before the lifespan shutdown.
+        Each one's app is cancelled wherever it is, its background tasks included, as
+        Starlette's transport does. The client stays usable; leaving a ``with`` block calls this
+        before the lifespan shutdown.
         """
         with ExitStack() as closing:
-            for stack in list(self._open_streams):
+            for stack, abort in list(self._open_streams.items()):
                 closing.callback(stack.close)
+                closing.callback(abort)  # runs first: cancel, then wait for the app
 
     def _open(
         self, out: Outgoing, follow_redirects: bool | None, limit: float | None
@@ -150,8 +165,8 @@ class TestClient(_ClientBase):
             portal = stack.enter_context(self._portal_factory())
             response = stack.enter_context(portal.wrap_async_context_manager(stream))
             opened = stack.pop_all()
-        self._open_streams.add(opened)
-        opened.callback(self._open_streams.discard, opened)
+        self._open_streams[opened] = lambda: portal.call(response._abort)
+        opened.callback(self._open_streams.pop, opened, None)
         response._portal = portal
         response._on_close = opened.close
 
@@ -166,6 +181,7 @@ class TestClient(_ClientBase):
         request: TestRequest,
         *,
         stream: bool = False,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
     ) -> TestResponse:
         """Send a request from :meth:`build_request`, as HTTPX's ``Client.send``.
@@ -174,7 +190,7 @@ class TestClient(_ClientBase):
         ``iter_bytes()``/``read()`` and close it with ``response.close()`` (closing it before the
         end cancels the app; ``client.close()`` closes those left open).
         """
-        out = self._outgoing(request)
+        out = self._outgoing(request, auth)
         if stream:
             return self._open(out, follow_redirects, None)[0]
         with self._portal_factory() as portal:
@@ -194,6 +210,7 @@ class TestClient(_ClientBase):
         data: Mapping[str, Any] | None = None,
         files: Files | None = None,
         json: Any = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> TestResponse:
@@ -201,17 +218,21 @@ class TestClient(_ClientBase):
 
         ``content`` is the raw body (bytes, text, or a sync/async iterable of chunks, streamed
         with ``more_body``); ``data`` a form (urlencoded, or multipart with ``files``); ``json``
-        a JSON body. ``timeout`` bounds the whole request, in seconds.
+        a JSON body. ``auth`` a ``(username, password)`` tuple sent as HTTP Basic credentials,
+        as HTTPX sends them (None: none; by default the client's :attr:`auth`). ``timeout``
+        bounds the whole request, in seconds.
 
         Raises:
             ASGIProtocolError: if the app breaks an ASGI rule.
             TooManyRedirects: past ``max_redirects``.
             TimeoutError: if the app takes longer than ``timeout``.
+            TypeError: if ``auth`` is not a ``(username, password)`` tuple.
         """
         out = self._core.build(
             method, url, params=params, headers=headers, cookies=cookies,
             content=content, data=data, files=files, json=json,
         )  # fmt: skip
+        out = self._core.authorize(out, auth)
         limit = check_timeout(timeout)
         with self._portal_factory() as portal:
             return portal.call(
@@ -231,6 +252,7 @@ class TestClient(_ClientBase):
         data: Mapping[str, Any] | None = None,
         files: Files | None = None,
         json: Any = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> Iterator[TestResponse]:
@@ -244,6 +266,7 @@ class TestClient(_ClientBase):
             method, url, params=params, headers=headers, cookies=cookies,
             content=content, data=data, files=files, json=json,
         )  # fmt: skip
+        out = self._core.authorize(out, auth)
         response, opened = self._open(out, follow_redirects, check_timeout(timeout))
         with opened:
             yield response
@@ -255,13 +278,14 @@ class TestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> TestResponse:
         """Send a ``GET`` request."""
         return self.request(
             "GET", url, params=params, headers=headers, cookies=cookies,
-            follow_redirects=follow_redirects, timeout=timeout,
+            auth=auth, follow_redirects=follow_redirects, timeout=timeout,
         )  # fmt: skip
 
     def head(
@@ -271,13 +295,14 @@ class TestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> TestResponse:
         """Send a ``HEAD`` request."""
         return self.request(
             "HEAD", url, params=params, headers=headers, cookies=cookies,
-            follow_redirects=follow_redirects, timeout=timeout,
+            auth=auth, follow_redirects=follow_redirects, timeout=timeout,
         )  # fmt: skip
 
     def options(
@@ -287,13 +312,14 @@ class TestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> TestResponse:
         """Send an ``OPTIONS`` request."""
         return self.request(
             "OPTIONS", url, params=params, headers=headers, cookies=cookies,
-            follow_redirects=follow_redirects, timeout=timeout,
+            auth=auth, follow_redirects=follow_redirects, timeout=timeout,
         )  # fmt: skip
 
     def delete(
@@ -303,13 +329,14 @@ class TestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> TestResponse:
         """Send a ``DELETE`` request."""
         return self.request(
             "DELETE", url, params=params, headers=headers, cookies=cookies,
-            follow_redirects=follow_redirects, timeout=timeout,
+            auth=auth, follow_redirects=follow_redirects, timeout=timeout,
         )  # fmt: skip
 
     def post(
@@ -323,13 +350,15 @@ class TestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> TestResponse:
         """Send a ``POST`` request."""
         return self.request(
             "POST", url, content=content, data=data, files=files, json=json, params=params,
-            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+            headers=headers, cookies=cookies, auth=auth, follow_redirects=follow_redirects,
+            timeout=timeout,
         )  # fmt: skip
 
     def put(
@@ -343,13 +372,15 @@ class TestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> TestResponse:
         """Send a ``PUT`` request."""
         return self.request(
             "PUT", url, content=content, data=data, files=files, json=json, params=params,
-            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+            headers=headers, cookies=cookies, auth=auth, follow_redirects=follow_redirects,
+            timeout=timeout,
         )  # fmt: skip
 
     def patch(
@@ -363,13 +394,15 @@ class TestClient(_ClientBase):
         params: ParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
         follow_redirects: bool | None = None,
         timeout: float | None = None,
     ) -> TestResponse:
         """Send a ``PATCH`` request."""
         return self.request(
             "PATCH", url, content=content, data=data, files=files, json=json, params=params,
-            headers=headers, cookies=cookies, follow_redirects=follow_redirects, timeout=timeout,
+            headers=headers, cookies=cookies, auth=auth, follow_redirects=follow_redirects,
+            timeout=timeout,
         )  # fmt: skip
 
     def websocket_connect(
@@ -380,6 +413,7 @@ class TestClient(_ClientBase):
         *,
         params: ParamTypes | None = None,
         cookies: Mapping[str, str] | None = None,
+        auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> WebSocketTestSession:
         """Open a websocket to ``url``; use the session in a ``with`` block.
 
@@ -388,7 +422,8 @@ class TestClient(_ClientBase):
             WebSocketDenialResponse: if the app answers with an HTTP response instead.
         """
         session = self._core.websocket(
-            url, subprotocols=subprotocols, headers=headers, params=params, cookies=cookies
-        )
+            url, subprotocols=subprotocols, headers=headers, params=params, cookies=cookies,
+            auth=auth,
+        )  # fmt: skip
         factory: Callable[[], AbstractContextManager[BlockingPortal]] = self._portal_factory
         return WebSocketTestSession(session, factory)

@@ -62,7 +62,8 @@ class AsyncWebSocketTestSession:
 
     Attributes:
         accepted_subprotocol: the subprotocol the app accepted, or None.
-        extra_headers: the headers the app sent with ``websocket.accept``.
+        extra_headers: the headers the app sent with ``websocket.accept``, as ``(name, value)``
+            byte pairs with the names as the app wrote them.
     """
 
     def __init__(
@@ -184,7 +185,9 @@ class AsyncWebSocketTestSession:
             )
         if message["type"] == "websocket.accept":
             self.accepted_subprotocol = message.get("subprotocol")
-            self.extra_headers = list(self._checker.headers)
+            # As sent, names in their case (Starlette's client keeps them); the checks saw them
+            # lower-cased.
+            self.extra_headers = [(name, value) for name, value in message.get("headers") or ()]
         elif message["type"] == "websocket.close":
             self._close = message
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
@@ -327,7 +330,7 @@ class WebSocketTestSession:
 
     @property
     def extra_headers(self) -> list[tuple[bytes, bytes]]:
-        """The headers the app sent with ``websocket.accept``."""
+        """The headers the app sent with ``websocket.accept``, names as the app wrote them."""
         return self._session.extra_headers
 
     def __enter__(self) -> WebSocketTestSession:

@@ -246,13 +246,29 @@ def test_strict_mode_of_the_sync_client(test_client_factory: TestClientFactory) 
     assert not test_client_factory(hello).strict
 
 
-async def test_websocket_accept_headers_are_lowercased() -> None:
+async def test_websocket_accept_headers_keep_their_case() -> None:
+    # As in Starlette's client: extra_headers are the pairs the app sent, names as written.
     async with AsyncTestClient(UpperCaseHeaders(hello)).websocket_connect("/") as ws:
-        assert ws.extra_headers == [(b"x-a", b"1"), (b"x-frame-options", b"DENY")]
+        assert ws.extra_headers == [(b"x-a", b"1"), (b"X-Frame-Options", b"DENY")]
+    # The checks still see them lower-cased: strict mode names the upper-case one.
     client = AsyncTestClient(UpperCaseHeaders(hello), strict=True)
     with pytest.warns(ASGIProtocolWarning, match="X-Frame-Options"):
-        async with client.websocket_connect("/"):
-            pass
+        async with client.websocket_connect("/") as ws:
+            assert ws.extra_headers[-1] == (b"X-Frame-Options", b"DENY")
+
+
+def test_websocket_accept_headers_keep_their_case_sync(
+    test_client_factory: TestClientFactory,
+) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "headers": [[b"X-Test", b"Set by middleware"]]})
+        await send({"type": "websocket.close", "code": 1000})
+
+    with test_client_factory(app).websocket_connect("/") as ws:
+        assert ws.extra_headers == [(b"X-Test", b"Set by middleware")]
+    with test_client_factory(hello).websocket_connect("/") as ws:
+        assert ws.extra_headers == [(b"x-a", b"1")]
 
 
 async def test_the_checks_servers_share_still_fail() -> None:

@@ -1124,6 +1124,21 @@ def test_asgi2_apps_are_driven(test_client_factory: TestClientFactory) -> None:
     assert test_client_factory(ASGI2ClassApp).get("/").text == "class"  # type: ignore[arg-type]
 
 
+def test_starlette_asgi_aliases_type_the_apps(test_client_factory: TestClientFactory) -> None:
+    from collections.abc import Awaitable
+
+    from microasgi.testclient import ASGI2App, ASGI3App
+    from microasgi.testclient import ASGIInstance as Instance
+
+    assert Instance == Callable[[Receive, Send], Awaitable[None]]
+    assert ASGI2App == Callable[[Scope], Instance]
+    assert ASGI3App == Callable[[Scope, Receive, Send], Awaitable[None]]
+    legacy: ASGI2App = asgi2_function_app
+    modern: ASGI3App = respond(b"three")
+    assert test_client_factory(cast(Any, legacy)).get("/").text == "http"
+    assert test_client_factory(modern).get("/").text == "three"
+
+
 async def test_asgi2_apps_are_driven_async() -> None:
     async with AsyncTestClient(asgi2_function_app) as client:  # type: ignore[arg-type]
         assert (await client.get("/")).text == "http"

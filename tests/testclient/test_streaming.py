@@ -454,7 +454,7 @@ async def test_an_app_raising_oserror_itself_is_an_error() -> None:
 # --- errors ----------------------------------------------------------------------------------------
 
 
-async def test_stream_records_extensions_and_errors_at_the_end() -> None:
+async def test_stream_records_announced_trailers_from_the_start() -> None:
     async def app_with_trailers(scope: Scope, receive: Receive, send: Send) -> None:
         await send({**START, "trailers": True})
         await send(body(b"x", more=False))
@@ -462,9 +462,10 @@ async def test_stream_records_extensions_and_errors_at_the_end() -> None:
 
     client = AsyncTestClient(app_with_trailers, extensions={"http.response.trailers": {}})
     async with client.stream("GET", "/") as response:
-        assert response.trailers is None
+        # Announced by the start: [] until they come, as in Starlette's client.
+        assert response.extensions["http.response.trailers"] == []
         assert [c async for c in response.aiter_bytes()] == [b"x"]
-        trailers: Any = response.trailers  # filled in once the body is read
+        trailers: Any = response.trailers
         assert trailers["checksum"] == "1"
 
 
@@ -508,7 +509,11 @@ async def background_error_app(scope: Scope, receive: Receive, send: Send) -> No
 async def test_stream_raises_background_errors_on_exit() -> None:
     with pytest.raises(LookupError, match="background task"):
         async with AsyncTestClient(background_error_app).stream("GET", "/") as response:
-            assert response.status_code == 200
+            assert await response.aread() == b""
+    # Left before taking the last body message, the response is unfinished: the app stops there,
+    # as Starlette's client cancels it.
+    async with AsyncTestClient(background_error_app).stream("GET", "/") as response:
+        assert response.status_code == 200
 
 
 def test_sync_close_raises_background_errors(test_client_factory: TestClientFactory) -> None:
@@ -545,7 +550,8 @@ def test_client_close_cancels_open_responses(test_client_factory: TestClientFact
     assert next(responses[0].iter_bytes()) == b"1"
     responses[1]._portal.call(anyio.wait_all_tasks_blocked)  # type: ignore[union-attr]
     client.close()
-    assert sorted(events) == ["cancelled", "send failed"]
+    # Cancelled wherever they wait, in send() too, as Starlette's client does.
+    assert events == ["cancelled", "cancelled"]
     responses[0].close()  # already closed: nothing happens
 
 
@@ -575,17 +581,28 @@ async def test_async_client_aclose_and_exit_cancel_open_responses() -> None:
         await client.send(client.build_request("GET", "/"), stream=True)
         await anyio.wait_all_tasks_blocked()
         await client.aclose()
-        assert events == ["send failed"]
+        assert events == ["cancelled"]  # waiting in send(), cancelled there
         response = await client.send(client.build_request("GET", "/"), stream=True)
         assert await anext(response.aiter_bytes()) == b"1"
-    assert events == ["send failed", "cancelled"]
+    assert events == ["cancelled", "cancelled"]
+
+
+async def late_error_app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return  # no lifespan
+    await send(START)
+    await send(body(b"x", more=False))
+    await anyio.lowlevel.checkpoint()
+    raise LookupError("background task")
 
 
 async def test_async_open_response_raises_the_app_error_on_aclose() -> None:
-    async with AsyncTestClient(background_error_app) as client:
+    async with AsyncTestClient(late_error_app) as client:
         response = await client.send(client.build_request("GET", "/"), stream=True)
+        assert await anext(response.aiter_bytes()) == b"x"  # the last message: complete
         with pytest.raises(LookupError, match="background task"):
             await response.aclose()
+    async with AsyncTestClient(background_error_app) as client:
         response = await client.send(client.build_request("GET", "/"), stream=True)
         with pytest.raises(LookupError, match="background task"):
             await response.aread()  # read to the end: the error comes out there
@@ -606,3 +623,154 @@ async def test_async_send_stream_outside_the_block_reads_the_body_first() -> Non
     client = AsyncTestClient(respond(b"whole"))
     response = await client.send(client.build_request("GET", "/"), stream=True)
     assert [chunk async for chunk in response.aiter_bytes()] == [b"whole"]
+
+
+# --- Starlette's lifecycle: lazy empty bodies, live trailers, closing the client ------------------
+
+
+def counting_app(sent: list[int], data: bytes) -> ASGIApp:
+    """1000 body messages of ``data`` (empty, say), counted as the app gets past each."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        for _ in range(1000):
+            await send(body(data))
+            sent.append(1)
+        await send(END)
+
+    return app
+
+
+@pytest.mark.parametrize(("method", "data"), [("GET", b""), ("HEAD", b"chunk")])
+async def test_stream_returns_at_the_start_without_running_the_app_ahead(
+    method: str, data: bytes
+) -> None:
+    sent: list[int] = []
+    async with AsyncTestClient(counting_app(sent, data)).stream(method, "/") as response:
+        await anyio.wait_all_tasks_blocked()
+        assert sent == []  # the app waits in its first send(), empty as it is
+        assert await response.aread() == b""  # the reader skips them, one by one
+        assert len(sent) == 1000
+
+
+@pytest.mark.parametrize(("method", "data"), [("GET", b""), ("HEAD", b"chunk")])
+def test_stream_returns_at_the_start_without_running_the_app_ahead_sync(
+    test_client_factory: TestClientFactory, method: str, data: bytes
+) -> None:
+    sent: list[int] = []
+    with test_client_factory(counting_app(sent, data)).stream(method, "/") as response:
+        response._portal.call(anyio.wait_all_tasks_blocked)  # type: ignore[union-attr]
+        assert sent == []
+        assert response.read() == b""
+    assert len(sent) == 1000
+
+
+def trailers_app(sent: list[str], gate: list[anyio.Event]) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        gate.append(anyio.Event())
+        await send({**START, "trailers": True})
+        await send(body(b"hello", more=False))
+        await send({"type": "http.response.trailers", "headers": [(b"x-item", b"one")]})
+        sent.append("trailers")
+        await gate[0].wait()
+        sent.append("returned")
+
+    return app
+
+
+async def test_trailers_show_while_the_response_streams() -> None:
+    sent: list[str] = []
+    gate: list[anyio.Event] = []
+    async with AsyncTestClient(trailers_app(sent, gate)).stream("GET", "/") as response:
+        assert response.extensions["http.response.trailers"] == []  # announced, none yet
+        assert await anext(response.aiter_raw()) == b"hello"
+        await anyio.wait_all_tasks_blocked()
+        assert sent == ["trailers"]  # the app still runs, the trailers are here already
+        assert response.extensions["http.response.trailers"] == [(b"x-item", b"one")]
+        assert response.trailers is not None
+        assert response.trailers["x-item"] == "one"
+        gate[0].set()
+    assert sent == ["trailers", "returned"]  # complete: leaving waited for the app
+
+
+def test_trailers_show_while_the_response_streams_sync(
+    test_client_factory: TestClientFactory,
+) -> None:
+    sent: list[str] = []
+    gate: list[anyio.Event] = []
+    with test_client_factory(trailers_app(sent, gate)).stream("GET", "/") as response:
+        portal: Any = response._portal
+        assert next(response.iter_raw()) == b"hello"
+        portal.call(anyio.wait_all_tasks_blocked)
+        assert response.extensions["http.response.trailers"] == [(b"x-item", b"one")]
+        portal.call(gate[0].set)
+    assert sent == ["trailers", "returned"]
+
+
+async def test_taking_the_last_chunk_completes_the_response() -> None:
+    # Closed right after the last body message was taken, before the app got past its send():
+    # the response is complete, so the client waits for the app instead of stopping it.
+    events: list[str] = []
+    async with AsyncTestClient(background_app(events)).stream("GET", "/") as response:
+        assert await anext(response.aiter_bytes()) == b"done"
+        response.close()
+    assert events == ["background ran"]
+
+
+def background_forever_app(events: list[str]) -> ASGIApp:
+    """A complete response whose background task waits for ever (Starlette's test)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # no lifespan
+        await send(START)
+        await send(body(b"hello", more=False))
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            events.append("cancelled")
+            raise
+
+    return app
+
+
+def test_closing_the_client_cancels_a_complete_response_left_open(
+    test_client_factory: TestClientFactory,
+) -> None:
+    events: list[str] = []
+    client = test_client_factory(background_forever_app(events))
+    response = client.send(client.build_request("GET", "/"), stream=True)
+    assert next(response.iter_raw()) == b"hello"
+    client.close()  # the body is complete, its background task still runs: cancelled
+    assert events == ["cancelled"]
+    with client:
+        response = client.send(client.build_request("GET", "/"), stream=True)
+        assert next(response.iter_raw()) == b"hello"
+    assert events == ["cancelled", "cancelled"]
+
+
+async def test_closing_the_async_client_cancels_a_complete_response_left_open() -> None:
+    events: list[str] = []
+    async with AsyncTestClient(background_forever_app(events)) as client:
+        response = await client.send(client.build_request("GET", "/"), stream=True)
+        assert await anext(response.aiter_raw()) == b"hello"
+        await client.aclose()
+        assert events == ["cancelled"]
+        response = await client.send(client.build_request("GET", "/"), stream=True)
+        assert await anext(response.aiter_raw()) == b"hello"
+    assert events == ["cancelled", "cancelled"]
+
+
+async def test_closing_the_client_fails_a_shielded_cleanup_send() -> None:
+    events: list[str] = []
+    app = cleanup_app(events)
+
+    async def http_only(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":  # no lifespan
+            await app(scope, receive, send)
+
+    async with AsyncTestClient(http_only) as client:
+        response = await client.send(client.build_request("GET", "/"), stream=True)
+        assert await anext(response.aiter_bytes()) == b"1"
+    # Cancelled, its shielded cleanup finds the client gone instead of waiting for a reader.
+    assert events == ["http.disconnect", "ClientDisconnectedError"]
