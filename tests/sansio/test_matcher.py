@@ -443,11 +443,13 @@ _TIPS = [
 ]
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str] | None:
+    """The descents and walks the lookups make from now on; None in the compiled build, whose
+    code calls them directly (patching the class counts nothing there)."""
     import microasgi
 
     if microasgi.__compiled__:
-        pytest.skip("counts calls by patching Matcher, whose compiled code calls them directly")
+        return None
     calls: list[str] = []
     for name in ("_descend", "_search"):
         original = getattr(Matcher, name)
@@ -500,7 +502,7 @@ def test_final_parameter_found_from_the_head(
         assert found == expected
     # The tips' answers cost neither a descent nor a walk (the cost of "/users/{id}" is one dict
     # lookup on "/users", not a split and a walk); the others still take them.
-    assert (calls == []) is from_tip, calls
+    assert calls is None or (calls == []) is from_tip, calls
 
 
 @pytest.mark.parametrize(
@@ -520,4 +522,4 @@ def test_the_root_is_a_tip(
     assert set(matcher._tips) == {""}
     made = _counting(monkeypatch)
     assert trie(matcher, "http", path, "GET") == expected == linear(entries, "http", path, "GET")
-    assert made == calls
+    assert made is None or made == calls
