@@ -791,6 +791,54 @@ async def test_old_spec_scope_without_body_watches_the_disconnect(
     assert len(sent) < 10
 
 
+@pytest.mark.parametrize("ranges", [None, "bytes=0-4194303,4194304-8388607"])
+async def test_spec_24_send_that_never_raises_still_stops_a_large_body(
+    big_file: Path, ranges: str | None
+) -> None:
+    # gunicorn's asgi worker (27.0.1) says 2.4, yet its HTTP/1.1 send() returns quietly once the
+    # client has gone: past 1 MiB a task watches receive() for http.disconnect all the same.
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = [] if ranges is None else [(b"range", ranges.encode())]
+    scope = {"asgi": SPEC_24, "http_version": "1.1", "headers": headers}
+    await raw_call(FileResponse(big_file), scope, send)
+    assert len(sent) < 10  # of 128 chunks
+
+
+@pytest.mark.parametrize("ranges", [None, "bytes=0-0,2-2"])
+async def test_spec_24_body_up_to_1_mib_is_sent_without_a_watcher(
+    tmp_path: Path, ranges: str | None
+) -> None:
+    path = tmp_path / "mib.bin"
+    path.write_bytes(b"m" * 1024 * 1024)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        raise AssertionError("no task should read receive() for a body of 1 MiB or less")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = [] if ranges is None else [(b"range", ranges.encode())]
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": headers,
+        "asgi": SPEC_24,
+        "http_version": "1.1",
+    }
+    await FileResponse(path)(scope, receive, send)
+    body = b"".join(message.get("body", b"") for message in sent)
+    if ranges is None:
+        assert len(body) == 1024 * 1024
+    else:
+        assert body.count(b"\r\n\r\nm\r\n") == 2  # two one-byte parts
+
+
 class Counter:
     """A middleware counting the body chunks the app sends."""
 

@@ -61,6 +61,8 @@ _WEBSOCKET_BODY = "websocket.http.response.body"
 _EMPTY_LAST: Message = {"type": _BODY, "body": b"", "more_body": False}
 _DEFAULT_MEDIA_TYPE = "application/octet-stream"
 _DEFAULT_FILENAME = "download"
+# The largest body sent without a disconnect watcher to an ASGI 2.4 server (see _may_not_raise).
+_UNWATCHED_BODY = 1024 * 1024
 # SPEC: before accept, websocket.close makes the server answer the handshake with HTTP 403.
 _WEBSOCKET_DENIED: Message = {"type": "websocket.close", "code": 1000}
 
@@ -288,7 +290,7 @@ class FileResponse(Response):
         try:
             if _ZEROCOPYSEND in extensions:
                 await _send_all(send, [start, *_zerocopy_messages(file, segments)])
-            elif _spec_version(scope) < (2, 4) and _body_cannot_be_stolen(scope):
+            elif _may_not_raise(scope, segments) and _body_cannot_be_stolen(scope):
                 await _until_disconnect(
                     receive, lambda: self._send_chunks(send, start, file, segments)
                 )
@@ -377,11 +379,26 @@ async def _send_all(send: Send, messages: list[Message]) -> None:
         pass  # SPEC: ASGI 2.4, the client has gone; nobody is left to tell.
 
 
+def _may_not_raise(scope: Scope, segments: list[_Segment]) -> bool:
+    """Whether to watch ``receive`` for the client leaving, since ``send`` may not tell."""
+    # SPEC: before ASGI 2.4 send() need not raise once the client has gone. From 2.4 on it must
+    # raise an OSError, but gunicorn's asgi worker (27.0.1) says 2.4 and its HTTP/1.1 send()
+    # returns quietly after the client left. PERF: the watcher is a task per response, so at
+    # 2.4 only a body over _UNWATCHED_BODY pays for it: such a server reads at most that much
+    # into the void, and a smaller file costs what it did.
+    if _spec_version(scope) < (2, 4):
+        return True
+    size = 0
+    for segment in segments:
+        size += len(segment) if isinstance(segment, bytes) else segment[1] - segment[0]
+    return size > _UNWATCHED_BODY
+
+
 async def _until_disconnect(receive: Receive, work: Callable[[], Awaitable[None]]) -> None:
     """Run ``work`` while a second task waits for ``http.disconnect`` and cancels it.
 
-    The same approach as ``StreamingResponse`` on servers before ASGI 2.4, whose ``send`` does
-    not raise once the client has gone; only used when no request body can be stolen.
+    The same approach as ``StreamingResponse``, for servers whose ``send`` may not raise once the
+    client has gone (``_may_not_raise``); only used when no request body can be stolen.
     """
     try:
         async with anyio.create_task_group() as task_group:
