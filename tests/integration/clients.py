@@ -29,11 +29,15 @@ from .servers import HOST, IO_TIMEOUT, H2Stream, Server, _h2_event
 TARGETS: dict[str, tuple[str, str]] = {
     "uvicorn-h11": ("uvicorn-h11", "h1"),
     "uvicorn-httptools": ("uvicorn-httptools", "h1"),
+    "uvicorn-zttp": ("uvicorn-zttp", "h1"),
+    "uvicorn-zttp-h2": ("uvicorn-zttp", "h2"),
     "hypercorn": ("hypercorn", "h1"),
     "hypercorn-h2": ("hypercorn", "h2"),
     "granian": ("granian", "h1"),
     "granian-h2": ("granian", "h2"),
     "daphne": ("daphne", "h1"),
+    "gunicorn": ("gunicorn", "h1"),
+    "gunicorn-h2": ("gunicorn", "h2"),
 }
 TARGET_NAMES = tuple(TARGETS)
 Body = bytes | Iterable[bytes]

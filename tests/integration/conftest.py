@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from .servers import (
+    H3_NAMES,
     ROOT_NAMES,
     SERVER_NAMES,
     TLS_NAMES,
-    Server,
+    Servers,
     make_certificate,
     make_download,
     running,
@@ -36,7 +37,8 @@ def download(certificate: tuple[Path, Path]) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def servers(certificate: tuple[Path, Path]) -> Iterator[dict[str, Server]]:
-    """Every server (plain, over TLS, with a root path) started together, stopped at the end."""
-    with running([*SERVER_NAMES, *TLS_NAMES, *ROOT_NAMES], *certificate) as started:
+def servers(certificate: tuple[Path, Path]) -> Iterator[Servers]:
+    """Every server (plain, over TLS, with a root path, over QUIC) started together, stopped at
+    the end; a test asking for one whose packages are not installed is skipped, saying so."""
+    with running([*SERVER_NAMES, *TLS_NAMES, *ROOT_NAMES, *H3_NAMES], *certificate) as started:
         yield started

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,10 +30,12 @@ from microasgi.responses import (
     StreamingResponse,
 )
 from microasgi.routing import Route, WebSocketRoute
-from microasgi.types import Scope
+from microasgi.types import Message, Receive, Scope, Send
 from microasgi.websockets import WebSocket
 
 DOWNLOAD_ENV = "MICROASGI_IT_DOWNLOAD"  # the file /download serves, set by servers.launch
+BIG_ENV = "MICROASGI_IT_BIG"  # the sparse file /leave/file serves, set by servers.launch
+BIG_SIZE = 256 * 1024 * 1024
 UPLOAD_LIMIT = 128 * 1024 * 1024  # the body cap of /upload (the app's default is 16 MiB)
 WAIT = 10.0  # the longest a side channel waits for the event it reports
 STREAM_CHUNKS = tuple(f"chunk {index}\n".encode() for index in range(20))
@@ -255,6 +257,122 @@ async def download(request: Request) -> Response:
     return FileResponse(os.environ[DOWNLOAD_ENV], media_type="application/octet-stream")
 
 
+# --- clients that leave: what the app did after, recorded -------------------------------------
+
+
+class Raw:
+    """A plain ASGI function as a route's app (a function endpoint would be given a Request)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+_left: dict[str, dict[str, Any]] = {}
+
+
+async def _endless(closed: list[bool]) -> AsyncIterator[bytes]:
+    try:
+        while True:
+            yield b"tick\n" * 1000
+            await anyio.sleep(0.005)  # the producer's own pace
+    finally:
+        closed.append(True)
+
+
+async def _endless_events(closed: list[bool]) -> AsyncIterator[ServerSentEvent]:
+    try:
+        while True:
+            yield ServerSentEvent(data="tick\n" * 999 + "tick")
+            await anyio.sleep(0.005)
+    finally:
+        closed.append(True)
+
+
+def _leaving_response(kind: str, closed: list[bool]) -> Response:
+    if kind == "file":
+        closed.append(True)  # no producer to close
+        return FileResponse(os.environ[BIG_ENV], media_type="application/octet-stream")
+    if kind == "stream":
+        return StreamingResponse(_endless(closed), media_type="text/plain")
+    return EventSourceResponse(_endless_events(closed), ping=None)
+
+
+async def leave(scope: Scope, receive: Receive, send: Send) -> None:
+    """``/leave/{file,stream,sse}/<key>``: a 256 MiB file, an endless stream or endless events.
+
+    The client leaves early; how the response ended (``returned``: microasgi stopped it;
+    ``cancelled``: the server cancelled the app), the body bytes it had sent by then and whether
+    the producer was closed are kept for ``/left/<key>``.
+    """
+    params = scope["path_params"]
+    closed: list[bool] = []
+    sent = 0
+
+    async def counting(message: Message) -> None:
+        nonlocal sent
+        sent += len(message.get("body", b""))
+        await send(message)
+
+    ended = "running"
+    try:
+        await _leaving_response(params["kind"], closed)(scope, receive, counting)
+        ended = "returned"
+    except anyio.get_cancelled_exc_class():
+        ended = "cancelled"
+        raise
+    except BaseException as exc:
+        ended = f"raised {exc!r}"
+        raise
+    finally:
+        _left[params["key"]] = {"ended": ended, "sent": sent, "producer_closed": closed == [True]}
+        _event(_closed, params["key"]).set()
+
+
+async def left(request: Request) -> Response:
+    key = request.path_params["key"]
+    with anyio.move_on_after(WAIT):
+        await _event(_closed, key).wait()
+    return JSONResponse(_left.get(key))
+
+
+async def send_after_close(scope: Scope, receive: Receive, send: Send) -> None:
+    """Start a streamed body, wait for ``http.disconnect``, then send once more: does it raise?
+
+    Kept for ``/left/<key>``: ``returned``, ``raised <class> (OSError)`` or ``cancelled``.
+    """
+    key = scope["path_params"]["key"]
+    outcome = "cancelled"
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ready\n", "more_body": True})
+        with anyio.fail_after(WAIT):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        try:
+            await send({"type": "http.response.body", "body": b"late\n", "more_body": True})
+            outcome = "returned"
+        except OSError as exc:
+            outcome = f"raised {type(exc).__name__} (OSError)"
+    finally:
+        _left[key] = {"send_after_close": outcome}
+        _event(_closed, key).set()
+
+
+async def informational(scope: Scope, receive: Receive, send: Send) -> None:
+    """gunicorn's own ``http.response.informational`` message (not in the ASGI spec), then 200."""
+    hint = {
+        "type": "http.response.informational",
+        "status": 103,
+        "headers": [(b"link", LINK.encode())],
+    }
+    await send(hint)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"after the hint"})
+
+
 app = MicroASGI(
     routes=[
         Route("/scope", scope_info),
@@ -277,6 +395,10 @@ app = MicroASGI(
         Route("/sse/endless/{key}", endless_sse),
         Route("/sse/closed/{key}", sse_closed),
         Route("/download", download),
+        Route("/leave/{kind}/{key}", Raw(leave)),
+        Route("/left/{key}", left),
+        Route("/send-after-close/{key}", Raw(send_after_close)),
+        Route("/informational", Raw(informational)),
     ],
     lifespan=lifespan,
 )

@@ -11,10 +11,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.client
+import importlib.metadata
+import importlib.util
 import ipaddress
 import json
 import os
 import random
+import re
 import socket
 import ssl
 import subprocess
@@ -29,8 +32,9 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import pytest
 
-from .serverapp import DOWNLOAD_ENV
+from .serverapp import BIG_ENV, BIG_SIZE, DOWNLOAD_ENV
 
 HOST = "127.0.0.1"  # SECURITY: the tests only ever talk to loopback.
 APP = "integration.serverapp:app"
@@ -46,9 +50,23 @@ def _commands(port: int, cert: Path, key: Path) -> dict[str, list[str]]:
     uvicorn = [python, "-m", "uvicorn", APP, "--host", HOST, "--port", str(port)]
     quiet = ["--log-level", "warning", "--lifespan", "on"]
     granian = [python, "-m", "granian", "--interface", "asgi", "--host", HOST, "--port", str(port)]
+    # gunicorn's own ASGI worker (gunicorn >= 24), one worker process. No control socket: by
+    # default every gunicorn master listens on the same ~/.gunicorn/gunicorn.ctl. A short
+    # graceful timeout: measured, an idle gunicorn takes all of it to stop.
+    gunicorn = [
+        *(python, "-m", "gunicorn", "--worker-class", "asgi", "--bind", f"{HOST}:{port}"),
+        *("--workers", "1", "--no-control-socket", "--graceful-timeout", "1"),
+        *("--log-level", "warning"),
+    ]
     return {
         "uvicorn-h11": [*uvicorn, "--http", "h11", *quiet],
         "uvicorn-httptools": [*uvicorn, "--http", "httptools", *quiet],
+        # uvicorn's zttp protocol with HTTP/2: HTTP/1.1 and cleartext HTTP/2 with prior
+        # knowledge on one port (it sniffs the preface), each served by zttp.
+        "uvicorn-zttp": [*uvicorn, "--http", "zttp", "--http2", *quiet],
+        # HTTP/1.1, and cleartext HTTP/2 with prior knowledge ("both" also takes Upgrade: h2c)
+        # from the trusted peers of --forwarded-allow-ips, loopback by default.
+        "gunicorn": [*gunicorn, "--http-protocols", "h2,h1", "--http2-cleartext", "both", APP],
         "hypercorn": [python, "-m", "hypercorn", "--bind", f"{HOST}:{port}", APP],
         "granian": [
             *(python, "-m", "granian", "--interface", "asgi", "--host", HOST),
@@ -71,6 +89,7 @@ def _commands(port: int, cert: Path, key: Path) -> dict[str, list[str]]:
             f"ssl:{port}:interface={HOST}:privateKey={key}:certKey={cert}",
             APP,
         ],
+        "gunicorn-tls": [*gunicorn, "--certfile", str(cert), "--keyfile", str(key), APP],
         # The same servers with their root-path option, to measure what each does with it.
         "uvicorn-root": [*uvicorn, "--root-path", ROOT_PATH, *quiet],
         "hypercorn-root": [
@@ -85,13 +104,55 @@ def _commands(port: int, cert: Path, key: Path) -> dict[str, list[str]]:
             *(python, "-m", "daphne", "-b", HOST, "-p", str(port)),
             *("--root-path", ROOT_PATH, APP),
         ],
+        "gunicorn-root": [*gunicorn, "--root-path", ROOT_PATH, APP],
+        # HTTP/3: hypercorn over QUIC (aioquic) on the UDP port of the same number, beside
+        # HTTP/1.1 and HTTP/2 over TLS on the TCP port (QUIC needs the certificate).
+        "hypercorn-h3": [
+            *(python, "-m", "hypercorn", "--bind", f"{HOST}:{port}"),
+            *("--quic-bind", f"{HOST}:{port}", "--certfile", str(cert), "--keyfile", str(key)),
+            *("--graceful-timeout", "1", APP),
+        ],
     }
 
 
 _ALL = tuple(_commands(0, Path(), Path()))
 TLS_NAMES = tuple(name for name in _ALL if name.endswith("-tls"))
 ROOT_NAMES = tuple(name for name in _ALL if name.endswith("-root"))
-SERVER_NAMES = tuple(name for name in _ALL if name not in TLS_NAMES + ROOT_NAMES)
+H3_NAMES = ("hypercorn-h3",)
+SERVER_NAMES = tuple(name for name in _ALL if name not in TLS_NAMES + ROOT_NAMES + H3_NAMES)
+
+# The packages a server needs beyond the dev extra's floor: module, distribution, lowest version.
+_NEEDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "gunicorn": (("gunicorn", "gunicorn", "26.2"),),  # --http2-cleartext came in 26.2.0
+    "uvicorn-zttp": (
+        ("zttp", "zttp", "0.0.35"),
+        # --http zttp and --http2 came in uvicorn 0.53.
+        ("uvicorn.protocols.http.auto_zttp_impl", "uvicorn", "0.53"),
+    ),
+    "hypercorn-h3": (("aioquic", "aioquic", "1.2"),),
+}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def missing(name: str) -> str | None:
+    """Why server ``name`` cannot run with what is installed here, or None if it can."""
+    base = name.removesuffix("-tls").removesuffix("-root")
+    for module, distribution, lowest in _NEEDS.get(base, ()):
+        try:
+            found = importlib.util.find_spec(module) is not None
+            installed = importlib.metadata.version(distribution) if found else None
+        except (ImportError, importlib.metadata.PackageNotFoundError):
+            found, installed = False, None
+        if installed is None or _version(installed) < _version(lowest):
+            return (
+                f"{name} needs {distribution}>={lowest} (importing {module!r}), which is not "
+                f"installed for Python {sys.version.split()[0]} (found {installed or 'none'}); "
+                "install the dev extra: pip install -e '.[dev]'"
+            )
+    return None
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
@@ -148,30 +209,49 @@ class Server:
         return self.log.read().decode("utf-8", "replace")
 
 
-def free_port() -> int:
-    """A port the kernel just handed out on loopback (free unless raced, which is rare)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_port(udp: bool = False) -> int:
+    """A port the kernel just handed out on loopback (free unless raced, which is rare).
+
+    With ``udp``, a number free for both TCP and UDP (QUIC listens on UDP).
+    """
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            port: int = sock.getsockname()[1]
+        if not udp:
+            return port
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
+            try:
+                datagram.bind((HOST, port))
+            except OSError:
+                continue  # taken for UDP: draw another
+            return port
 
 
 def make_download(directory: Path) -> Path:
-    """The file ``/download`` serves: 3 MiB and a few bytes of seeded random data."""
+    """The file ``/download`` serves: 3 MiB and a few bytes of seeded random data.
+
+    Beside it ``big.bin``, the file ``/leave/file`` serves: ``BIG_SIZE`` bytes, sparse (no disk
+    blocks; reads return zeros).
+    """
     path = directory / "download.bin"
     path.write_bytes(random.Random(7).randbytes(3 * 1024 * 1024 + 123))
+    with open(directory / "big.bin", "wb") as big:
+        big.truncate(BIG_SIZE)
     return path
 
 
 def launch(name: str, cert: Path, key: Path) -> Server:
     """Start server ``name`` without waiting for it (see ``wait_ready``).
 
-    The app serves ``download.bin`` from the certificate's directory (see ``make_download``).
+    The app serves ``download.bin`` and ``big.bin`` from the certificate's directory (see
+    ``make_download``).
     """
-    port = free_port()
+    port = free_port(udp=name in H3_NAMES)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
     env[DOWNLOAD_ENV] = str(cert.parent / "download.bin")
+    env[BIG_ENV] = str(cert.parent / "big.bin")
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         _commands(port, cert, key)[name], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
@@ -196,33 +276,55 @@ def wait_ready(server: Server, deadline: float) -> None:
             time.sleep(0.05)  # polling a subprocess's port: nothing to wait on but time
 
 
-def stop(server: Server) -> None:
-    """Stop the server by its process id: terminate, wait, then kill if it lingers."""
+def stop(*servers: Server) -> None:
+    """Stop the servers by their process ids: terminate all, wait, then kill any that lingers.
+
+    Terminated together, so their graceful shutdowns overlap.
+    """
     try:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=STOP_TIMEOUT)
+        for server in servers:
+            server.process.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for server in servers:
+            try:
+                server.process.wait(timeout=max(deadline - time.monotonic(), 0.01))
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait(timeout=STOP_TIMEOUT)
     finally:
-        server.log.close()
+        for server in servers:
+            server.log.close()
+
+
+class Servers(dict[str, Server]):
+    """The running servers by name; asking for one that cannot run here skips the test."""
+
+    def __init__(self, skipped: dict[str, str]) -> None:
+        super().__init__()
+        self.skipped = skipped
+
+    def __missing__(self, name: str) -> Server:
+        pytest.skip(self.skipped.get(name, f"{name} was not started"))
 
 
 @contextlib.contextmanager
-def running(names: Sequence[str], cert: Path, key: Path) -> Iterator[dict[str, Server]]:
-    """Start the servers together (their start-ups overlap), yield them, and always stop them."""
-    servers: dict[str, Server] = {}
+def running(names: Sequence[str], cert: Path, key: Path) -> Iterator[Servers]:
+    """Start the servers together (their start-ups overlap), yield them, and always stop them.
+
+    A server whose packages are not installed (``missing``) is left out; asking for it skips.
+    """
+    reasons = {name: missing(name) for name in names}
+    servers = Servers({name: reason for name, reason in reasons.items() if reason is not None})
     try:
         for name in names:
-            servers[name] = launch(name, cert, key)
+            if reasons[name] is None:
+                servers[name] = launch(name, cert, key)
         deadline = time.monotonic() + START_TIMEOUT
         for server in servers.values():
             wait_ready(server, deadline)
         yield servers
     finally:
-        for server in servers.values():
-            stop(server)
+        stop(*servers.values())
 
 
 # --- clients ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Each server's root-path option, measured: what reaches the app, how it routes, ``url_for``.
 
-An extra instance of each server runs with ``ROOT_PATH`` (uvicorn, hypercorn and daphne
-``--root-path``, granian ``--url-path-prefix``). The client asks for the route with and without
+An extra instance of each server runs with ``ROOT_PATH`` (uvicorn, hypercorn, daphne and
+gunicorn ``--root-path``, granian ``--url-path-prefix``). The client asks for the route with and without
 the prefix, as a proxy that keeps it or strips it would forward the request.
 """
 
@@ -26,6 +26,7 @@ SEEN: dict[str, dict[str, str | None]] = {
     "hypercorn-root": {ROOT_PATH + ROUTE: ROOT_PATH + ROUTE, ROUTE: ROUTE},
     "granian-root": {ROOT_PATH + ROUTE: ROOT_PATH + ROUTE, ROUTE: ROUTE},
     "daphne-root": {ROOT_PATH + ROUTE: ROOT_PATH + ROUTE, ROUTE: ROUTE},
+    "gunicorn-root": {ROOT_PATH + ROUTE: ROOT_PATH + ROUTE, ROUTE: ROUTE},
 }
 
 

@@ -28,29 +28,37 @@ pytestmark = pytest.mark.integration
 WS_DENIAL = ["websocket.http.response"]
 H2_HYPERCORN = ["http.response.early_hint", "http.response.push", "http.response.trailers"]
 GRANIAN = ["http.response.pathsend", "websocket.http.response"]
+H2_ZTTP = ["http.response.early_hint", "http.response.trailers"]
+H2_GUNICORN = ["http.response.priority", "http.response.trailers"]
 
 # server: (has an extensions key, extensions, spec_version, has lifespan state) per scope kind.
 HTTP1: dict[str, tuple[bool, list[str], str | None, bool]] = {
     "uvicorn-h11": (False, [], "2.3", True),
     "uvicorn-httptools": (False, [], "2.3", True),
+    "uvicorn-zttp": (False, [], "2.3", True),
     "hypercorn": (True, [], "2.1", True),
     "granian": (True, GRANIAN, "2.3", True),
     "daphne": (False, [], None, False),
+    "gunicorn": (False, [], "2.4", True),
 }
 WEBSOCKET: dict[str, tuple[bool, list[str], str | None, bool]] = {
     "uvicorn-h11": (True, WS_DENIAL, "2.4", True),
     "uvicorn-httptools": (True, WS_DENIAL, "2.4", True),
+    "uvicorn-zttp": (True, WS_DENIAL, "2.4", True),
     "hypercorn": (True, WS_DENIAL, "2.3", True),
     "granian": (True, GRANIAN, "2.3", True),
     "daphne": (False, [], None, False),
+    "gunicorn": (False, [], "2.4", True),
 }
 # Over cleartext HTTP/2 with prior knowledge; None: the server does not speak it.
 HTTP2: dict[str, list[str] | None] = {
     "uvicorn-h11": None,
     "uvicorn-httptools": None,
+    "uvicorn-zttp": H2_ZTTP,
     "hypercorn": H2_HYPERCORN,
     "granian": GRANIAN,
     "daphne": None,
+    "gunicorn": H2_GUNICORN,  # with --http-protocols h2,h1 --http2-cleartext both
 }
 
 
@@ -95,6 +103,7 @@ TLS: dict[str, tuple[list[str], str | None, str]] = {
     "hypercorn-tls": ([], None, "https"),
     "granian-tls": (GRANIAN, None, "https"),
     "daphne-tls": ([], None, "https"),
+    "gunicorn-tls": ([], None, "https"),
 }
 
 

@@ -36,14 +36,16 @@ def test_echo_and_close_code(servers: dict[str, Server], name: str) -> None:
     assert closed.value.rcvd.reason == ("" if name == "daphne" else "going away now")
 
 
-# Measured: the servers offering websocket.http.response send the app's 401 and body; daphne,
-# which does not offer it, answers the close the app falls back to with a bare 403.
+# Measured: the servers offering websocket.http.response send the app's 401 and body; daphne and
+# gunicorn, which do not offer it, answer the close the app falls back to with a bare 403.
 DENIAL = {
     "uvicorn-h11": (401, b"no entry"),
     "uvicorn-httptools": (401, b"no entry"),
     "hypercorn": (401, b"no entry"),
     "granian": (401, b"no entry"),
     "daphne": (403, b""),
+    "uvicorn-zttp": (401, b"no entry"),
+    "gunicorn": (403, b""),
 }
 
 
