@@ -26,6 +26,7 @@ from microasgi._routing.routes import (
     request_response,
     websocket_session,
 )
+from microasgi._routing.templates import get_route_template
 from microasgi._sansio.paths import compile_path as _compile_template
 from microasgi._sansio.paths import replace_params
 from microasgi.convertors import Convertor
@@ -43,6 +44,7 @@ __all__ = [
     "WebSocketRoute",
     "compile_path",
     "get_name",
+    "get_route_template",
     "replace_params",
     "request_response",
     "websocket_session",
@@ -59,6 +61,7 @@ for _public in (
     Router,
     WebSocketRoute,
     get_name,
+    get_route_template,
     replace_params,
     request_response,
     websocket_session,

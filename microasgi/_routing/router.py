@@ -31,6 +31,7 @@ from microasgi._routing.routes import (
     not_found,
     try_url_path_for,
 )
+from microasgi._routing.templates import ROUTE_MOUNTS_KEY
 from microasgi._sansio.matcher import Entry, Matcher
 from microasgi._sansio.matcher import Match as _Found
 from microasgi._sansio.paths import CompiledPath
@@ -241,7 +242,7 @@ class Router:
             # Starlette-compatible: the matched endpoint and params are set on the scope itself,
             # so middleware that ran before can read them afterwards.
             if found.entry.is_mount:
-                scope.update(mount_scope(scope, route.app, found.params, found.rest, path))
+                scope.update(mount_scope(scope, route, found.params, found.rest, path))
             else:
                 scope["endpoint"] = route.endpoint
                 params = scope.get("path_params")
@@ -259,6 +260,8 @@ class Router:
         self, scope: Scope, receive: Receive, send: Send, allowed: frozenset[str], path: str
     ) -> None:
         """Answer a request no route takes: 405, a slash redirect, or the default app."""
+        # No route template for telemetry (see get_route_template); the 404/405 path only.
+        scope[ROUTE_MOUNTS_KEY] = None
         if allowed:
             await method_not_allowed(scope, receive, send, allowed)
         elif self.redirect_slashes and scope["type"] == "http" and path != "/":
@@ -291,6 +294,7 @@ class Router:
             return False
         scope.update(partial[1])
         scope["route"] = partial[0]
+        scope[ROUTE_MOUNTS_KEY] = None  # a 405 from that route: no route template
         await partial[0].handle(scope, receive, send)
         return True
 
@@ -501,7 +505,7 @@ class Mount(_PathRoute):
         found = self._match_path(scope)
         if found is None:
             return Match.NONE, {}
-        return Match.FULL, mount_scope(scope, self.app, found[0], found[1], route_path(scope))
+        return Match.FULL, mount_scope(scope, self, found[0], found[1], route_path(scope))
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         # A parameter of the prefix that is not given stays a placeholder ("/{tenant}/users"),
@@ -542,19 +546,21 @@ class Mount(_PathRoute):
 
 
 def mount_scope(
-    scope: Scope, app: ASGIApp, params: dict[str, Any], rest: str, path: str
+    scope: Scope, mount: Mount, params: dict[str, Any], rest: str, path: str
 ) -> dict[str, Any]:
-    """The scope items for the app mounted at the prefix that ``path`` minus ``rest`` is.
+    """The scope items for ``mount``'s app, at the prefix that ``path`` minus ``rest`` is.
 
     ``path`` is the route path (``root_path`` stripped); the child's ``root_path`` grows by the
-    matched prefix and its ``path`` stays the full path.
+    matched prefix and its ``path`` stays the full path. The mount joins the ones the request
+    went through, for its route template (``microasgi._routing.templates``).
     """
     root_path: str = scope.get("root_path", "").rstrip("/")
     child: dict[str, Any] = {
         "path_params": {**scope.get("path_params", {}), **params},
         "app_root_path": scope.get("app_root_path", scope.get("root_path", "")),
         "root_path": root_path + path[: len(path) - len(rest)],
-        "endpoint": app,
+        "endpoint": mount.app,
+        ROUTE_MOUNTS_KEY: (*(scope.get(ROUTE_MOUNTS_KEY) or ()), mount),
     }
     full = full_path(scope)
     if full != scope["path"]:
