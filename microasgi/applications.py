@@ -16,8 +16,10 @@ from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
 
+from microasgi._asgi.drain import closing_send
 from microasgi.datastructures import State, URLPath
 from microasgi.formparsers import FormLimits
+from microasgi.lifecycle import SupervisedTasks, _Lifecycle
 from microasgi.middleware import Middleware, _build_stack, _MiddlewareFactory
 from microasgi.middleware.errors import ServerErrorHandler, ServerErrorMiddleware
 from microasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, _check_handler
@@ -54,11 +56,17 @@ class MicroASGI:
             and mounts may set their own.
         form_limits: the application's default ``FormLimits`` for ``request.form()`` (each
             call's keyword arguments override it).
+        drain_signals: signal numbers (``[signal.SIGTERM]``) that begin the drain while the
+            lifespan runs, before the handler already in place (the server's) runs as usual;
+            see docs/lifecycle.md for the servers where this works. Empty by default.
+        shutdown_timeout: seconds that background work started with ``app.tasks.start()`` gets
+            to finish at shutdown before it is cancelled.
 
     Raises:
         TypeError: an exception handler key or handler is invalid, or ``form_limits`` is not a
             ``FormLimits``.
-        ValueError: ``max_body_size`` is not a number of bytes or None.
+        ValueError: ``max_body_size`` is not a number of bytes or None, a drain signal is not a
+            signal number, or ``shutdown_timeout`` is not a number of seconds >= 0.
     """
 
     # Routers and routes below raise HTTPException (404, 405, 413 ...) for our exception
@@ -76,6 +84,8 @@ class MicroASGI:
         *,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         form_limits: FormLimits | None = None,
+        drain_signals: Collection[int] = (),
+        shutdown_timeout: float = 10.0,
     ) -> None:
         self._debug = debug
         self.state = State()
@@ -87,6 +97,12 @@ class MicroASGI:
         for key, handler in (exception_handlers or {}).items():
             self.exception_handlers[_check_handler(key, handler)] = handler
         self.middleware_stack: ASGIApp | None = None
+        self.tasks = SupervisedTasks(shutdown_timeout)
+        """Background work supervised by the lifespan: ``app.tasks.start(func, *args)``."""
+        self.tasks._error_handler = self._error_handler
+        self._lifecycle = _Lifecycle(self.tasks, drain_signals)
+        # Read by responses and websockets through scope["app"] (microasgi._asgi.drain.drain_of).
+        self._drain = self._lifecycle.drain
 
     @property
     def debug(self) -> bool:
@@ -122,8 +138,15 @@ class MicroASGI:
         stack = self.middleware_stack
         if stack is None:
             stack = self.middleware_stack = self.build_middleware_stack()
+        if self._drain.draining and scope["type"] == "http":
+            # SPEC: RFC 9113 section 8.2.2, HTTP/2 and HTTP/3 forbid Connection headers.
+            if scope.get("http_version", "1.1") in ("1.0", "1.1"):
+                send = closing_send(send)
         if stack.__class__ is not _ErrorBoundary or scope["type"] != "http":
-            await stack(scope, receive, send)
+            if scope["type"] == "lifespan":
+                await self._lifecycle.serve(stack, scope, receive, send)
+            else:
+                await stack(scope, receive, send)
             return
         # PERF: the fused error layer's work (_ErrorBoundary.__call__), done here rather than in
         # a call of its own: one coroutine fewer on every request.
@@ -132,6 +155,32 @@ class MicroASGI:
             await stack._app(scope, receive, watch)
         except Exception as exc:
             await stack._answer(scope, receive, watch, exc)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def draining(self) -> bool:
+        """Whether the drain has begun (``begin_drain()``, ``lifespan.shutdown.notice``, a
+        drain signal); false again once a new lifespan starts."""
+        return self._drain.draining
+
+    def begin_drain(self) -> None:
+        """Begin draining: readiness answers 503, HTTP/1.x responses carry ``Connection: close``,
+        event streams send a last event and end, websockets close with 1012.
+
+        Synchronous and idempotent; safe from another thread and from a signal handler.
+        Requests in progress finish normally. See docs/lifecycle.md.
+        """
+        self._drain.begin()
+
+    async def wait_for_drain(self) -> None:
+        """Return once the drain has begun (at once if it has): for endpoints that stream."""
+        await self._drain.wait()
+
+    def _error_handler(self) -> Callable[[Any, Any], Any] | None:
+        # The handler that reports unhandled errors, for failed background work.
+        handlers = self.exception_handlers
+        return handlers.get(Exception) or handlers.get(500)
 
     # --- reading ----------------------------------------------------------------------------
 

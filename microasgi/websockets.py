@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar
 
+from microasgi._asgi.drain import drain_of
 from microasgi._sansio.body import json_nesting_exceeds
 from microasgi._sansio.websocket import (
     HINTS,
@@ -75,6 +76,11 @@ MAX_MESSAGE_SIZE_KEY = "microasgi.max_message_size"
 
 _T = TypeVar("_T")
 
+# How a connection stands with the application's drain: the endpoint waits for the drain itself
+# (wait_for_drain), or the drain closed the connection with 1012.
+_DRAIN_HANDLED = 1
+_DRAIN_CLOSED = 2
+
 # PERF: one encoder, built once. NaN and infinities are refused: they are not JSON.
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
@@ -123,7 +129,7 @@ class WebSocket(HTTPConnection[StateT]):
         ValueError: the scope is not a ``websocket`` scope, or the limit is invalid.
     """
 
-    __slots__ = ("_conn", "_max_message_size", "_send")
+    __slots__ = ("__weakref__", "_conn", "_drain_state", "_max_message_size", "_send")
 
     max_json_depth: int = 256
     """How deeply received JSON may nest arrays and objects; deeper closes with 1009 (subclass
@@ -145,6 +151,7 @@ class WebSocket(HTTPConnection[StateT]):
         super().__init__(scope, receive)
         self._send = send
         self._conn = Connection()
+        self._drain_state = 0
         if max_message_size is ...:
             max_message_size = scope.get(MAX_MESSAGE_SIZE_KEY, DEFAULT_MAX_MESSAGE_SIZE)
         self._max_message_size = check_message_size(max_message_size)
@@ -230,6 +237,8 @@ class WebSocket(HTTPConnection[StateT]):
             # 1009) or is refused by the table; _take records how it ended.
             await self._take(message)
             raise WebSocketDisconnect(conn.code, conn.reason)
+        if self._drain_state == _DRAIN_CLOSED:
+            raise WebSocketDisconnect(conn.code, conn.reason)  # the drain ended it, as a client
         # Starlette's error for a typed receive on a connection that is not open, closed or
         # not yet accepted alike (a RuntimeError).
         raise WebSocketDisconnected(
@@ -352,6 +361,37 @@ class WebSocket(HTTPConnection[StateT]):
             "headers": raw_headers,
         }
         await self.send(message)  # type: ignore[arg-type]
+        drain = drain_of(self._scope)
+        if drain is not None:
+            drain.add_task(self._close_for_drain)
+
+    async def wait_for_drain(self) -> None:
+        """Return once the application drains (``MicroASGI.begin_drain()``).
+
+        An endpoint that calls this takes the drain over: it may say goodbye, then
+        ``close(1012)``. Other open connections are closed with 1012 when the drain begins.
+
+        Raises:
+            RuntimeError: the connection is not served by a ``MicroASGI`` application.
+        """
+        drain = drain_of(self._scope)
+        if drain is None:
+            raise RuntimeError(
+                f"wait_for_drain() needs a MicroASGI app in scope['app'], got "
+                f"{self._scope.get('app')!r}. Route the endpoint in a MicroASGI app."
+            )
+        if self._drain_state == 0:
+            self._drain_state = _DRAIN_HANDLED
+        await drain.wait()
+
+    async def _close_for_drain(self) -> None:
+        """Close with 1012 (service restart) unless the endpoint handles the drain itself."""
+        if self._drain_state == 0 and self._conn.phase is Phase.OPEN:
+            self._drain_state = _DRAIN_CLOSED
+            try:
+                await self.close(1012, "Service restart")
+            except Exception:  # the server refused: the connection is ending either way
+                pass
 
     async def send_denial_response(self, response: Response) -> None:
         """Answer the handshake with an HTTP response instead of accepting it.
@@ -412,6 +452,13 @@ class WebSocket(HTTPConnection[StateT]):
                     f"{conn.code}). {HINTS[conn.phase]}"
                 )
                 raise error
+        elif self._drain_state == _DRAIN_CLOSED and conn.phase is Phase.CLOSED:
+            # The drain closed the connection under the endpoint: its close is done, and a
+            # send ends the endpoint as a client's disconnect would.
+            if step is Step.CLOSE:
+                return
+            if step is Step.SEND:
+                raise WebSocketDisconnect(conn.code, conn.reason)
         conn.advance(step)
         if step is Step.CLOSE:
             conn.ended(message.get("code", 1000), message.get("reason") or "")

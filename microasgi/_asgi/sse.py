@@ -3,7 +3,8 @@
 Re-exported from ``microasgi.responses``. The response is a ``StreamingResponse`` whose chunks are
 encoded events, so it inherits its disconnect handling: the producer stops, and is closed, as soon
 as the client leaves, on every ASGI spec version. What it adds is the framing (WHATWG HTML,
-"Server-sent events", section 9.2) and keep-alive pings while the producer is idle.
+"Server-sent events", section 9.2), keep-alive pings while the producer is idle, and the end of
+the stream when the application drains (a last event, a ``retry:`` hint).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import anyio
 import anyio.abc
 
 from microasgi._asgi.concurrency import collapse_excgroups
+from microasgi._asgi.drain import Drain, drain_of
 from microasgi._asgi.streaming import StreamingResponse
 from microasgi.background import BackgroundTask
 from microasgi.types import Receive, Scope, Send
@@ -188,18 +190,26 @@ class _Encoding:
         await _aclose(self._events)
 
 
-class _Pinging:
-    """The body iterator with pings: events from a producer task, pings from a timer task.
+class _Feed:
+    """The body iterator with pings or a drain: events from a producer task, in order.
 
     A user's async generator cannot be raced against a timeout (cancelling it mid-step ends it),
     so a producer task feeds encoded events into an unbuffered memory stream, and a timer task
     puts a ping comment into the same stream whenever nothing was sent for ``interval``
     seconds: each chunk read pushes the timer's deadline back. Reading the stream never loses
     an event, and nothing polls.
+
+    When the application drains, a callback on the event loop cancels the producer (no task
+    waits for the drain); once its cleanup has run, the producer task sends the final chunk
+    (the ``retry:`` hint and the drain event) and ends the stream.
     """
 
     __slots__ = (
+        "_drain",
+        "_drain_key",
+        "_drained",
         "_error",
+        "_final",
         "_interval",
         "_ping_scope",
         "_produced",
@@ -212,9 +222,15 @@ class _Pinging:
         "task_group",
     )
 
-    def __init__(self, source: AsyncIterator[Any], interval: float) -> None:
+    def __init__(
+        self, source: AsyncIterator[Any], interval: float | None, drain: Drain | None, final: bytes
+    ) -> None:
         self._source = source
         self._interval = interval
+        self._drain = drain
+        self._drain_key: object | None = None
+        self._drained = False
+        self._final = final
         self.task_group: anyio.abc.TaskGroup | None = None
         self._send, self._receive = anyio.create_memory_object_stream[bytes](0)
         self._producer_scope = anyio.CancelScope()
@@ -225,7 +241,7 @@ class _Pinging:
         # Expires after ``interval`` idle seconds; every chunk that goes out pushes it back.
         self._timer = anyio.CancelScope()
 
-    def __aiter__(self) -> _Pinging:
+    def __aiter__(self) -> _Feed:
         return self
 
     async def __anext__(self) -> bytes:
@@ -233,9 +249,12 @@ class _Pinging:
             # Started on the first step, so a response that never streams (HEAD) never runs
             # the producer.
             self._started = True
-            self._timer = anyio.CancelScope(deadline=anyio.current_time() + self._interval)
             task_group = cast(anyio.abc.TaskGroup, self.task_group)
-            task_group.start_soon(self._ping, self._send.clone())
+            if self._interval is not None:
+                self._timer = anyio.CancelScope(deadline=anyio.current_time() + self._interval)
+                task_group.start_soon(self._ping, self._send.clone())
+            if self._drain is not None:
+                self._drain_key = self._drain.add_callback(self._on_drain)
             task_group.start_soon(self._produce)
         try:
             chunk = await self._receive.receive()
@@ -245,8 +264,14 @@ class _Pinging:
             if self._error is not None:
                 raise self._error  # the producer's own exception, with its own traceback
             raise StopAsyncIteration
-        self._timer.deadline = anyio.current_time() + self._interval
+        if self._interval is not None:
+            self._timer.deadline = anyio.current_time() + self._interval
         return chunk
+
+    def _on_drain(self) -> None:
+        # Runs on the event loop, outside any task: it cancels, the producer task does the rest.
+        self._drained = True
+        self._producer_scope.cancel()
 
     async def aclose(self) -> None:
         """Stop the producer and wait until its cleanup has run."""
@@ -259,25 +284,33 @@ class _Pinging:
     def close(self) -> None:
         """Release the stream; called once the task group running the producer has exited."""
         # Not in aclose(): the timer may still be handing over a ping until it is cancelled.
+        if self._drain is not None and self._drain_key is not None:
+            self._drain.remove(self._drain_key)
         self._send.close()
         self._receive.close()
 
     async def _produce(self) -> None:
         try:
             with self._producer_scope:
-                async with self._send:
-                    try:
-                        async for item in self._source:
-                            await self._send.send(_encode_item(item))
-                    except Exception as error:
-                        # Handed to the reader, which raises it where a plain iterator would.
-                        self._error = error
+                try:
+                    async for item in self._source:
+                        await self._send.send(_encode_item(item))
+                except Exception as error:
+                    # Handed to the reader, which raises it where a plain iterator would.
+                    self._error = error
         finally:
-            self._ping_scope.cancel()
-            await _aclose(self._source)
-            self._produced.set()
+            try:
+                self._ping_scope.cancel()
+                await _aclose(self._source)
+                self._produced.set()
+                if self._drained and self._final:
+                    # After the producer's cleanup, so nothing it sends can follow the goodbye.
+                    await self._send.send(self._final)
+            finally:
+                self._send.close()
 
     async def _ping(self, send: anyio.abc.ObjectSendStream[bytes]) -> None:
+        interval = cast(float, self._interval)
         with self._ping_scope:
             async with send:
                 while True:
@@ -286,7 +319,7 @@ class _Pinging:
                     with self._timer:
                         await anyio.sleep_forever()
                     await send.send(_PING)
-                    self._timer = anyio.CancelScope(deadline=anyio.current_time() + self._interval)
+                    self._timer = anyio.CancelScope(deadline=anyio.current_time() + interval)
 
 
 def _check_ping(ping: float | None) -> float | None:
@@ -313,13 +346,22 @@ class EventSourceResponse(StreamingResponse):
         background: a task run after the stream ends, however it ended.
         ping: seconds of producer idleness after which a ``: ping`` comment is sent to keep
             proxies from closing the connection; ``None`` sends no pings.
+        drain_event: an event (``ServerSentEvent``, dict, str or bytes, as the producer
+            yields) sent last when the application drains; ``None`` sends none.
+        drain_retry: the reconnection delay, in milliseconds, sent (as ``retry:``) last when
+            the application drains, so the browser reconnects soon, to a server that is not
+            stopping; ``None`` sends no hint.
 
     The producer stops, and is closed, as soon as the client disconnects (see
-    ``StreamingResponse``). An exception from the producer propagates as itself.
+    ``StreamingResponse``), and when the application drains (``MicroASGI.begin_drain()``):
+    then ``drain_event`` and the ``retry:`` hint are sent and the response ends. An exception
+    from the producer propagates as itself.
 
     Raises:
-        TypeError: ``content`` is not an iterable of events (a single event, a dict or a str).
-        ValueError: ``ping`` is not a number > 0 or None, or a header is invalid.
+        TypeError: ``content`` is not an iterable of events (a single event, a dict or a str),
+            or ``drain_event`` is not an event.
+        ValueError: ``ping`` is not a number > 0 or None, ``drain_retry`` is not an int >= 0
+            or None, or a header is invalid.
     """
 
     media_type = "text/event-stream"
@@ -332,6 +374,8 @@ class EventSourceResponse(StreamingResponse):
         background: BackgroundTask | None = None,
         *,
         ping: float | None = 15,
+        drain_event: ServerSentEvent | Mapping[str, Any] | str | bytes | None = None,
+        drain_retry: int | None = 1000,
     ) -> None:
         if isinstance(content, str | bytes | bytearray | memoryview | Mapping | ServerSentEvent):
             raise TypeError(
@@ -347,6 +391,10 @@ class EventSourceResponse(StreamingResponse):
             )
         self.ping_interval = _check_ping(ping)
         """Seconds of producer idleness before a ping comment, or None for no pings."""
+        # Encoded now, so a bad drain event fails here rather than while the server stops.
+        self._drain_chunk = (b"" if drain_event is None else _encode_item(drain_event)) + (
+            b"" if drain_retry is None else _frame(None, None, None, drain_retry, None)
+        )
         super().__init__(cast(Any, content), status_code, headers, background=background)
         # StreamingResponse turned a sync iterable into an async one (and keeps the original to
         # close it); the events get encoded on their way to the wire.
@@ -356,15 +404,20 @@ class EventSourceResponse(StreamingResponse):
         self.raw_headers.extend(item for item in _STREAM_HEADERS if item[0] not in names)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Stream the events, with pings while the producer is idle; stop when the client leaves.
+        """Stream the events, with pings while the producer is idle; stop when the client leaves
+        or the application drains.
 
-        The background task runs after the stream is over, whether it completed or the client
-        disconnected.
+        The background task runs after the stream is over, whether it completed, the client
+        disconnected or the application drained.
         """
-        if self.ping_interval is None or scope["type"] != "http" or scope.get("method") == "HEAD":
+        if scope["type"] != "http" or scope.get("method") == "HEAD":
             await super().__call__(scope, receive, send)
             return
-        events = _Pinging(self._events, self.ping_interval)
+        drain = drain_of(scope)
+        if self.ping_interval is None and drain is None:
+            await super().__call__(scope, receive, send)
+            return
+        events = _Feed(self._events, self.ping_interval, drain, self._drain_chunk)
         self.body_iterator = events
         try:
             with collapse_excgroups():

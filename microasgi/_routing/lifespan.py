@@ -30,6 +30,7 @@ import anyio
 import anyio.abc
 
 from microasgi._asgi.concurrency import collapse_excgroups
+from microasgi._asgi.drain import DRAIN_KEY
 from microasgi.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 
@@ -133,6 +134,10 @@ class LifespanRunner:
 
 async def _wait_for_shutdown(receive: Receive) -> None:
     message = await receive()
+    while message["type"] == "lifespan.shutdown.notice":
+        # SPEC: proposed (asgiref PR #199): the server begins its graceful shutdown. Nothing to
+        # answer; a MicroASGI app above has begun its drain already.
+        message = await receive()
     if message["type"] != "lifespan.shutdown":
         raise LifespanError(
             f"The server sent {message['type']!r} after startup; expected 'lifespan.shutdown'."
@@ -177,6 +182,9 @@ class _MountedLifespan:
     def __init__(self, app: ASGIApp, scope: Scope, state: dict[str, Any]) -> None:
         self._app = app
         self._scope = {"type": "lifespan", "asgi": dict(scope.get("asgi", {})), "state": state}
+        if DRAIN_KEY in scope:
+            # A MicroASGI app above hands its drain down: a mounted one drains with it.
+            self._scope[DRAIN_KEY] = scope[DRAIN_KEY]
         self._to_app, self._inbox = anyio.create_memory_object_stream[Message](1)
         self._replies_in, self._replies = anyio.create_memory_object_stream[Message](1)
         self._error: Exception | None = None

@@ -1,0 +1,265 @@
+"""What the drain ends: event streams, websockets, and streams that wait for it themselves."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+import pytest
+
+from microasgi._sansio.websocket import Phase
+from microasgi.applications import MicroASGI
+from microasgi.requests import Request
+from microasgi.responses import EventSourceResponse, Response, ServerSentEvent, StreamingResponse
+from microasgi.routing import Route, WebSocketRoute
+from microasgi.testclient import TestClient
+from microasgi.types import Message, Receive, Scope, Send
+from microasgi.websockets import WebSocket, WebSocketDisconnect
+
+ClientFactory = Callable[..., TestClient]
+
+
+# --- event streams -----------------------------------------------------------------------------
+
+
+def _ticks(app: MicroASGI, closed: list[str], drain_after: int | None) -> AsyncIterator[str]:
+    async def produce() -> AsyncIterator[str]:
+        try:
+            count = 0
+            while True:
+                yield f"tick {count}"
+                count += 1
+                if count == drain_after:
+                    app.begin_drain()
+                await anyio.lowlevel.checkpoint()
+        finally:
+            closed.append("producer closed")
+
+    return produce()
+
+
+@pytest.mark.parametrize("ping", [None, 15])
+def test_an_event_stream_ends_with_a_retry_hint(
+    test_client_factory: ClientFactory, ping: float | None
+) -> None:
+    closed: list[str] = []
+
+    async def events(request: Request) -> Response:
+        return EventSourceResponse(_ticks(request.app, closed, drain_after=2), ping=ping)
+
+    app = MicroASGI(routes=[Route("/events", events)])
+    with test_client_factory(app) as client:
+        response = client.get("/events")
+    assert response.text == "data: tick 0\n\ndata: tick 1\n\nretry: 1000\n\n"
+    assert closed == ["producer closed"]
+
+
+def test_an_event_stream_sends_the_drain_event(test_client_factory: ClientFactory) -> None:
+    closed: list[str] = []
+
+    async def events(request: Request) -> Response:
+        return EventSourceResponse(
+            _ticks(request.app, closed, drain_after=1),
+            drain_event=ServerSentEvent(event="restart", data="reconnect"),
+            drain_retry=250,
+        )
+
+    app = MicroASGI(routes=[Route("/events", events)])
+    with test_client_factory(app) as client:
+        text = client.get("/events").text
+    assert text == "data: tick 0\n\nevent: restart\ndata: reconnect\n\nretry: 250\n\n"
+
+
+def test_a_stream_opened_while_draining_ends_at_once(test_client_factory: ClientFactory) -> None:
+    closed: list[str] = []
+
+    async def events(request: Request) -> Response:
+        return EventSourceResponse(
+            _ticks(request.app, closed, drain_after=None), drain_event="bye", drain_retry=None
+        )
+
+    app = MicroASGI(routes=[Route("/events", events)])
+    with test_client_factory(app) as client:
+        app.begin_drain()
+        response = client.get("/events")
+    assert (response.status_code, response.text) == (200, "data: bye\n\n")
+    assert response.headers["connection"] == "close"
+
+
+def test_an_event_stream_may_send_nothing_more(test_client_factory: ClientFactory) -> None:
+    closed: list[str] = []
+
+    async def events(request: Request) -> Response:
+        return EventSourceResponse(
+            _ticks(request.app, closed, drain_after=1), drain_retry=None, ping=None
+        )
+
+    app = MicroASGI(routes=[Route("/events", events)])
+    with test_client_factory(app) as client:
+        assert client.get("/events").text == "data: tick 0\n\n"
+
+
+def test_a_finished_stream_is_not_drained(test_client_factory: ClientFactory) -> None:
+    async def events(request: Request) -> Response:
+        return EventSourceResponse(["one", "two"])
+
+    app = MicroASGI(routes=[Route("/events", events)])
+    with test_client_factory(app) as client:
+        assert client.get("/events").text == "data: one\n\ndata: two\n\n"
+        app.begin_drain()  # nothing listens any more
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"drain_event": 3}, TypeError),
+        ({"drain_event": {"data": "x", "bogus": 1}}, TypeError),
+        ({"drain_retry": -1}, ValueError),
+        ({"drain_retry": "soon"}, ValueError),
+    ],
+)
+def test_drain_arguments_are_checked(kwargs: dict[str, Any], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        EventSourceResponse([], **kwargs)
+
+
+def test_an_event_stream_outside_microasgi_is_not_drained() -> None:
+    # A raw ASGI app has no drain: the stream is served as before, pings off or on.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await EventSourceResponse(["x"], ping=None)(scope, receive, send)
+
+    assert TestClient(app).get("/").text == "data: x\n\n"
+
+
+def test_a_streaming_endpoint_can_wait_for_the_drain(test_client_factory: ClientFactory) -> None:
+    async def feed(request: Request) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"working\n"
+            request.app.begin_drain()
+            await request.app.wait_for_drain()
+            yield b"stopping: the server restarts\n"
+
+        return StreamingResponse(body())
+
+    app = MicroASGI(routes=[Route("/feed", feed)])
+    with test_client_factory(app) as client:
+        assert client.get("/feed").text == "working\nstopping: the server restarts\n"
+
+
+# --- websockets --------------------------------------------------------------------------------
+
+
+def test_a_receiving_websocket_is_closed_with_1012(test_client_factory: ClientFactory) -> None:
+    seen: list[int] = []
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            async for text in websocket.iter_text():
+                await websocket.send_text(text)
+        finally:
+            seen.append(websocket.client_state.value)
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", echo)])
+    with test_client_factory(app) as client, client.websocket_connect("/ws") as session:
+        session.send_text("hello")
+        assert session.receive_text() == "hello"
+        app.begin_drain()
+        with pytest.raises(WebSocketDisconnect) as info:
+            session.receive_text()
+        assert (info.value.code, info.value.reason) == (1012, "Service restart")
+    assert seen == [2]  # the endpoint's loop ended on the disconnect, cleanly
+
+
+def test_an_endpoint_that_waits_for_the_drain_says_goodbye(
+    test_client_factory: ClientFactory,
+) -> None:
+    async def announcer(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("welcome")
+        await websocket.wait_for_drain()
+        await websocket.send_text("restarting, reconnect in a moment")
+        await websocket.close(1012, "bye")
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", announcer)])
+    with test_client_factory(app) as client, client.websocket_connect("/ws") as session:
+        assert session.receive_text() == "welcome"
+        app.begin_drain()
+        assert session.receive_text() == "restarting, reconnect in a moment"
+        with pytest.raises(WebSocketDisconnect) as info:
+            session.receive_text()
+        assert (info.value.code, info.value.reason) == (1012, "bye")
+
+
+def test_a_busy_endpoint_ends_cleanly(test_client_factory: ClientFactory) -> None:
+    # Drained while it is not receiving: its next send, receive and close end it quietly.
+    outcome: list[str] = []
+    client_saw_close, finished = threading.Event(), threading.Event()
+
+    async def pusher(websocket: WebSocket) -> None:
+        await websocket.accept()
+        websocket.app.begin_drain()
+        await anyio.to_thread.run_sync(client_saw_close.wait)  # busy elsewhere meanwhile
+        for step in (websocket.send_text, lambda text: websocket.receive_text()):
+            try:
+                await step("late")
+            except WebSocketDisconnect as exc:
+                outcome.append(f"{exc.code}")
+        await websocket.close()  # a no-op: the drain closed it
+        with pytest.raises(RuntimeError, match="closed by the application"):
+            await websocket.accept()  # what the table refuses stays refused
+        await websocket.wait_for_drain()  # returns: drained already
+        outcome.append("returned")
+        finished.set()
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", pusher)])
+    with test_client_factory(app) as client, client.websocket_connect("/ws") as session:
+        with pytest.raises(WebSocketDisconnect) as info:
+            session.receive_text()
+        assert info.value.code == 1012
+        client_saw_close.set()
+        assert finished.wait(5)
+    assert outcome == ["1012", "1012", "returned"]
+
+
+def test_a_websocket_accepted_while_draining_is_closed(
+    test_client_factory: ClientFactory,
+) -> None:
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.receive_text()
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", echo)])
+    with test_client_factory(app) as client:
+        app.begin_drain()
+        with client.websocket_connect("/ws") as session, pytest.raises(WebSocketDisconnect):
+            session.receive_text()
+
+
+async def test_a_close_the_server_refuses_is_ignored() -> None:
+    async def never() -> Message:
+        raise AssertionError("not called")
+
+    async def refuse(message: Message) -> None:
+        raise RuntimeError("the server refused the close")
+
+    websocket = WebSocket({"type": "websocket", "headers": []}, never, refuse)
+    websocket._conn.phase = Phase.OPEN
+    await websocket._close_for_drain()  # swallowed: the connection ends either way
+    assert websocket._conn.phase is Phase.CLOSED
+
+
+def test_wait_for_drain_needs_a_microasgi_app() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        await websocket.accept()
+        with pytest.raises(RuntimeError, match="needs a MicroASGI app"):
+            await websocket.wait_for_drain()
+        await websocket.close()
+
+    with TestClient(app).websocket_connect("/") as session, pytest.raises(WebSocketDisconnect):
+        session.receive_text()
