@@ -36,14 +36,17 @@ TIMEOUT = 120.0
 CHECK = """
 import importlib, json, sys
 loaded = {name: importlib.import_module(name).__name__ for name in sys.argv[1:]}
-try:
-    import microasgi.templating
-except ImportError as error:
-    templating = str(error)
-else:
-    templating = "imported"
+extras = {}
+for extra, module in [("templating", "microasgi.templating"),
+                      ("opentelemetry", "microasgi.middleware.opentelemetry")]:
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        extras[extra] = str(error)
+    else:
+        extras[extra] = "imported"
 import microasgi, multipart
-print(json.dumps({"file": microasgi.__file__, "loaded": loaded, "templating": templating,
+print(json.dumps({"file": microasgi.__file__, "loaded": loaded, **extras,
                   "push_parser": hasattr(multipart, "PushMultipartParser")}))
 """
 
@@ -96,15 +99,20 @@ def test_build_install_and_import_every_public_module(tmp_path: Path) -> None:
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
     run(python, "-m", "pip", "install", "--quiet", wheel, cwd=tmp_path)
-    base = [m for m in PUBLIC_MODULES if m != "microasgi.templating"]
+    optional = {"microasgi.templating", "microasgi.middleware.opentelemetry"}
+    base = [m for m in PUBLIC_MODULES if m not in optional]
     report = json.loads(run(python, "-c", CHECK, *base, cwd=tmp_path))
     assert Path(report["file"]).is_relative_to(venv), report["file"]
     assert report["loaded"] == {name: name for name in base}
     assert report["push_parser"] is True  # the 'multipart' we depend on, not a shadowing shim
-    # Without the templates extra the error says how to install it ...
+    # Without the templates and opentelemetry extras the errors say how to install them ...
     assert "pip install 'microasgi[templates]'" in report["templating"]
-    # ... and with it templating imports too.
-    run(python, "-m", "pip", "install", "--quiet", f"{wheel}[templates]", cwd=tmp_path)
+    assert "pip install 'microasgi[opentelemetry]'" in report["opentelemetry"]
+    # ... and with them templating and the OpenTelemetry middleware import too.
+    run(
+        python, "-m", "pip", "install", "--quiet", f"{wheel}[templates,opentelemetry]", cwd=tmp_path
+    )
     report = json.loads(run(python, "-c", CHECK, *PUBLIC_MODULES, cwd=tmp_path))
     assert report["templating"] == "imported"
+    assert report["opentelemetry"] == "imported"
     assert sorted(report["loaded"]) == PUBLIC_MODULES
