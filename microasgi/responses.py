@@ -14,6 +14,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
+from microasgi._asgi.conditional import conditional_response, precondition_response
 from microasgi._asgi.fileresponse import FileResponse
 from microasgi._asgi.response import _JSON_ENCODER, _REDIRECT_STATUSES, Response
 from microasgi._asgi.sse import EventSourceResponse, ServerSentEvent, last_event_id
@@ -38,7 +39,9 @@ __all__ = [
     "ServerSentEvent",
     "StreamingResponse",
     "SyncContentStream",
+    "conditional_response",
     "last_event_id",
+    "precondition_response",
 ]
 
 # Starlette's names for what a StreamingResponse streams, for annotating producers:
@@ -279,6 +282,14 @@ class RedirectResponse(Response):
 
 # The public home of the names defined in private modules is this one: docs, reprs and error
 # messages name it.
-for _public in (EventSourceResponse, FileResponse, Response, ServerSentEvent, StreamingResponse):
+for _public in (
+    EventSourceResponse,
+    FileResponse,
+    Response,
+    ServerSentEvent,
+    StreamingResponse,
+    conditional_response,
+    precondition_response,
+):
     _public.__module__ = __name__
 del _public

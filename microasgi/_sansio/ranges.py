@@ -21,15 +21,20 @@ from __future__ import annotations
 
 import calendar
 import email.utils
+import hashlib
 import os
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 __all__ = [
     "MAX_RANGES",
     "RequestConditions",
+    "body_etag",
     "content_range",
+    "entity_tag",
     "evaluate_preconditions",
     "format_http_date",
+    "http_seconds",
     "if_range_holds",
     "make_etag",
     "multipart_layout",
@@ -56,6 +61,54 @@ ByteRange = tuple[int, int]
 def make_etag(stat_result: os.stat_result) -> str:
     """Return a strong ``ETag`` for a file: its modification time (in ns) and size, in hex."""
     return f'"{stat_result.st_mtime_ns:x}-{stat_result.st_size:x}"'
+
+
+def body_etag(body: bytes | memoryview, *, weak: bool = False) -> str:
+    """Return an ``ETag`` for a body: a 128-bit BLAKE2b digest of its bytes, in hex.
+
+    Strong unless ``weak``: equal bytes give equal tags, which is what a strong validator means.
+    """
+    tag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    return "W/" + tag if weak else tag
+
+
+def entity_tag(value: str, *, weak: bool = False) -> str:
+    """Return ``value`` as an entity-tag: ``"v1"`` and ``W/"v1"`` as they are, ``v1`` quoted.
+
+    ``weak`` makes the tag weak. Raises ``ValueError`` for a value that no quoting makes an
+    entity-tag (RFC 9110 section 8.8.3: printable ASCII but ``"``, or obs-text, inside quotes).
+    """
+    opaque, weak_given = value, False
+    if value.startswith('W/"'):
+        opaque, weak_given = value[2:], True
+    if len(opaque) >= 2 and opaque[0] == '"' and opaque[-1] == '"':
+        inner = opaque[1:-1]
+    else:
+        inner, opaque = value, f'"{value}"'
+    # SPEC: RFC 9110 8.8.3, etagc = %x21 / %x23-7E / obs-text.
+    if not value or any(not ("\x21" <= c <= "\xff") or c in '"\x7f' for c in inner):
+        raise ValueError(
+            f"ETag {value!r} is not an entity-tag: use visible ASCII without '\"' or spaces, "
+            'bare (v1) or quoted ("v1", W/"v1"). A hash or a version number works.'
+        )
+    return "W/" + opaque if weak or weak_given else opaque
+
+
+def http_seconds(value: datetime | float) -> int:
+    """Return a ``Last-Modified`` time (an aware ``datetime`` or a Unix timestamp) in whole
+    seconds, the precision of an HTTP-date.
+
+    Raises ``ValueError`` for a naive ``datetime``, whose time zone would be a guess.
+    """
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError(
+                f"last_modified must be a timezone-aware datetime, got the naive {value!r}. "
+                "Use datetime.now(timezone.utc) or value.replace(tzinfo=timezone.utc)."
+            )
+        value = value.timestamp()
+    # SPEC: RFC 9110 5.6.7, HTTP-dates have whole seconds: compared after rounding down.
+    return int(value // 1)
 
 
 def format_http_date(timestamp: float) -> str:
@@ -156,15 +209,16 @@ def _opaque(tag: str) -> str:
     return tag[2:] if tag.startswith("W/") else tag
 
 
-def _tag_list_matches(field: str, etag: str, *, strong: bool) -> bool:
+def _tag_list_matches(field: str, etag: str | None, *, strong: bool) -> bool:
     """Return whether the ``#entity-tag`` list (or ``*``) in ``field`` matches ``etag``.
 
     Strong comparison (``If-Match``): both tags strong and equal. Weak comparison
-    (``If-None-Match``): the opaque tags equal, ``W/`` ignored. Malformed members never match.
+    (``If-None-Match``): the opaque tags equal, ``W/`` ignored. Malformed members never match,
+    and no tag matches a representation without one (``etag`` None).
     """
     if field.strip(_OWS) == "*":
         return True  # SPEC: RFC 9110 13.1.1, "*" matches any current representation.
-    if strong and etag.startswith("W/"):
+    if etag is None or (strong and etag.startswith("W/")):
         return False
     wanted = etag if strong else _opaque(etag)
     position, end = 0, len(field)
@@ -192,14 +246,14 @@ def _tag_list_matches(field: str, etag: str, *, strong: bool) -> bool:
 
 
 def evaluate_preconditions(
-    conditions: RequestConditions, method: str, etag: str, last_modified: int | None
+    conditions: RequestConditions, method: str, etag: str | None, last_modified: int | None
 ) -> int | None:
     """Apply RFC 9110 section 13.2.2 and return 412, 304, or None to go on.
 
     Args:
         conditions: the request's fields.
         method: the request method, in any case (``"get"`` is ``GET``, as Starlette reads it).
-        etag: the representation's current ``ETag``.
+        etag: the representation's current ``ETag``, None when it has none.
         last_modified: its ``Last-Modified`` in whole seconds, None when it has none.
     """
     # SPEC: RFC 9110 13.2.2 steps 1 and 2: If-Unmodified-Since only counts without If-Match.

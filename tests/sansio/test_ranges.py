@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 from microasgi._sansio.ranges import (
     MAX_RANGES,
     RequestConditions,
+    body_etag,
     content_range,
+    entity_tag,
     evaluate_preconditions,
     format_http_date,
+    http_seconds,
     if_range_holds,
     make_etag,
     multipart_layout,
@@ -378,3 +381,32 @@ def test_hostile_repetitions_stay_linear(unit: str) -> None:
     evaluate_preconditions(conditions, "GET", ETAG, MODIFIED)
     select_ranges(conditions, ETAG, MODIFIED, 1000)
     assert time.process_time() - started < 1.0
+
+
+def test_body_etag_is_a_strong_hash_of_the_bytes() -> None:
+    tag = body_etag(b"abc")
+    assert tag == body_etag(memoryview(b"abc"))
+    assert tag != body_etag(b"abd")
+    assert len(tag) == 34
+    assert body_etag(b"abc", weak=True) == "W/" + tag
+
+
+@pytest.mark.parametrize(
+    ("value", "weak", "expected"),
+    [("v1", False, '"v1"'), ('"v1"', True, 'W/"v1"'), ('W/"v1"', False, 'W/"v1"')],
+)
+def test_entity_tag(value: str, weak: bool, expected: str) -> None:
+    assert entity_tag(value, weak=weak) == expected
+
+
+def test_http_seconds_rounds_down() -> None:
+    assert http_seconds(MODIFIED + 0.5) == MODIFIED
+    assert http_seconds(-0.5) == -1
+
+
+def test_preconditions_without_an_etag() -> None:
+    # Only "*" matches a representation that has no entity-tag.
+    assert evaluate_preconditions(RequestConditions(if_match="*"), "GET", None, None) is None
+    assert evaluate_preconditions(RequestConditions(if_match=ETAG), "GET", None, None) == 412
+    assert evaluate_preconditions(RequestConditions(if_none_match=ETAG), "GET", None, 0) is None
+    assert evaluate_preconditions(RequestConditions(if_none_match="*"), "GET", None, None) == 304
