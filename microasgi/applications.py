@@ -12,6 +12,7 @@ once).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from types import EllipsisType
 from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
@@ -24,7 +25,7 @@ from microasgi.middleware import Middleware, _build_stack, _MiddlewareFactory
 from microasgi.middleware.errors import ServerErrorHandler, ServerErrorMiddleware
 from microasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, _check_handler
 from microasgi.requests import DEFAULT_MAX_BODY_SIZE
-from microasgi.routing import BaseRoute, Router
+from microasgi.routing import BaseRoute, Router, Timeout
 from microasgi.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 __all__ = ["AppType", "MicroASGI"]
@@ -56,6 +57,11 @@ class MicroASGI:
             and mounts may set their own.
         form_limits: the application's default ``FormLimits`` for ``request.form()`` (each
             call's keyword arguments override it).
+        cancel_on_disconnect: cancel an endpoint when its client disconnects before the
+            response starts (routes and mounts may set their own; see docs/timeouts.md).
+        timeout: seconds (or a ``microasgi.routing.Timeout``) an endpoint and its response may
+            take; 503 past it. None by default (routes and mounts may set their own).
+        body_timeout: seconds a request body may stop arriving; 408 past it. None by default.
         drain_signals: signal numbers (``[signal.SIGTERM]``) that begin the drain while the
             lifespan runs, before the handler already in place (the server's) runs as usual;
             see docs/lifecycle.md for the servers where this works. Empty by default.
@@ -84,13 +90,22 @@ class MicroASGI:
         *,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         form_limits: FormLimits | None = None,
+        cancel_on_disconnect: bool | None = None,
+        timeout: Timeout | float | EllipsisType | None = ...,
+        body_timeout: float | EllipsisType | None = ...,
         drain_signals: Collection[int] = (),
         shutdown_timeout: float = 10.0,
     ) -> None:
         self._debug = debug
         self.state = State()
         self.router = Router(
-            routes, lifespan=lifespan, max_body_size=max_body_size, form_limits=form_limits
+            routes,
+            lifespan=lifespan,
+            max_body_size=max_body_size,
+            form_limits=form_limits,
+            cancel_on_disconnect=cancel_on_disconnect,
+            timeout=timeout,
+            body_timeout=body_timeout,
         )
         self.user_middleware: list[Middleware[Any]] = list(middleware or ())
         self.exception_handlers: dict[Any, ExceptionHandler] = {}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from microasgi._asgi.concurrency import is_async_callable
+from microasgi._routing.cancellation import is_cancellable, run_sync_cancellable
 from microasgi.concurrency import run_in_threadpool
 from microasgi.exceptions import HTTPException
 from microasgi.requests import Request
@@ -107,6 +108,9 @@ class HTTPEndpoint(_Endpoint):
                 handler: Callable[[Request], Any] = getattr(self, name)
                 if is_async:
                     response = await handler(request)
+                elif is_cancellable(self.scope):
+                    # The request may end before the thread: stop waiting for it then.
+                    response = await run_sync_cancellable(handler, request)
                 else:
                     response = await run_in_threadpool(handler, request)
                 if not callable(response):

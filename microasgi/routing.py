@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from microasgi._routing.cancellation import Timeout
 from microasgi._routing.hosts import Host
 from microasgi._routing.router import Mount, Router
 from microasgi._routing.routes import (
@@ -41,6 +42,7 @@ __all__ = [
     "PARAM_REGEX",
     "Route",
     "Router",
+    "Timeout",
     "WebSocketRoute",
     "compile_path",
     "get_name",
@@ -59,6 +61,7 @@ for _public in (
     NoMatchFound,
     Route,
     Router,
+    Timeout,
     WebSocketRoute,
     get_name,
     get_route_template,

@@ -15,6 +15,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
 
+from microasgi._routing.cancellation import (
+    BodyTimeoutSetting,
+    TimeoutSetting,
+    check_body_timeout,
+    check_cancel_on_disconnect,
+    check_timeout,
+    with_cancellation,
+)
 from microasgi._routing.hosts import Host
 from microasgi._routing.lifespan import LifespanRunner
 from microasgi._routing.limits import MaxBodySize, _BodyCap, check_limit, with_limit
@@ -75,14 +83,18 @@ class Router:
             this router (routes and mounts may set their own). ``None``: unlimited.
         form_limits: the default ``FormLimits`` for ``request.form()`` under this router (a
             mounted router's own wins); ``form()``'s keyword arguments override it per call.
+        cancel_on_disconnect, timeout, body_timeout: the defaults, for every route of this
+            router, of ``Route``'s settings of those names (routes and mounts may set their own).
 
     A route that can never match, because one declared before it takes every request it would,
     is reported when the router is built: a warning record on the ``microasgi`` logger naming
     both routes, and ``shadowed_routes()`` lists them for a test to check.
 
     Raises:
-        ValueError: a route path names an unknown converter, or ``max_body_size`` is negative.
-        TypeError: an item of ``routes`` is not a route, or ``form_limits`` not a ``FormLimits``.
+        ValueError: a route path names an unknown converter, ``max_body_size`` is negative, or
+            a timeout is not a number of seconds > 0.
+        TypeError: an item of ``routes`` is not a route, ``form_limits`` not a ``FormLimits``,
+            or ``cancel_on_disconnect`` not a bool.
     """
 
     # Mount(routes=...) builds its router without compiling: the router holding the mount
@@ -103,6 +115,9 @@ class Router:
         convertors: Mapping[str, Convertor[Any]] | None = None,
         max_body_size: MaxBodySize = ...,
         form_limits: FormLimits | None = None,
+        cancel_on_disconnect: bool | None = None,
+        timeout: TimeoutSetting = ...,
+        body_timeout: BodyTimeoutSetting = ...,
     ) -> None:
         if form_limits is not None and not isinstance(form_limits, FormLimits):
             raise TypeError(
@@ -122,7 +137,14 @@ class Router:
             self._scope_settings[FORM_LIMITS_KEY] = form_limits
         self._convertors: dict[str, Convertor[Any]] = dict(convertors or {})
         self._lifespan = LifespanRunner(self)
-        self.middleware_stack: ASGIApp = _build_stack(self._dispatch, middleware)
+        self.cancel_on_disconnect = check_cancel_on_disconnect(cancel_on_disconnect)
+        self.timeout = check_timeout(timeout)
+        self.body_timeout = check_body_timeout(body_timeout)
+        # PERF: without these settings, _dispatch itself (see microasgi._routing.cancellation).
+        self._handle: ASGIApp = with_cancellation(
+            self._dispatch, self.cancel_on_disconnect, self.timeout, self.body_timeout
+        )
+        self.middleware_stack: ASGIApp = _build_stack(self._handle, middleware)
         self._guarded: ASGIApp | None = None
         self._matcher = Matcher(())
         self._custom: list[tuple[int, BaseRoute]] = []
@@ -205,7 +227,7 @@ class Router:
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch without the router's own middleware (Starlette's name for it)."""
-        await self._dispatch(scope, receive, send)
+        await self._handle(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -447,9 +469,13 @@ class Mount(_PathRoute):
         name: the name prefix for reverse routing: ``url_path_for("api:users")``.
         middleware: middleware wrapping the mounted app only.
         max_body_size: as for ``Route``; applies to everything under the mount.
+        cancel_on_disconnect, timeout, body_timeout: as for ``Route``; they apply to everything
+            under the mount (its routes may set their own).
 
     Raises:
-        ValueError: both or neither of ``app`` and ``routes``, or a malformed path.
+        ValueError: both or neither of ``app`` and ``routes``, a malformed path, or a timeout
+            that is not a number of seconds > 0.
+        TypeError: ``cancel_on_disconnect`` is not a bool.
     """
 
     _is_prefix = True
@@ -463,6 +489,9 @@ class Mount(_PathRoute):
         *,
         middleware: Sequence[Middleware[Any]] | None = None,
         max_body_size: MaxBodySize = ...,
+        cancel_on_disconnect: bool | None = None,
+        timeout: TimeoutSetting = ...,
+        body_timeout: BodyTimeoutSetting = ...,
     ) -> None:
         if (app is None) == (routes is None):
             raise ValueError(
@@ -485,7 +514,15 @@ class Mount(_PathRoute):
             # SECURITY: an app that is not a microasgi router (a raw ASGI app, another framework)
             # never reads scope[MAX_BODY_SIZE_KEY]: the mount applies the cap in front of it.
             inner = _BodyCap(inner, count=True)
-        self.app = with_limit(_build_stack(inner, middleware), self.max_body_size)
+        self.cancel_on_disconnect = check_cancel_on_disconnect(cancel_on_disconnect)
+        self.timeout = check_timeout(timeout)
+        self.body_timeout = check_body_timeout(body_timeout)
+        self.app = with_cancellation(
+            with_limit(_build_stack(inner, middleware), self.max_body_size),
+            self.cancel_on_disconnect,
+            self.timeout,
+            self.body_timeout,
+        )
 
     @property
     def routes(self) -> list[BaseRoute]:

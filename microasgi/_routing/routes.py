@@ -17,6 +17,16 @@ from types import EllipsisType
 from typing import Any, cast
 
 from microasgi._asgi.concurrency import is_async_callable
+from microasgi._routing.cancellation import (
+    BodyTimeoutSetting,
+    TimeoutSetting,
+    check_body_timeout,
+    check_cancel_on_disconnect,
+    check_timeout,
+    is_cancellable,
+    run_sync_cancellable,
+    with_cancellation,
+)
 from microasgi._routing.limits import (
     MaxBodySize,
     _BodyCap,
@@ -138,6 +148,9 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
         try:
             if is_async:
                 response = await async_func(request)
+            elif is_cancellable(scope):
+                # The request may end before the thread: stop waiting for it then.
+                response = await run_sync_cancellable(sync_func, request)
             else:
                 response = await run_in_threadpool(sync_func, request)
             if not callable(response):
@@ -310,10 +323,17 @@ class Route(_PathRoute):
         middleware: middleware wrapping this route's endpoint only.
         max_body_size: the cap, in bytes, on a request body read into memory for this route
             (``None``: unlimited); answers 413 past it. Defaults to the enclosing one.
+        cancel_on_disconnect: cancel the endpoint when the client disconnects before the
+            response starts (``None``: the enclosing setting; off by default).
+        timeout: seconds (or a ``Timeout``) the endpoint and its response may take; 503 past
+            it. ``None``: no timeout; default: the enclosing one (see docs/timeouts.md).
+        body_timeout: seconds the request body may stop arriving; 408 past it. ``None``: no
+            limit; default: the enclosing one.
 
     Raises:
-        ValueError: a malformed path template, or a negative ``max_body_size``.
-        TypeError: ``methods`` given as a single string.
+        ValueError: a malformed path template, a negative ``max_body_size``, or a timeout that
+            is not a number of seconds > 0.
+        TypeError: ``methods`` given as a single string, or ``cancel_on_disconnect`` not a bool.
     """
 
     def __init__(
@@ -326,6 +346,9 @@ class Route(_PathRoute):
         include_in_schema: bool = True,
         middleware: Sequence[Middleware[Any]] | None = None,
         max_body_size: MaxBodySize = ...,
+        cancel_on_disconnect: bool | None = None,
+        timeout: TimeoutSetting = ...,
+        body_timeout: BodyTimeoutSetting = ...,
     ) -> None:
         self.path = path
         self._compile(None)
@@ -353,7 +376,15 @@ class Route(_PathRoute):
             if "GET" in self.methods:
                 self.methods.add("HEAD")
         self.max_body_size = check_limit(max_body_size)
-        self.app = with_limit(_build_stack(app, middleware), self.max_body_size)
+        self.cancel_on_disconnect = check_cancel_on_disconnect(cancel_on_disconnect)
+        self.timeout = check_timeout(timeout)
+        self.body_timeout = check_body_timeout(body_timeout)
+        self.app = with_cancellation(
+            with_limit(_build_stack(app, middleware), self.max_body_size),
+            self.cancel_on_disconnect,
+            self.timeout,
+            self.body_timeout,
+        )
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
