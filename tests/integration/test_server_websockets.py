@@ -55,3 +55,29 @@ def test_denial_response(servers: dict[str, Server], name: str) -> None:
         websockets.sync.client.connect(_url(servers[name], "/deny"), open_timeout=IO_TIMEOUT)
     response = denied.value.response
     assert (response.status_code, bytes(response.body or b"")) == DENIAL[name]
+
+
+# Measured: whether the server accepts the client's permessage-deflate offer (the websockets
+# client offers it by default), so messages travel compressed.
+COMPRESSION = {
+    "uvicorn-h11": True,
+    "uvicorn-httptools": True,
+    "uvicorn-zttp": True,
+    "hypercorn": True,
+    "granian": False,
+    "daphne": False,
+    "gunicorn": False,
+}
+
+
+@pytest.mark.parametrize("name", SERVER_NAMES)
+def test_permessage_deflate(servers: dict[str, Server], name: str) -> None:
+    with websockets.sync.client.connect(
+        _url(servers[name], "/ws"), open_timeout=IO_TIMEOUT, close_timeout=IO_TIMEOUT
+    ) as ws:
+        assert ws.response is not None
+        accepted = ws.response.headers.get("sec-websocket-extensions") or ""
+        ws.recv(timeout=IO_TIMEOUT)
+        ws.send("x" * 4096)
+        assert ws.recv(timeout=IO_TIMEOUT) == "x" * 4096
+    assert accepted.startswith("permessage-deflate") is COMPRESSION[name], accepted
