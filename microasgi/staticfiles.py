@@ -14,12 +14,13 @@ import ntpath
 import os
 import stat
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import anyio.to_thread
 
 from microasgi._asgi.fileresponse import FileResponse
+from microasgi._sansio.accept import accepts
 from microasgi._sansio.scope import decode_query_string, full_path, route_path
 from microasgi.datastructures import Headers
 from microasgi.exceptions import HTTPException
@@ -70,13 +71,20 @@ class StaticFiles:
         html: HTML mode: a directory serves its ``index.html`` (``/docs`` redirects to
             ``/docs/`` first, so relative links work) and a miss serves the top ``404.html``
             with status 404 when there is one.
-        check_dir: raise at construction if ``directory`` does not exist.
+        check_dir: raise at construction if ``directory`` (or the ``fallback`` file) does not
+            exist.
         follow_symlink: serve symlinks that point outside the directories. By default a
             symlink is followed only when its target lies inside the directory too.
+        fallback: with ``html=True``, a file (``"index.html"``) served with status 200 for a
+            GET or HEAD that finds nothing and looks like a client-side route of a single-page
+            app: a clean path (no empty, ``.`` or ``..`` segment) whose last segment has no
+            ``.``, from a client that accepts ``text/html``. Anything else misses as before.
 
     Raises:
-        RuntimeError: ``check_dir`` and ``directory`` does not exist.
-        ValueError: a package cannot be found or has no such subdirectory, or nothing to serve.
+        RuntimeError: ``check_dir`` and ``directory`` does not exist, or the ``fallback`` file
+            is in none of the directories.
+        ValueError: a package cannot be found or has no such subdirectory, nothing to serve, or
+            ``fallback`` without ``html=True`` or outside the directories.
     """
 
     def __init__(
@@ -87,6 +95,7 @@ class StaticFiles:
         html: bool = False,
         check_dir: bool = True,
         follow_symlink: bool = False,
+        fallback: str | None = None,
     ) -> None:
         self.directory = directory
         self.packages = packages
@@ -100,6 +109,12 @@ class StaticFiles:
                 f"Directory {os.fspath(directory)!r} does not exist. Create it, fix the path, "
                 "or pass check_dir=False to check it at the first request instead."
             )
+        self.fallback = fallback
+        self._fallback: str | None = None
+        if fallback is not None:
+            self._fallback = _fallback_path(fallback, html)
+            if check_dir:
+                self._check_fallback("or pass check_dir=False to check it at the first request")
 
     def get_directories(
         self,
@@ -164,7 +179,9 @@ class StaticFiles:
         relative = _safe_relative_path(path)
         if relative is None:
             raise HTTPException(404)
-        found, index, missing = await anyio.to_thread.run_sync(self._resolve, relative)
+        # PERF: decided from the scope, before the one worker-thread hop; nothing without fallback.
+        spa = self._fallback is not None and _is_client_route(scope)
+        found, index, missing = await anyio.to_thread.run_sync(self._resolve, relative, spa)
         if found is not None:
             return FileResponse(found[0], stat_result=found[1])
         if index is not None:
@@ -212,13 +229,27 @@ class StaticFiles:
             if not stat.S_ISDIR(result.st_mode):
                 raise RuntimeError(f"StaticFiles path {os.fspath(directory)!r} is not a directory.")
         self._roots = await anyio.to_thread.run_sync(self._real_roots)
+        if self._fallback is not None:
+            await anyio.to_thread.run_sync(self._check_fallback, "before the first request")
+
+    def _check_fallback(self, when: str) -> None:
+        """Raise ``RuntimeError`` unless the fallback file is in one of the directories."""
+        if self._regular_file(cast(str, self._fallback)) is None:
+            where = ", ".join(repr(os.fspath(d)) for d in self.all_directories)
+            raise RuntimeError(
+                f"StaticFiles fallback {self.fallback!r} is not a file in {where}. Fix the "
+                f"name, or build the front end (its index.html) first, {when}."
+            )
 
     def _real_roots(self) -> list[str]:
         resolve = os.path.abspath if self.follow_symlink else os.path.realpath
         return [resolve(os.fspath(directory)) for directory in self.all_directories]
 
-    def _resolve(self, path: str) -> tuple[_Found | None, _Found | None, _Found | None]:
-        """Find, in one worker thread, the file, else the index page, else the 404 page."""
+    def _resolve(
+        self, path: str, spa: bool = False
+    ) -> tuple[_Found | None, _Found | None, _Found | None]:
+        """Find, in one worker thread, the file, else the index page, else (``spa``) the
+        fallback, sent as the file, else the 404 page."""
         full, result = self.lookup_path(path)
         if result is not None and stat.S_ISREG(result.st_mode):
             return (full, result), None, None
@@ -227,6 +258,10 @@ class StaticFiles:
                 index = self._regular_file(os.path.join(path, "index.html"))
                 if index is not None:
                     return None, index, None
+            if spa:
+                page = self._regular_file(cast(str, self._fallback))
+                if page is not None:
+                    return page, None, None
             return None, None, self._regular_file("404.html")
         return None, None, None
 
@@ -253,6 +288,38 @@ def _safe_relative_path(path: str) -> str | None:
             return None
         segments.append(segment)
     return "/".join(segments)
+
+
+def _fallback_path(fallback: str, html: bool) -> str:
+    """The relative path of the ``fallback`` file, checked when ``StaticFiles`` is built."""
+    if not html:
+        raise ValueError(
+            f"StaticFiles fallback={fallback!r} serves a single-page app's HTML and needs HTML "
+            f"mode: StaticFiles(directory=..., html=True, fallback={fallback!r})."
+        )
+    relative = _safe_relative_path(fallback) if isinstance(fallback, str) else None
+    if not relative:
+        raise ValueError(
+            f"StaticFiles fallback must be a file path inside the directory, such as "
+            f"'index.html', got {fallback!r}."
+        )
+    return relative
+
+
+def _is_client_route(scope: Scope) -> bool:
+    """Whether a request that found nothing should get the single-page app's HTML."""
+    segments = route_path(scope).split("/")[1:]  # the path starts with "/" (or is "")
+    # SECURITY: a client-side router links clean paths. An empty, "." or ".." segment is no
+    # route but a probe ("//etc/passwd"), and keeps its 404. A dot in the last segment names a
+    # file (app.js, favicon.ico), whose miss must stay a miss.
+    if segments and "." in segments[-1]:
+        return False
+    if any(segment in ("", ".", "..") for segment in segments[:-1]):
+        return False
+    # A fetch() for data (Accept: application/json) gets its 404, not HTML; browsers'
+    # navigations send text/html, and a missing Accept accepts anything (RFC 9110 12.5.1).
+    values = [value for name, value in scope["headers"] if name == b"accept"]
+    return not values or accepts(b",".join(values).decode("latin-1"), "text/html")
 
 
 def _slash_location(scope: Scope) -> str:

@@ -449,3 +449,172 @@ async def test_not_modified_response_keeps_the_headers_a_304_may_carry() -> None
     assert sent.status_code == 304
     assert sent.headers["etag"] == '"x"'
     assert "content-length" not in sent.headers
+
+
+# --- single-page app fallback -------------------------------------------------------------------
+
+HOME = b"<h1>home</h1>"
+
+
+def spa_client(root: Path, **kw: Any) -> AsyncTestClient:
+    return mounted(StaticFiles(directory=root, html=True, fallback="index.html", **kw))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/static/users/42",
+        "/static/users/42/",
+        "/static/deep/er/route",
+        "/static/v1.2/users",  # a dot before the last segment is fine
+        "/static/empty",  # a directory without index.html
+        "/static/empty/",
+    ],
+)
+async def test_fallback_serves_the_page_for_client_routes(root: Path, url: str) -> None:
+    client = spa_client(root)
+    response = await client.get(url)
+    assert response.status_code == 200
+    assert response.content == HOME
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    head = await client.head(url)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(HOME))
+    again = await client.get(url, headers={"if-none-match": response.headers["etag"]})
+    assert again.status_code == 304
+
+
+async def test_fallback_leaves_files_indexes_and_redirects_alone(root: Path) -> None:
+    client = spa_client(root)
+    assert (await client.get("/static/hello.txt")).content == b"hello"
+    assert (await client.get("/static/docs/")).content == b"<h1>docs</h1>"
+    redirect = await client.get("/static/docs")
+    assert redirect.status_code == 307
+    assert redirect.headers["location"] == "/static/docs/"
+
+
+@pytest.mark.parametrize(
+    "url", ["/static/app.js", "/static/css/missing.css", "/static/users/john.doe", "/static/.env"]
+)
+async def test_fallback_never_answers_a_missing_file(root: Path, url: str) -> None:
+    response = await spa_client(root).get(url)
+    assert response.status_code == 404
+    assert response.content == b"Not Found"
+    (root / "404.html").write_bytes(b"<h1>lost</h1>")
+    response = await spa_client(root).get(url)
+    assert (response.status_code, response.content) == (404, b"<h1>lost</h1>")
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+async def test_fallback_is_for_get_and_head_only(root: Path, method: str) -> None:
+    response = await spa_client(root).request(method, "/static/users/42")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        (None, 200),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", 200),
+        ("*/*", 200),
+        ("text/*", 200),
+        ("TEXT/HTML", 200),
+        ("application/json", 404),
+        ("application/json, text/plain", 404),
+        ("text/html;q=0", 404),
+        ("*/*, text/html;q=0", 404),  # the most specific range decides
+        ("text/*;q=0, */*", 404),
+        ("text/html;q=0.5, */*;q=0", 200),
+        ("text/html;q=bad", 404),  # an invalid weight drops the element
+        ("", 404),
+    ],
+)
+async def test_fallback_only_for_clients_that_accept_html(
+    root: Path, accept: str | None, status: int
+) -> None:
+    headers = {} if accept is None else {"accept": accept}
+    response = await spa_client(root).get("/static/users/42", headers=headers)
+    assert response.status_code == status
+    assert (response.content == HOME) is (status == 200)
+
+
+async def test_fallback_reads_every_accept_line(root: Path) -> None:
+    headers = [("accept", "application/json"), ("accept", "text/html")]
+    response = await spa_client(root).get("/static/users/42", headers=headers)
+    assert response.status_code == 200
+
+
+async def test_without_fallback_nothing_changes(root: Path) -> None:
+    response = await mounted(StaticFiles(directory=root, html=True)).get("/static/users/42")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        *TRAVERSALS,
+        "/static//users",
+        "/static/users//42",
+        "/static/./users",
+        "/static/users/./42",
+        "/static/users/..",
+        "/static/%2fusers",
+    ],
+)
+async def test_traversal_attempts_never_get_the_fallback(root: Path, url: str) -> None:
+    for follow_symlink in (False, True):
+        response = await spa_client(root, follow_symlink=follow_symlink).get(url)
+        assert response.status_code == 404
+        assert HOME not in response.content
+        assert SECRET not in response.content
+
+
+async def test_a_symlink_leading_outside_is_a_plain_miss(root: Path) -> None:
+    # Refused as before: the miss gets the page like any missing route, and nothing of the
+    # target (or whether it exists) shows.
+    link(root / "sib", root.parent / "static-evil" / "x.txt")
+    link(root / "nothing", root.parent / "does-not-exist")
+    client = spa_client(root)
+    for url in ("/static/sib", "/static/nothing", "/static/never-existed"):
+        response = await client.get(url)
+        assert (response.status_code, response.content) == (200, HOME)
+
+
+async def test_fallback_in_a_subdirectory_and_in_packages(root: Path) -> None:
+    client = mounted(StaticFiles(directory=root, html=True, fallback="docs/index.html"))
+    assert (await client.get("/static/users/42")).content == b"<h1>docs</h1>"
+    assert (await client.get("/static/")).content == HOME  # the index page still wins
+
+
+def test_fallback_needs_html_mode_and_a_path_inside(root: Path) -> None:
+    with pytest.raises(ValueError, match=r"needs HTML mode: StaticFiles\(.*html=True"):
+        StaticFiles(directory=root, fallback="index.html")
+    for bad in ("", "/", "../index.html", "a/../../x.html", "C:x.html", "a\\b.html"):
+        with pytest.raises(ValueError, match="must be a file path inside the directory"):
+            StaticFiles(directory=root, html=True, fallback=bad)
+
+
+def test_missing_fallback_raises_at_construction(root: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"fallback 'app.html' is not a file in .*check_dir=F"):
+        StaticFiles(directory=root, html=True, fallback="app.html")
+    with pytest.raises(RuntimeError, match="fallback 'docs' is not a file"):
+        StaticFiles(directory=root, html=True, fallback="docs")  # a directory
+
+
+async def test_missing_fallback_checked_at_first_request(root: Path) -> None:
+    static = StaticFiles(directory=root, html=True, fallback="app.html", check_dir=False)
+    with pytest.raises(RuntimeError, match=r"'app.html' is not a file .* before the first request"):
+        await mounted(static).get("/static/users/42")
+    (root / "app.html").write_bytes(b"<h1>app</h1>")
+    static = StaticFiles(directory=root, html=True, fallback="app.html", check_dir=False)
+    (root / "app.html").write_bytes(b"<h1>app, rebuilt</h1>")
+    assert (await mounted(static).get("/static/users/42")).content == b"<h1>app, rebuilt</h1>"
+
+
+async def test_fallback_removed_while_serving_is_a_miss(root: Path) -> None:
+    client = spa_client(root)
+    assert (await client.get("/static/users/42")).status_code == 200
+    (root / "index.html").unlink()
+    assert (await client.get("/static/users/42")).status_code == 404

@@ -6,8 +6,9 @@ loop (h11's design, Werkzeug's ``sansio``). Each module is one concept of the wi
 
 - headers: ``headers`` (validating and encoding names and values), ``headermap`` (``Headers``,
   ``MutableHeaders``), ``options`` (``Content-Type`` and its parameters), ``cookies``,
-  ``encoding`` (``Accept-Encoding``), ``ranges`` (``Range`` and the conditional headers),
-  ``hosts`` (``Host``), ``forwarded`` (``Forwarded`` and ``X-Forwarded-*``);
+  ``encoding`` (``Accept-Encoding``), ``accept`` (``Accept``), ``ranges`` (``Range`` and the
+  conditional headers), ``hosts`` (``Host``), ``forwarded`` (``Forwarded`` and
+  ``X-Forwarded-*``);
 - URLs and the scope: ``scope`` (paths and URLs from a scope), ``url`` (``URL``), ``multidict``
   (query strings and ``MultiDict``);
 - bodies: ``body`` (the declared length, JSON nesting), ``forms`` (urlencoded bodies, field
