@@ -14,7 +14,7 @@ import time
 import pytest
 
 from .serverapp import CHUNKS, LINK, STYLE
-from .servers import HOST, IO_TIMEOUT, Server, h2_get, http1_get
+from .servers import HOST, IO_TIMEOUT, SERVER_NAMES, Server, h2_get, http1_get
 
 pytestmark = pytest.mark.integration
 
@@ -86,10 +86,7 @@ def test_without_te_trailers_sends_the_body_alone(servers: dict[str, Server], na
     assert b"trailer" not in dict(response.headers)
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["uvicorn-h11", "uvicorn-httptools", "uvicorn-zttp", "hypercorn", "granian", "daphne"],
-)
+@pytest.mark.parametrize("name", SERVER_NAMES)
 def test_http1_falls_back_without_the_extensions(servers: dict[str, Server], name: str) -> None:
     """Over HTTP/1.1 no server offers push, hints or trailers: the page is served alone."""
     status, headers, body = http1_get(servers[name].port, "/page")
