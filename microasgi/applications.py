@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
 
+from microasgi._asgi.context import ConnectionContext
 from microasgi._asgi.drain import closing_send
 from microasgi.datastructures import State, URLPath
 from microasgi.formparsers import FormLimits
@@ -67,6 +68,10 @@ class MicroASGI:
             see docs/lifecycle.md for the servers where this works. Empty by default.
         shutdown_timeout: seconds that background work started with ``app.tasks.start()`` gets
             to finish at shutdown before it is cancelled.
+        request_context: make the current request reachable from code that was not handed it,
+            through ``microasgi.requests.current_request()`` (set when a request enters the
+            app, reset when it leaves). Off by default: it costs a context variable set and
+            reset per request, which apps that never ask should not pay.
 
     Raises:
         TypeError: an exception handler key or handler is invalid, or ``form_limits`` is not a
@@ -95,8 +100,10 @@ class MicroASGI:
         body_timeout: float | EllipsisType | None = ...,
         drain_signals: Collection[int] = (),
         shutdown_timeout: float = 10.0,
+        request_context: bool = False,
     ) -> None:
         self._debug = debug
+        self._request_context = request_context
         self.state = State()
         self.router = Router(
             routes,
@@ -142,11 +149,15 @@ class MicroASGI:
         inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self._debug)
         app = _build_stack(inner, self.user_middleware)
         outer = ServerErrorMiddleware(app, handler=error_handler, debug=self._debug)
+        stack: ASGIApp = outer
         if app is inner:
             # PERF: with no user middleware between them, the two error layers are fused into
             # one, which watches the response with a single send wrapper instead of two.
-            return _ErrorBoundary(outer, inner)
-        return outer
+            stack = _ErrorBoundary(outer, inner)
+        if self._request_context:
+            # Outermost: the error layers and every middleware see the current request too.
+            stack = ConnectionContext(stack)
+        return stack
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self

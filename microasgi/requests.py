@@ -12,7 +12,7 @@ import dataclasses
 import json
 from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable
 from types import EllipsisType, TracebackType
-from typing import Any
+from typing import Any, cast
 
 import anyio
 
@@ -23,6 +23,7 @@ from microasgi._asgi.body import (
     _too_large,
 )
 from microasgi._asgi.connection import HTTPConnection, StateT, empty_receive, empty_send
+from microasgi._asgi.context import Current, get_current
 from microasgi._sansio.body import declared_content_length, json_nesting_exceeds
 from microasgi._sansio.cookies import parse_cookie_header
 from microasgi._sansio.extensions import (
@@ -55,6 +56,8 @@ __all__ = [
     "StateT",
     "TLSInfo",
     "cookie_parser",
+    "current_connection",
+    "current_request",
     "empty_receive",
     "empty_send",
 ]
@@ -473,3 +476,57 @@ class Request(HTTPConnection[StateT]):
             return
         message: EarlyHintEvent = {"type": "http.response.early_hint", "links": encoded}
         await self._send(message)  # type: ignore[arg-type]
+
+
+def current_request() -> Request:
+    """The HTTP request the running code serves, for code that was not handed it (a logging
+    helper, a data layer deep in the call stack).
+
+    Needs ``MicroASGI(..., request_context=True)``: the application sets it when a request
+    enters and resets it when the request leaves. It is right in the endpoint and the
+    middleware, in worker threads (sync endpoints, ``run_in_threadpool``), in the request's
+    background tasks and in tasks the request starts, and never shows another request, also on
+    a connection that pipelines requests (where context variables leak on current CPython).
+
+    Each call during a request returns the same ``Request``. Its body is read through the
+    application's ``receive`` and shared with the endpoint's ``Request`` (read once), unless a
+    middleware handed the endpoint a ``receive`` of its own.
+
+    Raises:
+        RuntimeError: no request is running here (``request_context`` is off, or the code runs
+            outside a request or in work that outlived it), or the connection is a websocket
+            session (use ``current_connection()``).
+    """
+    current = get_current("current_request")
+    if current.scope["type"] != "http":
+        raise RuntimeError(
+            "current_request() was called in a websocket session, which is not an HTTP "
+            "request. Use microasgi.requests.current_connection() there."
+        )
+    # The scope is an http one, so the connection is the Request built for it.
+    return cast(Request, _connection(current))
+
+
+def current_connection() -> HTTPConnection:
+    """The connection the running code serves: the ``Request`` of an HTTP request (the one
+    ``current_request()`` returns), an ``HTTPConnection`` over a websocket session's scope (its
+    URL, headers, path parameters, state, session and user).
+
+    Same rules as ``current_request()``.
+
+    Raises:
+        RuntimeError: no request or websocket session is running here.
+    """
+    return _connection(get_current("current_connection"))
+
+
+def _connection(current: Current) -> HTTPConnection:
+    connection: HTTPConnection | None = current.connection
+    if connection is None:
+        if current.scope["type"] == "http":
+            connection = Request(current.scope, current.receive, current.send)
+        else:
+            connection = HTTPConnection(current.scope, current.receive)
+        # Two threads asking at once may each build one: both read the same scope and body.
+        current.connection = connection
+    return connection
