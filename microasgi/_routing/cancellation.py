@@ -133,6 +133,17 @@ class _Settings(NamedTuple):
     body_timeout: BodyTimeoutSetting
 
 
+def check_settings(
+    cancel_on_disconnect: object, timeout: object, body_timeout: object
+) -> _Settings:
+    """Validate the three options of a route, mount or router (at construction)."""
+    return _Settings(
+        check_cancel_on_disconnect(cancel_on_disconnect),
+        check_timeout(timeout),
+        check_body_timeout(body_timeout),
+    )
+
+
 def with_cancellation(
     app: ASGIApp,
     cancel_on_disconnect: bool | None,

@@ -18,9 +18,7 @@ from urllib.parse import quote
 from microasgi._routing.cancellation import (
     BodyTimeoutSetting,
     TimeoutSetting,
-    check_body_timeout,
-    check_cancel_on_disconnect,
-    check_timeout,
+    check_settings,
     with_cancellation,
 )
 from microasgi._routing.hosts import Host
@@ -137,13 +135,10 @@ class Router:
             self._scope_settings[FORM_LIMITS_KEY] = form_limits
         self._convertors: dict[str, Convertor[Any]] = dict(convertors or {})
         self._lifespan = LifespanRunner(self)
-        self.cancel_on_disconnect = check_cancel_on_disconnect(cancel_on_disconnect)
-        self.timeout = check_timeout(timeout)
-        self.body_timeout = check_body_timeout(body_timeout)
+        settings = check_settings(cancel_on_disconnect, timeout, body_timeout)
+        self.cancel_on_disconnect, self.timeout, self.body_timeout = settings
         # PERF: without these settings, _dispatch itself (see microasgi._routing.cancellation).
-        self._handle: ASGIApp = with_cancellation(
-            self._dispatch, self.cancel_on_disconnect, self.timeout, self.body_timeout
-        )
+        self._handle: ASGIApp = with_cancellation(self._dispatch, *settings)
         self.middleware_stack: ASGIApp = _build_stack(self._handle, middleware)
         self._guarded: ASGIApp | None = None
         self._matcher = Matcher(())
@@ -514,15 +509,10 @@ class Mount(_PathRoute):
             # SECURITY: an app that is not a microasgi router (a raw ASGI app, another framework)
             # never reads scope[MAX_BODY_SIZE_KEY]: the mount applies the cap in front of it.
             inner = _BodyCap(inner, count=True)
-        self.cancel_on_disconnect = check_cancel_on_disconnect(cancel_on_disconnect)
-        self.timeout = check_timeout(timeout)
-        self.body_timeout = check_body_timeout(body_timeout)
-        self.app = with_cancellation(
-            with_limit(_build_stack(inner, middleware), self.max_body_size),
-            self.cancel_on_disconnect,
-            self.timeout,
-            self.body_timeout,
-        )
+        settings = check_settings(cancel_on_disconnect, timeout, body_timeout)
+        self.cancel_on_disconnect, self.timeout, self.body_timeout = settings
+        inner = with_limit(_build_stack(inner, middleware), self.max_body_size)
+        self.app = with_cancellation(inner, *settings)
 
     @property
     def routes(self) -> list[BaseRoute]:

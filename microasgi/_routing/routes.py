@@ -20,9 +20,7 @@ from microasgi._asgi.concurrency import is_async_callable
 from microasgi._routing.cancellation import (
     BodyTimeoutSetting,
     TimeoutSetting,
-    check_body_timeout,
-    check_cancel_on_disconnect,
-    check_timeout,
+    check_settings,
     is_cancellable,
     run_sync_cancellable,
     with_cancellation,
@@ -376,15 +374,10 @@ class Route(_PathRoute):
             if "GET" in self.methods:
                 self.methods.add("HEAD")
         self.max_body_size = check_limit(max_body_size)
-        self.cancel_on_disconnect = check_cancel_on_disconnect(cancel_on_disconnect)
-        self.timeout = check_timeout(timeout)
-        self.body_timeout = check_body_timeout(body_timeout)
-        self.app = with_cancellation(
-            with_limit(_build_stack(app, middleware), self.max_body_size),
-            self.cancel_on_disconnect,
-            self.timeout,
-            self.body_timeout,
-        )
+        settings = check_settings(cancel_on_disconnect, timeout, body_timeout)
+        self.cancel_on_disconnect, self.timeout, self.body_timeout = settings
+        app = with_limit(_build_stack(app, middleware), self.max_body_size)
+        self.app = with_cancellation(app, *settings)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
