@@ -114,11 +114,18 @@ class MicroASGI:
             timeout=timeout,
             body_timeout=body_timeout,
         )
+        if max_body_size is DEFAULT_MAX_BODY_SIZE:
+            # The default, left out or given by its name: it applies where no layer in front
+            # of the app (a BodyLimitMiddleware, a Mount's max_body_size) set a cap.
+            self.router._default_body_cap(max_body_size)
         self.user_middleware: list[Middleware[Any]] = list(middleware or ())
         self.exception_handlers: dict[Any, ExceptionHandler] = {}
         for key, handler in (exception_handlers or {}).items():
             self.exception_handlers[_check_handler(key, handler)] = handler
         self.middleware_stack: ASGIApp | None = None
+        # The exception layer of the stack, whose handlers routes answer with (see
+        # microasgi.middleware.exceptions._enclosing); set when the stack is built.
+        self._exception_middleware: ExceptionMiddleware | None = None
         self.tasks = SupervisedTasks(shutdown_timeout)
         """Background work supervised by the lifespan: ``app.tasks.start(func, *args)``."""
         self.tasks._error_handler = self._error_handler
@@ -147,6 +154,7 @@ class MicroASGI:
             else:
                 handlers[key] = handler
         inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self._debug)
+        self._exception_middleware = inner
         app = _build_stack(inner, self.user_middleware)
         outer = ServerErrorMiddleware(app, handler=error_handler, debug=self._debug)
         stack: ASGIApp = outer

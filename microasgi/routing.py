@@ -96,14 +96,18 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
     if path.startswith("/"):
         compiled = _compile_template(path)
         return re.compile(f"^{compiled.regex.pattern}$", re.DOTALL), *_format(compiled)
-    host = path
-    tail = re.sub(r"{[^}]*}", "", host).rsplit("]", 1)[-1]
-    if ":" in tail:
-        host = host[: host.rindex(":")]  # the port is not matched (as in Host routes)
-    compiled = _compile_template("/" + host)
-    pattern = compiled.regex.pattern.removeprefix("/")
-    regex, (path_format, convertors) = re.compile(f"^{pattern}$", re.IGNORECASE), _format(compiled)
-    return regex, path_format.removeprefix("/"), convertors
+    # As Starlette: a ":port" in the text after the last parameter is not matched (as in Host
+    # routes, which ignore the port), but stays in the format; an IPv6 literal's colons are not
+    # a port, and a parameter after the colon ("{host}:{port}") is matched like any other.
+    params = list(PARAM_REGEX.finditer(path))
+    start = params[-1].end() if params else 0
+    tail = path[start:]
+    matched = path
+    if not tail.endswith("]") and ":" in tail:
+        matched = path[:start] + tail.rsplit(":", 1)[0]
+    pattern = _compile_template("/" + matched).regex.pattern.removeprefix("/")
+    path_format, convertors = _format(_compile_template("/" + path))
+    return re.compile(f"^{pattern}$", re.IGNORECASE), path_format.removeprefix("/"), convertors
 
 
 def _format(compiled: Any) -> tuple[str, dict[str, Convertor[Any]]]:

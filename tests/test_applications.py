@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
+import threading
+import types
+import warnings
 import weakref
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import anyio
 import pytest
 
 from microasgi.applications import MicroASGI
 from microasgi.background import BackgroundTask
 from microasgi.datastructures import State
-from microasgi.exceptions import HTTPException
+from microasgi.exceptions import HTTPException, StarletteDeprecationWarning
 from microasgi.middleware import Middleware
 from microasgi.middleware.errors import ServerErrorMiddleware
 from microasgi.requests import ClientDisconnect, Request
@@ -477,6 +482,143 @@ async def test_lifespan_gets_the_app_and_its_state_reaches_requests() -> None:
     assert response[1]["body"] == b"connected"
 
 
+# As Starlette 1.10: generator function lifespans still work, deprecated, with its warning text,
+# category and module, so the warning filters of ported projects match.
+_GENERATOR_WARNING = (
+    r"(async )?generator function lifespans are deprecated, use an "
+    r"@contextlib\.asynccontextmanager function instead"
+)
+
+
+@contextmanager
+def routing_deprecations_raise() -> Iterator[None]:
+    """Turn the lifespan deprecation into an error only when its module is microasgi.routing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings(
+            "error", _GENERATOR_WARNING, StarletteDeprecationWarning, r"microasgi\.routing"
+        )
+        yield
+
+
+async def run_lifespan(app: ASGIApp) -> tuple[list[str], dict[str, Any]]:
+    state: dict[str, Any] = {}
+    incoming: list[Message] = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent = await run_raw(
+        app, {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}, incoming
+    )
+    return [m["type"] for m in sent], state
+
+
+async def test_an_async_generator_function_lifespan_is_deprecated_but_runs() -> None:
+    seen: list[Any] = []
+
+    async def lifespan(app: MicroASGI) -> AsyncIterator[dict[str, Any]]:
+        seen.append(app)
+        yield {"db": "connected"}
+        seen.append("shutdown")
+
+    with (
+        routing_deprecations_raise(),
+        pytest.raises(StarletteDeprecationWarning, match=r"^async generator function lifespans"),
+    ):
+        MicroASGI(lifespan=lifespan)  # type: ignore[arg-type]
+    with pytest.warns(StarletteDeprecationWarning, match=_GENERATOR_WARNING) as record:
+        app = MicroASGI(lifespan=lifespan)  # type: ignore[arg-type]
+    assert record[0].filename == __file__  # it points at the lifespan to rewrite
+    messages, state = await run_lifespan(app)
+    assert messages == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert seen == [app, "shutdown"]
+    assert state == {"db": "connected"}
+
+
+async def test_a_generator_function_lifespan_is_deprecated_but_runs_in_the_loop_thread() -> None:
+    seen: list[Any] = []
+
+    def lifespan(app: MicroASGI) -> Iterator[dict[str, Any]]:
+        seen.append(threading.get_ident())
+        try:
+            yield {"db": "connected"}
+        finally:
+            seen.append(threading.get_ident())
+
+    with (
+        routing_deprecations_raise(),
+        pytest.raises(StarletteDeprecationWarning, match=r"^generator function lifespans"),
+    ):
+        Router(lifespan=functools.partial(lifespan))  # type: ignore[arg-type]
+    with pytest.warns(StarletteDeprecationWarning, match=_GENERATOR_WARNING):
+        app = MicroASGI(lifespan=lifespan)  # type: ignore[arg-type]
+    assert app.router.lifespan_context.__name__ == "lifespan"  # type: ignore[union-attr]
+    messages, state = await run_lifespan(app)
+    assert messages == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert seen == [threading.get_ident()] * 2
+    assert state == {"db": "connected"}
+
+
+async def test_a_generator_lifespans_shutdown_sees_a_startup_failure() -> None:
+    fails = True  # a generator that fails before its yield
+
+    def lifespan(app: MicroASGI) -> Iterator[None]:
+        if fails:
+            raise Boom("no database")
+        yield  # pragma: no cover
+
+    with pytest.warns(StarletteDeprecationWarning):
+        app = MicroASGI(lifespan=lifespan)  # type: ignore[arg-type]
+    with pytest.raises(Boom):
+        await run_lifespan(app)
+
+
+def test_a_lifespan_without_a_code_object_is_still_reported() -> None:
+    def lifespan(owner: object, app: MicroASGI) -> Iterator[None]:
+        yield  # pragma: no cover (never started)
+
+    # A method over a partial: a generator function to inspect, with no __code__ of its own.
+    method = types.MethodType(functools.partial(lifespan), object())
+    with pytest.warns(StarletteDeprecationWarning) as record:
+        Router(lifespan=method)
+    assert record[0].filename == "<lifespan>"
+
+
+async def test_a_mounts_cap_applies_to_a_mounted_application_with_the_default_cap() -> None:
+    # The sub-application's default 16 MiB used to replace the mount's explicit cap.
+    sub = make_app()
+    app = MicroASGI(routes=[Mount("/small", app=sub, max_body_size=10)])
+    client = AsyncTestClient(app)
+    assert (await client.post("/small/echo", content=b"x" * 10)).status_code == 200
+    assert (await client.post("/small/echo", content=b"x" * 11)).status_code == 413
+    # A cap the sub-application sets itself still replaces the mount's (the innermost wins).
+    app = MicroASGI(routes=[Mount("/big", app=make_app(max_body_size=20), max_body_size=10)])
+    assert (await AsyncTestClient(app).post("/big/echo", content=b"x" * 15)).status_code == 200
+
+
+async def test_a_scope_built_by_hand_without_headers_is_served() -> None:
+    # Unit tests of middleware call apps with {"type": "http", "method": ..., "path": ...}.
+    async def stream(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"streamed"
+
+        return StreamingResponse(chunks())
+
+    never = anyio.Event()
+
+    async def receive() -> Message:
+        await never.wait()  # the client stays: the stream ends on its own
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    app = MicroASGI(routes=[Route("/", home), Route("/stream", stream)])
+    for path, body in (("/", b"home"), ("/stream", b"streamed")):
+        sent: list[Message] = []
+
+        async def send(message: Message, sent: list[Message] = sent) -> None:
+            sent.append(message)
+
+        await app({"type": "http", "method": "GET", "path": path}, receive, send)
+        assert sent[0]["status"] == 200
+        assert b"".join(m.get("body", b"") for m in sent[1:]) == body
+
+
 def test_form_limits_apply_to_the_whole_app(test_client_factory: Any) -> None:
     from microasgi.formparsers import FormLimits
 
@@ -556,9 +698,17 @@ async def _answer_then_fail(request: Request, exc: Exception) -> Response:
     return _FailingBody()
 
 
+class _Fail:
+    """An ASGI endpoint: what it raises reaches the application's error layers (a function
+    endpoint's exception is answered inside its route)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise Boom("endpoint failed")
+
+
 def _error_app(layered: bool, handlers: dict[Any, Any]) -> MicroASGI:
     return MicroASGI(
-        routes=[Route("/fail", fail), Route("/stream", _stream_then_fail)],
+        routes=[Route("/fail", _Fail()), Route("/stream", _stream_then_fail)],
         exception_handlers=handlers,
         middleware=[Middleware(PassThrough)] if layered else [],
     )

@@ -448,7 +448,7 @@ def _body_cannot_be_stolen(scope: Scope) -> bool:
     if reader is not None:
         if isinstance(reader, _BodyReader) and reader.state is not _BodyState.UNREAD:
             return reader.state is not _BodyState.STREAMING
-    for name, value in scope["headers"]:
+    for name, value in scope.get("headers", ()):  # a scope built by hand may have none
         if name == b"content-length":
             return bool(value.strip() == b"0")
         if name == b"transfer-encoding":

@@ -20,10 +20,20 @@ Three things go beyond Starlette:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import traceback
+import warnings
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
+from types import TracebackType
 from typing import Any, Protocol, cast
 
 import anyio
@@ -31,6 +41,7 @@ import anyio.abc
 
 from microasgi._asgi.concurrency import collapse_excgroups
 from microasgi._asgi.drain import DRAIN_KEY
+from microasgi.exceptions import StarletteDeprecationWarning
 from microasgi.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 
@@ -43,6 +54,64 @@ class _LifespanOwner(Protocol):
 
 
 logger = logging.getLogger("microasgi")
+
+
+def lifespan_context(lifespan: Any) -> Lifespan[Any] | None:
+    """``lifespan`` as an async context manager factory, the only form a router runs.
+
+    Starlette still accepts a plain async generator function, or a plain generator function,
+    deprecated: so does a router, wrapping it and warning with Starlette's text, category and
+    module (``microasgi.routing``, the public home of ``Router``), so a ported project's warning
+    filters match. A generator's code before and after its ``yield`` runs in the event loop
+    thread, as in Starlette (a worker thread would split startup and shutdown between threads,
+    which breaks objects bound to the thread that made them, such as sqlite3 connections).
+    """
+    if inspect.isasyncgenfunction(lifespan):
+        _warn_generator("async generator function", lifespan)
+        return cast(Lifespan[Any], asynccontextmanager(lifespan))
+    if inspect.isgeneratorfunction(lifespan):
+        _warn_generator("generator function", lifespan)
+        sync_manager = contextmanager(lifespan)
+
+        @functools.wraps(lifespan)
+        def lifted(app: Any) -> AbstractAsyncContextManager[Any]:
+            return _Lifted(sync_manager(app))
+
+        return lifted
+    return cast(Lifespan[Any] | None, lifespan)
+
+
+def _warn_generator(kind: str, lifespan: Any) -> None:
+    func = lifespan
+    while isinstance(func, functools.partial):
+        func = func.func
+    code = getattr(func, "__code__", None)
+    warnings.warn_explicit(
+        f"{kind} lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
+        StarletteDeprecationWarning,
+        # The warning points at the lifespan, the code to change.
+        code.co_filename if code is not None else "<lifespan>",
+        code.co_firstlineno if code is not None else 0,
+        module="microasgi.routing",
+    )
+
+
+class _Lifted(AbstractAsyncContextManager[Any]):
+    """A sync context manager entered and exited as an async one (in the event loop thread)."""
+
+    def __init__(self, manager: AbstractContextManager[Any]) -> None:
+        self._manager = manager
+
+    async def __aenter__(self) -> Any:
+        return self._manager.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return self._manager.__exit__(exc_type, exc, tb)
 
 
 class LifespanError(RuntimeError):

@@ -4,19 +4,14 @@
 from __future__ import annotations
 
 from types import EllipsisType
-from typing import TYPE_CHECKING
 
-from microasgi._asgi.body import _too_large, _too_large_detail
-from microasgi._sansio.body import declared_content_length
+from microasgi._asgi.body import _too_large_detail
 from microasgi.middleware.body_limit import _Guard
-from microasgi.requests import MAX_BODY_SIZE_KEY
+from microasgi.requests import MAX_BODY_SIZE_KEY, _refuse_declared_oversize
 from microasgi.types import ASGIApp, Receive, Scope, Send
 from microasgi.websockets import (
     MAX_MESSAGE_SIZE_KEY,
 )
-
-if TYPE_CHECKING:
-    pass
 
 MaxBodySize = int | EllipsisType | None
 """A body cap in bytes, ``None`` for no cap, or ``...`` to inherit the enclosing one."""
@@ -58,10 +53,9 @@ class _BodyCap:
     """The body cap (``scope[MAX_BODY_SIZE_KEY]``) in front of an app that may not apply it.
 
     A declared ``Content-Length`` over the cap answers 413 before the app runs. With ``count``,
-    a body without one (chunked, an HTTP/2 stream) is counted as the app reads ``receive()``:
-    the call that would deliver the first byte past the cap raises the 413 instead, for the
-    application's handlers to answer. A body with a ``Content-Length`` is framed to exactly that
-    many bytes by the server, so it is not counted.
+    the body is counted as the app reads ``receive()``, whatever the request declares (as
+    ``BodyLimitMiddleware`` counts it): the call that would deliver the first byte past the cap
+    raises the 413 instead, for the application's handlers to answer.
     """
 
     __slots__ = ("app", "count")
@@ -72,11 +66,8 @@ class _BodyCap:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            _refuse_declared_oversize(scope)
             limit = scope.get(MAX_BODY_SIZE_KEY)
-            if type(limit) is int:
-                declared = declared_content_length(scope["headers"])
-                if declared is not None and declared > limit:
-                    raise _too_large(limit)
-                if self.count and (declared is None or declared < 0):
-                    receive = _Guard(receive, send, limit, _too_large_detail(limit)).receive
+            if self.count and type(limit) is int:
+                receive = _Guard(receive, send, limit, _too_large_detail(limit)).receive
         await self.app(scope, receive, send)

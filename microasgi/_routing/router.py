@@ -22,7 +22,7 @@ from microasgi._routing.cancellation import (
     with_cancellation,
 )
 from microasgi._routing.hosts import Host
-from microasgi._routing.lifespan import LifespanRunner
+from microasgi._routing.lifespan import LifespanRunner, lifespan_context
 from microasgi._routing.limits import MaxBodySize, _BodyCap, check_limit, with_limit
 from microasgi._routing.routes import (
     AnyApp,
@@ -46,7 +46,7 @@ from microasgi.convertors import Convertor
 from microasgi.datastructures import URLPath
 from microasgi.formparsers import FORM_LIMITS_KEY, FormLimits
 from microasgi.middleware import Middleware, _build_stack
-from microasgi.middleware.exceptions import ExceptionMiddleware
+from microasgi.middleware.exceptions import ExceptionMiddleware, _answered_above
 from microasgi.requests import MAX_BODY_SIZE_KEY
 from microasgi.responses import RedirectResponse
 from microasgi.types import ASGIApp, Lifespan, Receive, Scope, Send
@@ -126,11 +126,14 @@ class Router:
         self.routes: list[BaseRoute] = list(routes or ())
         self.redirect_slashes = redirect_slashes
         self.default: ASGIApp = default if default is not None else not_found
-        self.lifespan_context = lifespan
+        # A generator function (deprecated, as in Starlette) is wrapped, with a warning.
+        self.lifespan_context = lifespan_context(lifespan)
         self.max_body_size = check_limit(max_body_size)
         self._scope_settings: dict[str, Any] = {}
         if self.max_body_size is not ...:
             self._scope_settings[MAX_BODY_SIZE_KEY] = self.max_body_size
+        # A cap for requests that reach us without one (see _default_body_cap).
+        self._default_cap: MaxBodySize = ...
         if form_limits is not None:
             self._scope_settings[FORM_LIMITS_KEY] = form_limits
         self._convertors: dict[str, Convertor[Any]] = dict(convertors or {})
@@ -190,6 +193,16 @@ class Router:
                     earlier,
                 )
 
+    def _default_body_cap(self, limit: int | None) -> None:
+        """Cap the bodies of requests that reach the router without a cap at ``limit``.
+
+        The application's default ``max_body_size``: unlike a configured one, which replaces
+        the cap of the layers above (the innermost setting wins), it applies only where none
+        set one, so it never raises a smaller cap set in front of the application.
+        """
+        self._scope_settings.pop(MAX_BODY_SIZE_KEY, None)
+        self._default_cap = limit
+
     def shadowed_routes(self) -> list[tuple[BaseRoute, BaseRoute]]:
         """The routes that can never match, each with the route declared before it that takes
         every request it would: ``[(shadowed, winner), ...]``, in declaration order.
@@ -207,9 +220,8 @@ class Router:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer ``scope``: lifespan, or a request dispatched to the first matching route."""
-        if scope["type"] == "lifespan" or getattr(
-            scope.get("app"), "_answers_http_exceptions", False
-        ):
+        if scope["type"] == "lifespan" or _answered_above(scope):
+            # Inside an application, or under an ExceptionMiddleware: its handlers answer.
             await self.middleware_stack(scope, receive, send)
             return
         # Used as the app itself, or inside another framework's app (Starlette's, whose
@@ -243,6 +255,11 @@ class Router:
         if self._scope_settings:
             # PERF: the body cap and form limits, prepared once at construction.
             scope.update(self._scope_settings)
+        default_cap = self._default_cap
+        if default_cap is not ...:
+            # SECURITY: a default never raises a cap set above us (a BodyLimitMiddleware, a
+            # Mount's max_body_size); only a configured max_body_size replaces it.
+            scope.setdefault(MAX_BODY_SIZE_KEY, default_cap)
         if self._compiled_count != len(self.routes):
             # Compiled lazily (a mounted router alone), or routes were appended to the list.
             self._compile()
@@ -404,6 +421,12 @@ class Router:
                 apps.append(route.app)
         return apps
 
+    def __eq__(self, other: object) -> bool:
+        # As Starlette: routers over equal routes are equal, so are mounts and hosts over them.
+        return isinstance(other, Router) and self.routes == other.routes
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, so not hashable (as Starlette)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(routes={self.routes!r})"
 
@@ -558,18 +581,19 @@ class Mount(_PathRoute):
         await self.app(scope, receive, send)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Mount) or self.path != other.path:
-            return False
-        if self._router is not None and other._router is not None:
-            return self._router.routes == other._router.routes
-        return bool(self._base_app == other._base_app)
+        # As Starlette: the same path over equal apps (routers compare their routes).
+        return (
+            isinstance(other, Mount)
+            and self.path == other.path
+            and bool(self._base_app == other._base_app)
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self._base_app!r})"
-        )
+        # As Starlette: an unnamed mount shows name=''.
+        name = self.name or ""
+        return f"{type(self).__name__}(path={self.path!r}, name={name!r}, app={self._base_app!r})"
 
 
 def mount_scope(

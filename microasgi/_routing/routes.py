@@ -40,12 +40,20 @@ from microasgi.convertors import Convertor, _UnknownConvertorError
 from microasgi.datastructures import URLPath
 from microasgi.exceptions import HTTPException
 from microasgi.middleware import Middleware, _build_stack
+from microasgi.middleware.exceptions import (
+    _answer_websocket,
+    _answered_above,
+    _forget_traceback,
+    _route_handler,
+    _route_websocket_handler,
+    _run_handler,
+)
 from microasgi.requests import (
     Request,
     _refuse_declared_oversize,
 )
 from microasgi.responses import PlainTextResponse, Response
-from microasgi.types import ASGIApp, Receive, Scope, Send
+from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 from microasgi.websockets import (
     WebSocket,
     WebSocketDisconnect,
@@ -130,6 +138,12 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     ``async def`` functions are awaited; plain functions run in a worker thread so they cannot
     block the event loop.
 
+    As in Starlette, an exception the function raises is answered here, by the handler the
+    enclosing ``ExceptionMiddleware`` has for it (called with the endpoint's own ``Request``), so
+    the answer goes out through the middleware of the route and of its mounts. So is one raised
+    while the response is sent, if the response has not started. An exception without a
+    handler, or raised once the response has started, goes on up as itself.
+
     Raises:
         TypeError: (per request) the function returned something that is not a response.
     """
@@ -140,23 +154,43 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     sync_func = cast(Callable[[Request], Response], func)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        # SECURITY: a declared body over the cap is refused before the endpoint runs.
-        _refuse_declared_oversize(scope)
         request = Request(scope, receive, send)
+        started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            if is_async:
-                response = await async_func(request)
-            elif is_cancellable(scope):
-                # The request may end before the thread: stop waiting for it then.
-                response = await run_sync_cancellable(sync_func, request)
-            else:
-                response = await run_in_threadpool(sync_func, request)
-            if not callable(response):
-                raise TypeError(
-                    f"Endpoint {name} returned {response!r}, which is not a Response. Return a "
-                    "Response, for example JSONResponse(data) or PlainTextResponse(text)."
-                )
-            await response(scope, receive, send)
+            # PERF: a try costs nothing until something is raised (Python 3.11's zero-cost
+            # exceptions).
+            try:
+                # SECURITY: a declared body over the cap is refused before the endpoint runs.
+                _refuse_declared_oversize(scope)
+                if is_async:
+                    response = await async_func(request)
+                elif is_cancellable(scope):
+                    # The request may end before the thread: stop waiting for it then.
+                    response = await run_sync_cancellable(sync_func, request)
+                else:
+                    response = await run_in_threadpool(sync_func, request)
+                if not callable(response):
+                    raise TypeError(
+                        f"Endpoint {name} returned {response!r}, which is not a Response. Return "
+                        "a Response, for example JSONResponse(data) or PlainTextResponse(text)."
+                    )
+                await response(scope, receive, sender)
+            except Exception as exc:
+                handler = _route_handler(scope, exc)
+                if handler is None or started:
+                    # Once the response has started, the layers above decide (a buffering
+                    # middleware between them may still let an answer through).
+                    raise
+                answer = await _run_handler(handler, request, exc)
+                await answer(scope, receive, sender)
+                _forget_traceback(exc)
         finally:
             # The form's uploaded files are deleted when the request ends, also on error.
             if request._may_hold_form():
@@ -173,7 +207,10 @@ def websocket_session(func: Callable[[WebSocket], Awaitable[Any]]) -> ASGIApp:
     is awaited. The session ends quietly when the connection does (a ``WebSocketDisconnect`` the
     function lets through is the normal end, not an error). A ``Response`` the function returns
     before accepting denies the handshake (``WebSocket.send_denial_response``). A connection the
-    function leaves open is closed with 1000.
+    function leaves open is closed with 1000. As in Starlette, another exception is answered
+    here by the handler the enclosing ``ExceptionMiddleware`` has for it (with the endpoint's
+    ``WebSocket``; a ``WebSocketException`` closes with its code by default), inside the route's
+    middleware; without one it goes on up as itself.
 
     Raises:
         TypeError: ``func`` is not callable (at construction), or (per connection) its call
@@ -202,8 +239,15 @@ def websocket_session(func: Callable[[WebSocket], Awaitable[Any]]) -> ASGIApp:
                         "coroutine of one)."
                     )
                 result = await awaitable
-        except WebSocketDisconnect:
-            return  # The connection is over; nobody is left to tell.
+        except Exception as exc:
+            handler = _route_websocket_handler(scope, exc)
+            if handler is None:
+                if isinstance(exc, WebSocketDisconnect):
+                    return  # The connection is over; nobody is left to tell.
+                raise
+            if not await _answer_websocket(handler, websocket, exc):
+                raise
+            return
         state = websocket.application_state
         if isinstance(result, Response):
             if state is not WebSocketState.CONNECTING:
@@ -534,12 +578,13 @@ def get_name(endpoint: Any) -> str:
 
 
 async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
-    """404 (or a websocket close); inside an application, raise for its exception handlers."""
+    """404 (or a websocket close); under exception handlers (an application's, or an
+    ``ExceptionMiddleware``), raise for them."""
     if scope["type"] == "websocket":
         # SPEC: a close before accept makes the server answer the handshake with 403.
         await send({"type": "websocket.close", "code": 1000, "reason": ""})
         return
-    if getattr(scope.get("app"), "_answers_http_exceptions", False):
+    if _answered_above(scope):
         raise HTTPException(404)
     await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
@@ -547,9 +592,9 @@ async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
 async def method_not_allowed(
     scope: Scope, receive: Receive, send: Send, methods: Collection[str]
 ) -> None:
-    """405 with ``Allow``; inside an application, raise for its exception handlers."""
+    """405 with ``Allow``; under exception handlers, raise for them."""
     headers = {"Allow": ", ".join(sorted(methods))}
-    if getattr(scope.get("app"), "_answers_http_exceptions", False):
+    if _answered_above(scope):
         raise HTTPException(405, headers=headers)
     await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(
         scope, receive, send

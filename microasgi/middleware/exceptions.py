@@ -11,6 +11,14 @@ In a websocket scope handlers get a ``WebSocket`` instead of a ``Request``: a
 goes on up as itself, as in Starlette, and the server answers the handshake with 500 or closes the
 accepted connection.
 
+As in Starlette, an exception raised by a function endpoint (``Route``'s ``request_response``, or
+``WebSocketRoute``'s ``websocket_session``) is answered inside its route, with the handlers of the
+enclosing ``ExceptionMiddleware`` (which it publishes in the scope) and the endpoint's own
+``Request`` or ``WebSocket``: the answer then passes back out through the route's and the mount's
+middleware (a ``CORSMiddleware`` on a ``Mount`` adds its headers to a handled 403). The middleware
+itself answers what is left: exceptions raised by other middleware, routers, class endpoints and
+responses.
+
 Once a handler has answered, the exception's traceback is dropped, so an exception object that
 outlives the request (a module-level ``HTTPException`` raised on every bad token) does not keep
 the request's frames and everything they hold alive.
@@ -31,6 +39,13 @@ from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 from microasgi.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 __all__ = ["ExceptionMiddleware"]
+
+_HANDLERS_KEY = "microasgi.exception_handlers"
+"""The scope key where ``ExceptionMiddleware`` publishes itself, with the application it serves
+(``scope.get("app")``): ``(middleware, app)``. Routes answer their endpoints' exceptions with it,
+and a router knows its ``HTTPException``\\ s will be answered. The application is recorded because
+the scope is shared with what is mounted below: an entry set above another framework's app (or
+another ``MicroASGI``) is stale there, and ignored."""
 
 # ``(request, exc) -> Response``, sync or async. Typed loosely on purpose: handlers are usually
 # written for one exception class (``(Request, ValueError)``), which a precise type would refuse.
@@ -96,14 +111,23 @@ class ExceptionMiddleware:
                 return handler
         return None
 
+    def _websocket_handler(self, exc: Exception) -> ExceptionHandler | None:
+        """The handler for ``exc`` in a websocket scope (``WebSocketException`` has a default)."""
+        handler = self._lookup(exc)
+        if handler is None and isinstance(exc, WebSocketException):
+            handler = _websocket_exception
+        return handler
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type == "websocket":
+            scope[_HANDLERS_KEY] = (self, scope.get("app"))
             await self._websocket(scope, receive, send)
             return
         if scope_type != "http":
             await self.app(scope, receive, send)
             return
+        scope[_HANDLERS_KEY] = (self, scope.get("app"))
         started = False
 
         async def sender(message: Message) -> None:
@@ -158,9 +182,7 @@ class ExceptionMiddleware:
         try:
             await self.app(scope, receiver, sender)
         except Exception as exc:
-            handler = self._lookup(exc)
-            if handler is None and isinstance(exc, WebSocketException):
-                handler = _websocket_exception
+            handler = self._websocket_handler(exc)
             if handler is None:
                 if isinstance(exc, WebSocketDisconnect):
                     _forget_traceback(exc)
@@ -172,18 +194,68 @@ class ExceptionMiddleware:
                 # ported tests see WebSocketDisconnect instead of the error.
                 raise
             websocket = WebSocket._resume(scope, receive, send, conn)
-            result = await _run_websocket_handler(handler, websocket, exc)
-            if result is not None:
-                if websocket.application_state is not WebSocketState.CONNECTING:
-                    exc.add_note(
-                        f"The exception handler {_qualname(handler)} returned {result!r} for "
-                        f"{type(exc).__name__}, but the websocket was already answered: a "
-                        "Response can only deny a handshake. To close an accepted websocket, "
-                        "raise WebSocketException(code, reason)."
-                    )
-                    raise
-                await websocket.send_denial_response(cast(Response, result))
-            _forget_traceback(exc)
+            if not await _answer_websocket(handler, websocket, exc):
+                raise
+
+
+def _enclosing(scope: Scope) -> ExceptionMiddleware | None:
+    """The ``ExceptionMiddleware`` whose handlers answer for the routes of ``scope``'s app.
+
+    The one published in the scope for the current application, else the application's own: a
+    ``MicroASGI`` without user middleware runs its exception layer fused with the error layer
+    (see ``microasgi.applications``) and publishes nothing, which costs nothing per request.
+    """
+    app = scope.get("app")
+    published = scope.get(_HANDLERS_KEY)
+    if published is not None and published[1] is app:
+        return cast(ExceptionMiddleware, published[0])
+    own = getattr(app, "_exception_middleware", None)
+    return own if isinstance(own, ExceptionMiddleware) else None
+
+
+def _answered_above(scope: Scope) -> bool:
+    """Tell whether an ``HTTPException`` raised below gets answered by this app's handlers."""
+    published = scope.get(_HANDLERS_KEY)
+    app = scope.get("app")
+    if published is not None and published[1] is app:
+        return True
+    return bool(getattr(app, "_answers_http_exceptions", False))
+
+
+def _route_handler(scope: Scope, exc: Exception) -> ExceptionHandler | None:
+    """The handler a route answers its endpoint's ``exc`` with over HTTP, or None."""
+    middleware = _enclosing(scope)
+    return None if middleware is None else middleware._lookup(exc)
+
+
+def _route_websocket_handler(scope: Scope, exc: Exception) -> ExceptionHandler | None:
+    """The handler a route answers its websocket endpoint's ``exc`` with, or None."""
+    middleware = _enclosing(scope)
+    return None if middleware is None else middleware._websocket_handler(exc)
+
+
+async def _answer_websocket(
+    handler: ExceptionHandler, websocket: WebSocket, exc: Exception
+) -> bool:
+    """Run a websocket ``handler`` for ``exc``; False when its answer came too late to send.
+
+    The handler closes the websocket itself, or returns a ``Response`` that denies a handshake
+    not yet accepted. A ``Response`` returned once the websocket was answered cannot be sent: a
+    note says so, and the caller re-raises ``exc``.
+    """
+    result = await _run_websocket_handler(handler, websocket, exc)
+    if result is not None:
+        if websocket.application_state is not WebSocketState.CONNECTING:
+            exc.add_note(
+                f"The exception handler {_qualname(handler)} returned {result!r} for "
+                f"{type(exc).__name__}, but the websocket was already answered: a "
+                "Response can only deny a handshake. To close an accepted websocket, "
+                "raise WebSocketException(code, reason)."
+            )
+            return False
+        await websocket.send_denial_response(cast(Response, result))
+    _forget_traceback(exc)
+    return True
 
 
 def _forget_traceback(exc: BaseException) -> None:

@@ -96,7 +96,7 @@ async def test_a_declared_oversize_body_is_refused_before_the_app_runs(length: b
     sent = await run(echo(record), http_scope([(b"content-length", length)]), chunks(b"x" * 11))
     assert record == []
     assert status_of(sent) == 413
-    assert sent[1]["body"] == b"Request body is too large: the limit is 10 bytes."
+    assert sent[1]["body"] == b"Content Too Large"  # Starlette's text
 
 
 @pytest.mark.parametrize(
@@ -113,12 +113,34 @@ async def test_a_declared_oversize_body_is_refused_before_the_app_runs(length: b
     ],
     ids=["letters", "negative", "fraction", "empty", "plus", "non-ascii", "list", "two-headers"],
 )
-async def test_a_malformed_content_length_is_a_400(headers: list[tuple[bytes, bytes]]) -> None:
+async def test_a_malformed_content_length_is_ignored_and_the_body_counted(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    # As Starlette: the length frames nothing, so the bytes are what counts.
     record: list[Any] = []
     sent = await run(echo(record), http_scope(headers), chunks(b"abc"))
-    assert record == []
-    assert status_of(sent) == 400
-    assert sent[1]["body"] == b"Invalid Content-Length header."
+    assert record[1] == b"abc"
+    assert status_of(sent) == 200
+    record = []
+    sent = await run(echo(record), http_scope(headers), chunks(b"x" * 6, b"x" * 6))
+    assert len(record) == 1  # the app never got past the limit
+    assert status_of(sent) == 413
+
+
+@pytest.mark.parametrize("length", [b"1", b"0", b"10"])
+async def test_an_understated_content_length_does_not_get_more_through(length: bytes) -> None:
+    # A server frames the body to its Content-Length; a test client or a lenient proxy in front
+    # of the app may not: the bytes are counted all the same.
+    seen: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while True:
+            seen.append((await receive())["body"])
+
+    headers = [(b"content-length", length)]
+    sent = await run(app, http_scope(headers), chunks(b"x" * 6, b"x" * 6, b"never read"))
+    assert seen == [b"x" * 6]
+    assert status_of(sent) == 413
 
 
 @pytest.mark.parametrize("length", [b"10", b"3", b"0", b"5, 5", b" 5 "])
@@ -152,7 +174,7 @@ async def test_a_stream_past_the_limit_is_stopped_with_413() -> None:
     sent = await run(app, http_scope(), chunks(b"123456", b"78901", b"never read"))
     assert seen == [b"123456"]  # the chunk that passed the limit never reached the app
     assert status_of(sent) == 413
-    assert sent[1]["body"] == b"Request body is too large: the limit is 10 bytes."
+    assert sent[1]["body"] == b"Content Too Large"
 
 
 async def test_asking_again_after_the_refusal_is_refused_again() -> None:
@@ -289,7 +311,7 @@ async def test_a_microasgi_app_answers_the_counted_413_with_its_own_handler(path
     client = AsyncTestClient(app_with(LIMIT))
     response = await client.post(path, content=stream_of(b"x" * 6, b"x" * 6))
     assert response.status_code == 413
-    assert response.text == "app's own 413: Request body is too large: the limit is 10 bytes."
+    assert response.text == "app's own 413: Content Too Large"
 
 
 @pytest.mark.parametrize("path", ["/body", "/stream"])
@@ -303,13 +325,70 @@ async def test_a_declared_oversize_body_never_reaches_the_app() -> None:
     client = AsyncTestClient(app_with(LIMIT))
     response = await client.post("/body", content=b"x" * 11)
     assert response.status_code == 413
-    assert response.text == "Request body is too large: the limit is 10 bytes."
+    assert response.text == "Content Too Large"
 
 
 async def test_the_smaller_of_the_app_and_middleware_limits_wins() -> None:
     client = AsyncTestClient(app_with(100, app_limit=LIMIT))
     response = await client.post("/body", content=stream_of(b"x" * 6, b"x" * 6))
     assert response.text == "app's own 413: Request body is too large: the limit is 10 bytes."
+
+
+async def cap_of(request: Request) -> Response:
+    try:
+        size = len(await request.body())
+    except HTTPException as exc:
+        return PlainTextResponse(f"{request.scope[MAX_BODY_SIZE_KEY]}: {exc.detail}", 413)
+    return PlainTextResponse(f"{request.scope[MAX_BODY_SIZE_KEY]}: {size}")
+
+
+@pytest.mark.parametrize(
+    ("streamed", "expected"),
+    [(False, "Content Too Large"), (True, "10: Content Too Large")],
+    ids=["declared", "streamed"],
+)
+async def test_an_applications_default_cap_never_raises_the_middlewares(
+    streamed: bool, expected: str
+) -> None:
+    # The app's default cap (16 MiB) used to replace the middleware's in the scope.
+    app = BodyLimitMiddleware(MicroASGI(routes=[Route("/", cap_of, methods=["POST"])]), LIMIT)
+    client = AsyncTestClient(app)
+    content = stream_of(b"x" * 6, b"x" * 6) if streamed else b"x" * 12
+    response = await client.post("/", content=content)
+    assert response.status_code == 413
+    assert response.text == expected  # declared: the middleware answers before the app runs
+    response = await client.post("/", content=b"x" * 10)
+    assert response.text == "10: 10"
+
+
+@pytest.mark.parametrize(
+    ("headers", "content"),
+    [({"content-length": "1"}, b"x" * 12), ({"content-length": "invalid"}, b"x" * 12)],
+    ids=["understated", "invalid"],
+)
+async def test_an_application_behind_the_middleware_gets_no_more_than_the_limit(
+    headers: dict[str, str], content: bytes
+) -> None:
+    app = BodyLimitMiddleware(MicroASGI(routes=[Route("/", cap_of, methods=["POST"])]), LIMIT)
+    response = await AsyncTestClient(app).post("/", content=content, headers=headers)
+    assert response.status_code == 413
+    assert response.text == "10: Content Too Large"
+    response = await AsyncTestClient(app).post("/", content=b"x" * 5, headers=headers)
+    assert response.text == "10: 5"
+
+
+async def test_a_configured_application_cap_replaces_the_middlewares_but_bytes_are_counted() -> (
+    None
+):
+    # The innermost configured setting is the Request's cap; the middleware still counts.
+    app = BodyLimitMiddleware(
+        MicroASGI(routes=[Route("/", cap_of, methods=["POST"])], max_body_size=100), LIMIT
+    )
+    client = AsyncTestClient(app)
+    response = await client.post("/", content=stream_of(b"x" * 6, b"x" * 6))
+    assert response.text == "100: Content Too Large"
+    response = await client.post("/", content=b"x" * 10)
+    assert response.text == "100: 10"
 
 
 # --- configuration -------------------------------------------------------------------------

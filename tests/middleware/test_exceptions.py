@@ -10,13 +10,17 @@ from typing import Any
 
 import pytest
 
+from microasgi.applications import MicroASGI
 from microasgi.exceptions import HTTPException, WebSocketException
+from microasgi.middleware import Middleware
+from microasgi.middleware.cors import CORSMiddleware
 from microasgi.middleware.exceptions import ExceptionMiddleware
 from microasgi.requests import Request
 from microasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from microasgi.routing import Mount, Route, Router, WebSocketRoute
 from microasgi.testclient import AsyncTestClient
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
-from microasgi.websockets import WebSocketDisconnect
+from microasgi.websockets import WebSocket, WebSocketDisconnect
 
 
 class AppError(Exception):
@@ -363,3 +367,419 @@ async def test_a_handled_websocket_exception_keeps_no_frames_alive(exc: Exceptio
     gc.collect()
     assert markers[0]() is None
     assert exc.__traceback__ is None
+
+
+# --- answered inside the route, as in Starlette --------------------------------------------------
+
+
+class Tag:
+    """A middleware that adds ``x-<name>: yes`` to every response start going through it."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (f"x-{self.name}".encode(), b"yes")]
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+async def forbidden(request: Request) -> Response:
+    raise HTTPException(403, detail="auth")
+
+
+def sync_bad_value(request: Request) -> Response:
+    raise ValueError("bad value")
+
+
+async def bad_value_handler(request: Request, exc: ValueError) -> Response:
+    return PlainTextResponse(f"handled: {exc}", status_code=400)
+
+
+def tagged_app(**options: Any) -> MicroASGI:
+    return MicroASGI(
+        routes=[
+            Mount(
+                "/mount",
+                routes=[
+                    Route("/forbidden", forbidden),
+                    Route("/bad", sync_bad_value),
+                    Route("/routed", forbidden, middleware=[Middleware(Tag, name="route")]),
+                ],
+                middleware=[Middleware(Tag, name="mount")],
+            ),
+            Route("/forbidden", forbidden),
+        ],
+        exception_handlers={ValueError: bad_value_handler},
+        **options,
+    )
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [[], [Middleware(Tag, name="app")]],
+    ids=["fused-error-layers", "with-user-middleware"],
+)
+@pytest.mark.parametrize(
+    ("path", "status", "text", "tags"),
+    [
+        ("/mount/forbidden", 403, "auth", ["mount"]),
+        ("/mount/bad", 400, "handled: bad value", ["mount"]),  # a class handler, sync endpoint
+        ("/mount/routed", 403, "auth", ["mount", "route"]),
+        ("/forbidden", 403, "auth", []),
+    ],
+)
+async def test_mount_and_route_middleware_see_the_handlers_answer(
+    middleware: list[Middleware[Any]], path: str, status: int, text: str, tags: list[str]
+) -> None:
+    # Starlette answers a function endpoint's exception inside its route, so the middleware
+    # of the route and of its mounts add their headers to the answer; microasgi answered in
+    # the application's exception layer, outside them.
+    response = await AsyncTestClient(tagged_app(middleware=middleware)).get(path)
+    assert (response.status_code, response.text) == (status, text)
+    assert sorted(k[2:] for k in response.headers if k.startswith("x-") and k != "x-app") == tags
+    assert ("x-app" in response.headers) == bool(middleware)
+
+
+async def test_cors_on_a_mount_adds_its_headers_to_handled_errors() -> None:
+    app = MicroASGI(
+        routes=[
+            Mount(
+                "/api",
+                routes=[Route("/secret", forbidden)],
+                middleware=[Middleware(CORSMiddleware, allow_origins=["https://front.example"])],
+            )
+        ]
+    )
+    response = await AsyncTestClient(app).get(
+        "/api/secret", headers={"Origin": "https://front.example"}
+    )
+    assert response.status_code == 403
+    assert response.headers["access-control-allow-origin"] == "https://front.example"
+
+
+async def test_the_handler_gets_the_endpoints_request() -> None:
+    seen: list[Request] = []
+
+    async def endpoint(request: Request) -> Response:
+        seen.append(request)
+        await request.body()
+        raise AppError()
+
+    async def handler(request: Request, exc: AppError) -> Response:
+        seen.append(request)
+        return PlainTextResponse(await request.body(), status_code=422)
+
+    app = MicroASGI(
+        routes=[Route("/", endpoint, methods=["POST"])], exception_handlers={AppError: handler}
+    )
+    response = await AsyncTestClient(app).post("/", content=b"Hello!")
+    assert (response.status_code, response.text) == (422, "Hello!")
+    assert seen[0] is seen[1]
+
+
+async def test_errors_of_route_middleware_and_500_handlers_stay_outside_the_route() -> None:
+    # As Starlette: what the route middleware raises, and what only a 500 / Exception handler
+    # answers (in the outermost error layer), do not go back out through the route middleware.
+    class Failing:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            raise HTTPException(401)
+
+    async def crash(request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    async def on_500(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"500: {exc}", status_code=500)
+
+    app = MicroASGI(
+        routes=[
+            Route("/failing", forbidden, middleware=[Middleware(Failing)]),
+            Route("/crash", crash, middleware=[Middleware(Tag, name="route")]),
+        ],
+        exception_handlers={500: on_500},
+    )
+    client = AsyncTestClient(app, raise_server_exceptions=False)
+    response = await client.get("/failing")
+    assert response.status_code == 401
+    response = await client.get("/crash")
+    assert (response.status_code, response.text) == (500, "500: boom")
+    assert "x-route" not in response.headers
+
+
+async def test_an_error_while_the_response_is_sent_is_answered_inside_the_route() -> None:
+    # As Starlette: the route answers what its response raises before it starts.
+    class Refusing(Response):
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            raise HTTPException(409)
+
+    async def endpoint(request: Request) -> Response:
+        return Refusing()
+
+    app = MicroASGI(routes=[Route("/", endpoint, middleware=[Middleware(Tag, name="route")])])
+    response = await AsyncTestClient(app).get("/")
+    assert response.status_code == 409
+    assert response.headers["x-route"] == "yes"
+
+
+async def test_an_error_after_the_response_started_goes_on_up_with_a_note() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"partial"
+        raise AppError("mid-stream")
+
+    async def endpoint(request: Request) -> Response:
+        return StreamingResponse(body())
+
+    async def handler(request: Request, exc: AppError) -> Response:
+        raise AssertionError("never called")  # pragma: no cover
+
+    app = MicroASGI(routes=[Route("/", endpoint)], exception_handlers={AppError: handler})
+    with pytest.raises(AppError) as info:
+        await AsyncTestClient(app).get("/")
+    assert "the response had already started" in info.value.__notes__[0]
+
+
+@pytest.mark.usefixtures("no_gc")
+async def test_an_exception_handled_in_the_route_leaves_no_reference_cycle() -> None:
+    markers: list[weakref.ref[Marker]] = []
+
+    async def endpoint(request: Request) -> Response:
+        marker = Marker()
+        markers.append(weakref.ref(marker))
+        error = HTTPException(403)  # held by the frame its own traceback holds: a cycle
+        raise error
+
+    response = await AsyncTestClient(MicroASGI(routes=[Route("/", endpoint)])).get("/")
+    assert response.status_code == 403
+    assert markers[0]() is None
+
+
+async def test_a_long_lived_exception_handled_in_the_route_keeps_no_frames_alive() -> None:
+    markers: list[weakref.ref[Marker]] = []
+
+    async def endpoint(request: Request) -> Response:
+        marker = Marker()
+        markers.append(weakref.ref(marker))
+        raise LONG_LIVED
+
+    response = await AsyncTestClient(MicroASGI(routes=[Route("/", endpoint)])).get("/")
+    assert response.status_code == 401
+    gc.collect()
+    assert markers[0]() is None
+    assert LONG_LIVED.__traceback__ is None
+
+
+# --- the handlers published in the scope ---------------------------------------------------------
+
+
+class BadBody(HTTPException):
+    """An HTTPException subclass with a handler of its own."""
+
+
+async def read_then_raise(request: Request) -> Response:
+    await request.body()
+    raise BadBody(422)
+
+
+async def echo_body_handler(request: Request, exc: BadBody) -> Response:
+    return JSONResponse({"body": (await request.body()).decode()}, status_code=422)
+
+
+async def teapot(request: Request, exc: HTTPException) -> Response:
+    return PlainTextResponse(f"custom {exc.status_code}", status_code=exc.status_code)
+
+
+async def test_a_bare_router_leaves_http_exceptions_to_the_exception_middleware_above() -> None:
+    # The router answered HTTPExceptions itself (with the default answer), so the handlers of
+    # an ExceptionMiddleware around it were never asked.
+    router = Router([Route("/body", read_then_raise, methods=["POST"])])
+    app = ExceptionMiddleware(router, handlers={BadBody: echo_body_handler, 404: teapot})
+    client = AsyncTestClient(app)
+    response = await client.post("/body", content=b"Hello!")
+    assert (response.status_code, response.json()) == (422, {"body": "Hello!"})
+    response = await client.get("/missing")  # the router's own 404 reaches the handler too
+    assert (response.status_code, response.text) == (404, "custom 404")
+    response = await client.get("/body")
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
+
+
+async def test_a_bare_router_still_answers_its_own_http_exceptions() -> None:
+    router = Router([Route("/body", read_then_raise, methods=["POST"])])
+    client = AsyncTestClient(router)
+    response = await client.post("/body", content=b"x")
+    assert (response.status_code, response.text) == (422, "Unprocessable Entity")
+    response = await client.get("/missing")
+    assert (response.status_code, response.text) == (404, "Not Found")
+
+
+async def test_the_innermost_exception_middleware_answers_for_the_routes() -> None:
+    inner = ExceptionMiddleware(Router([Route("/x", forbidden)]), handlers={403: teapot})
+    app = MicroASGI(routes=[Mount("/inner", app=inner), Route("/x", forbidden)])
+    client = AsyncTestClient(app)
+    assert (await client.get("/inner/x")).text == "custom 403"
+    assert (await client.get("/x")).text == "auth"
+
+
+@pytest.mark.parametrize("user_middleware", [False, True], ids=["fused", "layered"])
+async def test_handlers_published_above_another_application_are_not_used(
+    user_middleware: bool,
+) -> None:
+    # An ExceptionMiddleware around an application, or an application with a sub-application
+    # mounted: each application's routes answer with that application's handlers.
+    middleware = [Middleware(Tag, name="app")] if user_middleware else []
+    sub = MicroASGI(routes=[Route("/x", forbidden)], middleware=middleware)
+    outer = MicroASGI(
+        routes=[Mount("/sub", app=sub), Route("/x", forbidden)],
+        exception_handlers={403: teapot},
+        middleware=middleware,
+    )
+    client = AsyncTestClient(ExceptionMiddleware(outer, handlers={403: name_handler}))
+    assert (await client.get("/x")).text == "custom 403"
+    assert (await client.get("/sub/x")).text == "auth"
+
+
+async def test_under_another_framework_a_router_answers_for_itself() -> None:
+    # A Starlette app between a microasgi application and a microasgi router sets its own
+    # scope["app"]: its handlers do not know our HTTPException, so the router answers it.
+    router = Router([Route("/x", forbidden)])
+
+    class Foreign:
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            scope["app"] = self
+            await router(scope, receive, send)
+
+    app = MicroASGI(routes=[Mount("/foreign", app=Foreign())], exception_handlers={403: teapot})
+    client = AsyncTestClient(app)
+    response = await client.get("/foreign/x")
+    assert (response.status_code, response.text) == (403, "auth")
+    response = await client.get("/foreign/missing")
+    assert (response.status_code, response.text) == (404, "Not Found")
+
+
+# --- websocket endpoints -------------------------------------------------------------------------
+
+
+class WsTag:
+    """Records the close code going out through it."""
+
+    def __init__(self, app: ASGIApp, seen: list[Any]) -> None:
+        self.app = app
+        self.seen = seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def watched(message: Message) -> None:
+            self.seen.append(message["type"])
+            await send(message)
+
+        await self.app(scope, receive, watched)
+
+
+async def test_a_websocket_endpoints_exception_is_answered_inside_the_route() -> None:
+    seen: list[Any] = []
+    sockets: list[WebSocket] = []
+
+    async def endpoint(websocket: WebSocket) -> None:
+        sockets.append(websocket)
+        await websocket.accept()
+        raise AppError("bad frame")
+
+    async def handler(websocket: WebSocket, exc: AppError) -> None:
+        sockets.append(websocket)
+        await websocket.close(4000, str(exc))
+
+    app = MicroASGI(
+        routes=[WebSocketRoute("/ws", endpoint, middleware=[Middleware(WsTag, seen=seen)])],
+        exception_handlers={AppError: handler},
+    )
+    with pytest.raises(WebSocketDisconnect) as info:
+        async with AsyncTestClient(app).websocket_connect("/ws") as ws:
+            await ws.receive_text()
+    assert (info.value.code, info.value.reason) == (4000, "bad frame")
+    assert seen == ["websocket.accept", "websocket.close"]  # through the route's middleware
+    assert sockets[0] is sockets[1]
+
+
+async def test_a_websocket_exception_closes_inside_the_route() -> None:
+    seen: list[Any] = []
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        raise WebSocketException(4001, reason="policy")
+
+    app = MicroASGI(
+        routes=[WebSocketRoute("/ws", endpoint, middleware=[Middleware(WsTag, seen=seen)])]
+    )
+    with pytest.raises(WebSocketDisconnect) as info:
+        async with AsyncTestClient(app).websocket_connect("/ws") as ws:
+            await ws.receive_text()
+    assert (info.value.code, info.value.reason) == (4001, "policy")
+    assert seen == ["websocket.accept", "websocket.close"]
+
+
+async def test_a_websocket_handlers_late_response_re_raises_with_a_note() -> None:
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        raise AppError("late")
+
+    async def handler(websocket: WebSocket, exc: AppError) -> Response:
+        return PlainTextResponse("denied", status_code=403)
+
+    app = MicroASGI(
+        routes=[WebSocketRoute("/ws", endpoint)], exception_handlers={AppError: handler}
+    )
+    with pytest.raises(AppError) as info:
+        async with AsyncTestClient(app).websocket_connect("/ws") as ws:
+            await ws.receive_text()
+    assert "the websocket was already answered" in info.value.__notes__[0]
+
+
+async def test_a_websocket_handler_can_deny_the_handshake_from_the_route() -> None:
+    async def endpoint(websocket: WebSocket) -> None:
+        raise AppError("no")
+
+    async def handler(websocket: WebSocket, exc: AppError) -> Response:
+        return PlainTextResponse("denied", status_code=403)
+
+    app = MicroASGI(
+        routes=[WebSocketRoute("/ws", endpoint)], exception_handlers={AppError: handler}
+    )
+    with pytest.raises(WebSocketDisconnect) as info:
+        async with AsyncTestClient(app).websocket_connect("/ws"):
+            pass  # pragma: no cover
+    assert info.value.code == 1000  # the test client offers no denial extension: a close
+
+
+async def test_a_disconnect_with_a_handler_reaches_it_and_without_one_ends_quietly() -> None:
+    ended: list[str] = []
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.receive_text()
+
+    async def on_disconnect(websocket: WebSocket, exc: WebSocketDisconnect) -> None:
+        ended.append(f"left with {exc.code}")
+
+    for handlers in ({WebSocketDisconnect: on_disconnect}, {}):
+        app = MicroASGI(routes=[WebSocketRoute("/ws", endpoint)], exception_handlers=handlers)
+        async with AsyncTestClient(app).websocket_connect("/ws") as ws:
+            await ws.close(1001)
+    assert ended == ["left with 1001"]
+
+
+async def test_an_unhandled_websocket_error_goes_to_the_server_as_itself() -> None:
+    error = AppError("unhandled")
+
+    async def endpoint(websocket: WebSocket) -> None:
+        raise error
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", endpoint)])
+    with pytest.raises(AppError) as info:
+        async with AsyncTestClient(app).websocket_connect("/ws"):
+            pass  # pragma: no cover
+    assert info.value is error
