@@ -6,9 +6,10 @@ have low cardinality: ``/api/{version}/users/{id}``, never ``/api/v2/users/3``. 
 from the patterns the routers matched, never from the paths the request carried.
 
 # PERF: routing records nothing extra for a route matched at the top: ``scope["route"]`` is set
-# already. A ``Mount`` adds itself to ``scope[ROUTE_MOUNTS_KEY]`` as it builds its child's scope
-# (it builds a dict then anyway), and a router that finds no route writes ``None`` there, on the
-# 404/405 path only. The parts are joined here, when someone asks.
+# already. A ``Mount`` records itself in ``scope[ROUTE_MOUNTS_KEY]`` as it builds its child's
+# scope (it builds a dict then anyway): one pair, ``(mount, what was there)``, about 1,000
+# instructions per mount (docs/performance.md). A router that finds no route writes ``None``
+# there, on the 404/405 path only. The parts are joined here, when someone asks.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 ROUTE_MOUNTS_KEY = "microasgi.route_mounts"
-"""The scope key where routing records the ``Mount`` routes a request went through, outermost
-first (a tuple); ``None`` once a router found no route for it."""
+"""The scope key where routing records the ``Mount`` routes a request went through: a pair
+``(innermost mount, the pair of the mounts outside it or None)``; ``None`` once a router found
+no route for the request."""
 
 
 def get_route_template(scope: Mapping[str, Any]) -> str | None:
@@ -48,11 +50,15 @@ def get_route_template(scope: Mapping[str, Any]) -> str | None:
     route = scope.get("route")
     if route is None:
         return None
-    mounts = scope.get(ROUTE_MOUNTS_KEY, ())
-    if mounts is None:
+    chain = scope.get(ROUTE_MOUNTS_KEY, ())
+    if chain is None:
         return None  # a router below the last mount found no route
-    prefix = "".join([mount.path_format for mount in mounts])
-    if mounts and route is mounts[-1]:
+    mounts: list[Any] = []
+    while chain:
+        mount, chain = chain
+        mounts.append(mount)
+    prefix = "".join([mount.path_format for mount in reversed(mounts)])
+    if mounts and route is mounts[0]:
         return prefix or "/"
     path_format = getattr(route, "path_format", None)
     if not isinstance(path_format, str):
