@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar
 
-from microasgi._asgi.drain import drain_of
+from microasgi._asgi.drain import Drain, drain_of
 from microasgi._sansio.body import json_nesting_exceeds
 from microasgi._sansio.websocket import (
     HINTS,
@@ -129,7 +129,15 @@ class WebSocket(HTTPConnection[StateT]):
         ValueError: the scope is not a ``websocket`` scope, or the limit is invalid.
     """
 
-    __slots__ = ("__weakref__", "_conn", "_drain_state", "_max_message_size", "_send")
+    __slots__ = (
+        "__weakref__",
+        "_conn",
+        "_drain",
+        "_drain_key",
+        "_drain_state",
+        "_max_message_size",
+        "_send",
+    )
 
     max_json_depth: int = 256
     """How deeply received JSON may nest arrays and objects; deeper closes with 1009 (subclass
@@ -152,6 +160,7 @@ class WebSocket(HTTPConnection[StateT]):
         self._send = send
         self._conn = Connection()
         self._drain_state = 0
+        self._drain: Drain | None = None  # the drain this open connection listens to
         if max_message_size is ...:
             max_message_size = scope.get(MAX_MESSAGE_SIZE_KEY, DEFAULT_MAX_MESSAGE_SIZE)
         self._max_message_size = check_message_size(max_message_size)
@@ -220,6 +229,10 @@ class WebSocket(HTTPConnection[StateT]):
                 return await self._abort(1009, f"Message too big: the limit is {limit} bytes.")
         elif step is Step.DISCONNECT:
             conn.ended(disconnect_code(message), message.get("reason") or "")
+            if self._drain is not None:
+                # Ended: nothing left for the drain to close.
+                self._drain.remove(self._drain_key)
+                self._drain = None
         return message
 
     async def _receive_message(self) -> Message:
@@ -363,7 +376,8 @@ class WebSocket(HTTPConnection[StateT]):
         await self.send(message)  # type: ignore[arg-type]
         drain = drain_of(self._scope)
         if drain is not None:
-            drain.add_task(self._close_for_drain)
+            self._drain_key = drain.add_task(self._close_for_drain)
+            self._drain = drain
 
     async def wait_for_drain(self) -> None:
         """Return once the application drains (``MicroASGI.begin_drain()``).
@@ -462,6 +476,10 @@ class WebSocket(HTTPConnection[StateT]):
         conn.advance(step)
         if step is Step.CLOSE:
             conn.ended(message.get("code", 1000), message.get("reason") or "")
+            if self._drain is not None:
+                # Ended: nothing left for the drain to close.
+                self._drain.remove(self._drain_key)
+                self._drain = None
         try:
             await self._send(message)
         except OSError:

@@ -263,3 +263,28 @@ def test_wait_for_drain_needs_a_microasgi_app() -> None:
 
     with TestClient(app).websocket_connect("/") as session, pytest.raises(WebSocketDisconnect):
         session.receive_text()
+
+
+def test_a_closed_websocket_stops_listening(test_client_factory: ClientFactory) -> None:
+    # Ended by either side, a connection leaves nothing for the drain: listeners do not pile
+    # up on a busy server until the garbage collector runs.
+    held: list[WebSocket] = []  # kept alive: only the close may remove the listener
+
+    async def endpoint(websocket: WebSocket) -> None:
+        held.append(websocket)
+        await websocket.accept()
+        if await websocket.receive_text() == "close":
+            await websocket.close()
+        else:
+            await websocket.receive_text()  # until the client leaves
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", endpoint)])
+    with test_client_factory(app) as client:
+        with client.websocket_connect("/ws") as session:
+            session.send_text("close")
+            with pytest.raises(WebSocketDisconnect):
+                session.receive_text()
+        with client.websocket_connect("/ws") as session:
+            session.send_text("stay")
+        assert len(held) == 2
+        assert app._drain._listeners == {}

@@ -20,16 +20,19 @@ Nothing here runs per request: a request that never waits for the drain never re
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
 
 from microasgi.types import Message, Scope, Send
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger("microasgi")
 
@@ -54,20 +57,39 @@ class _Loop:
             pass  # The loop has closed (trio's RunFinishedError is a RuntimeError too).
 
 
+# PERF: the loop last asked about, with its _Loop: a worker runs one loop, so the listeners
+# registered by its connections share one object. Replaced whole, so threads never see half.
+_last: tuple[object, _Loop] | None = None
+
+
 def current_loop() -> _Loop:
     """The loop running the calling task (asyncio, or trio)."""
+    global _last
+    # PERF: imported here, so that importing microasgi does not load asyncio (a trio app).
+    import asyncio
+
+    raw: Any
     try:
-        loop = asyncio.get_running_loop()
+        raw = asyncio.get_running_loop()
     except RuntimeError:
         import trio
 
-        token = trio.lowlevel.current_trio_token()
-        return _Loop(token.run_sync_soon)
-    return _Loop(loop.call_soon_threadsafe)
+        raw = trio.lowlevel.current_trio_token()
+    last = _last
+    if last is not None and last[0] is raw:
+        return last[1]
+    if isinstance(raw, asyncio.AbstractEventLoop):
+        loop = _Loop(raw.call_soon_threadsafe)
+    else:
+        loop = _Loop(raw.run_sync_soon)
+    _last = (raw, loop)
+    return loop
 
 
 def spawn(coroutine: Callable[[], Awaitable[None]]) -> None:
     """Run ``coroutine()`` as a detached task of the current loop; it must not raise."""
+    import asyncio
+
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -151,22 +173,27 @@ class Drain:
         """Forget the listener registered under ``key`` (no error if it is gone)."""
         self._listeners.pop(key, None)
 
-    def add_task(self, method: Callable[[], Awaitable[None]]) -> None:
+    def add_task(self, method: Callable[[], Awaitable[None]]) -> object:
         """Run the bound ``method()`` in a task of the current loop when the drain begins.
 
-        Held weakly: once the object it is bound to is gone, so is the listener.
+        Held weakly: once the object it is bound to is gone, so is the listener. Returns a key
+        for ``remove`` (a websocket forgets its listener when it closes).
         """
-        key = object()
-        # The reference's callback forgets the listener when the object goes.
-        reference = weakref.WeakMethod(method, lambda _: self.remove(key))
+        bound: Any = method
+        # PERF: one weak reference per listener, which is also its key; its callback forgets
+        # the listener when the object goes.
+        key = weakref.ref(bound.__self__, self._forget)
+        self._listen(functools.partial(self._run_task, key, bound.__func__), key)
+        return key
 
-        def run() -> None:
-            self.remove(key)
-            bound = reference()
-            if bound is not None:
-                spawn(bound)
+    def _forget(self, key: object) -> None:
+        self._listeners.pop(key, None)
 
-        self._listen(run, key)
+    def _run_task(self, key: weakref.ref[Any], func: Callable[[Any], Awaitable[None]]) -> None:
+        self._listeners.pop(key, None)
+        owner = key()
+        if owner is not None:
+            spawn(functools.partial(func, owner))
 
     async def wait(self) -> None:
         """Return once the drain has begun (at once, after a checkpoint, if it has)."""
