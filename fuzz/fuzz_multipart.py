@@ -13,22 +13,44 @@ with instrumented():
 BOUNDARY = "b0undary"
 
 
+DELIMITER = b"\r\n--" + BOUNDARY.encode()
+
+
+def _after_part_end(parser: MultipartFrame, size: int) -> tuple[str | None, bool]:
+    parser.part_end(size)
+    return parser.error, parser.done
+
+
 def frame(chunks: list[bytes]) -> tuple[int, bool] | str:
+    """Bytes the frame lets through and whether it saw the closing delimiter, or its error.
+    The multipart library's part is played here: it reports each part's end to the frame."""
     parser = MultipartFrame(BOUNDARY, max_preamble=64)
-    used = 0
+    seen = b""
     try:
         for chunk in chunks:
             taken = parser.feed(chunk)
             if not 0 <= taken <= len(chunk):
                 raise AssertionError(f"took {taken} of a {len(chunk)}-byte chunk")
-            used += taken
+            seen += chunk[:taken]
             if parser.error is not None:
-                return f"{used}: {parser.error}"
+                return f"{len(seen)}: {parser.error}"
             if parser.done:
-                return used, True
+                return len(seen), True
+            while (start := parser.body_start) is not None:
+                end = seen.find(DELIMITER, start)
+                after = end + len(DELIMITER) + 2
+                if end < 0 or after > len(seen):
+                    break
+                if seen[after - 2 : after] not in (b"\r\n", b"--"):
+                    return "the library refuses the bytes after a delimiter"
+                error, done = _after_part_end(parser, end - start)
+                if error is not None:
+                    return f"{after + len(parser.unread)}: {error}"
+                if done:
+                    return after, True
     except FormDataError as exc:
         return str(exc)
-    return used, False
+    return len(seen), False
 
 
 def test_one(data: bytes) -> None:

@@ -24,6 +24,7 @@ from microasgi._asgi.body import (
 )
 from microasgi._asgi.connection import HTTPConnection, StateT, empty_receive, empty_send
 from microasgi._asgi.context import Current, get_current
+from microasgi._asgi.forms import multipart_options, read_multipart, read_urlencoded
 from microasgi._sansio.body import declared_content_length, json_nesting_exceeds
 from microasgi._sansio.cookies import parse_cookie_header
 from microasgi._sansio.extensions import (
@@ -35,13 +36,13 @@ from microasgi._sansio.extensions import (
     offers,
     push_headers,
 )
+from microasgi._sansio.multipart import is_multipart_boundary
 from microasgi._sansio.options import MalformedHeaderError, parse_options_header
 from microasgi.datastructures import FormData
 from microasgi.exceptions import HTTPException
 from microasgi.formparsers import (
     FORM_LIMITS_KEY,
     FormLimits,
-    FormParser,
     MultiPartException,
     MultiPartParser,
 )
@@ -74,6 +75,7 @@ When the key is present it also caps ``stream()``."""
 _MISSING: Any = object()
 
 _DEFAULT_FORM_LIMITS = FormLimits()
+_URLENCODED = "application/x-www-form-urlencoded"
 
 # The public home of these names is this module: docs, reprs and error messages name it.
 for _public in (ClientDisconnect, HTTPConnection, empty_receive, empty_send):
@@ -104,15 +106,42 @@ def _refuse_declared_oversize(scope: Scope) -> None:
             raise _too_large(limit)
 
 
+_MULTIPART = "multipart/form-data"
+_MULTIPART_PREFIX = _MULTIPART + "; boundary="
+
+
+def _form_type(content_type: str) -> tuple[str, str, str]:
+    """The media type of a form's ``Content-Type``, its boundary (multipart) and its charset.
+
+    Raises:
+        MalformedHeaderError: the header does not parse.
+        MultiPartException: a multipart type without a valid boundary.
+    """
+    # PERF: what browsers and HTTP clients send, answered as the full parse would answer it,
+    # without it: a valid boundary holds no quote, no ";" and no trailing space, so it is the
+    # whole rest of the header (the full parse drops a leading space: left to it).
+    if content_type == _URLENCODED:
+        return _URLENCODED, "", "utf-8"
+    if content_type.startswith(_MULTIPART_PREFIX):
+        boundary = content_type[len(_MULTIPART_PREFIX) :]
+        if boundary[:1] != " " and is_multipart_boundary(boundary):
+            return _MULTIPART, boundary, "utf-8"
+    media_type, params = parse_options_header(content_type)
+    if media_type == _MULTIPART:
+        return (media_type, *multipart_options(params))
+    return media_type, "", params.get("charset", "utf-8")
+
+
 class _FormContext:
     """What ``Request.form()`` returns: await it, or use it with ``async with`` (closes the form)."""
 
-    __slots__ = ("_awaitable", "_form")
+    __slots__ = ("_awaitable", "_form", "_request")
 
     _form: FormData  # set by __aenter__; Python calls __aexit__ only after it succeeded
 
-    def __init__(self, awaitable: Awaitable[FormData]) -> None:
+    def __init__(self, awaitable: Awaitable[FormData], request: Request[Any]) -> None:
         self._awaitable = awaitable
+        self._request = request
 
     def __await__(self) -> Generator[Any, None, FormData]:
         return self._awaitable.__await__()
@@ -128,6 +157,8 @@ class _FormContext:
         traceback: TracebackType | None,
     ) -> None:
         await self._form.close()
+        # PERF: the form is the scope's and it is closed: the router has nothing left to close.
+        self._request._body_reader().files = False
 
 
 class Request(HTTPConnection[StateT]):
@@ -324,76 +355,71 @@ class Request(HTTPConnection[StateT]):
             HTTPException: 400 for a malformed ``Content-Type`` or form, too many fields or
                 files; 413 for a field, a file, the fields in memory or a body over its limit.
         """
-        base = self._scope.get(FORM_LIMITS_KEY, _DEFAULT_FORM_LIMITS)
-        if not isinstance(base, FormLimits):
+        limits = self._scope.get(FORM_LIMITS_KEY, _DEFAULT_FORM_LIMITS)
+        if not isinstance(limits, FormLimits):
             raise TypeError(
-                f"scope[{FORM_LIMITS_KEY!r}] must be a FormLimits, got {base!r}. Set it to "
+                f"scope[{FORM_LIMITS_KEY!r}] must be a FormLimits, got {limits!r}. Set it to "
                 "microasgi.formparsers.FormLimits(...)."
             )
-        given: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("max_files", max_files),
-                ("max_fields", max_fields),
-                ("max_part_size", max_part_size),
-                ("max_file_size", max_file_size),
-                ("max_fields_memory", max_fields_memory),
-                ("max_part_header_size", max_part_header_size),
-            )
-            if value is not ...
-        }
-        limits = dataclasses.replace(base, **given) if given else base
-        return _FormContext(self._get_form(limits))
+        # PERF: the usual call gives no limit: no dict, no new FormLimits to validate.
+        if not (
+            max_files is max_fields is max_part_size is max_file_size is ...
+            and max_fields_memory is max_part_header_size is ...
+        ):
+            given: dict[str, Any] = {
+                name: value
+                for name, value in (
+                    ("max_files", max_files),
+                    ("max_fields", max_fields),
+                    ("max_part_size", max_part_size),
+                    ("max_file_size", max_file_size),
+                    ("max_fields_memory", max_fields_memory),
+                    ("max_part_header_size", max_part_header_size),
+                )
+                if value is not ...
+            }
+            limits = dataclasses.replace(limits, **given)
+        return _FormContext(self._get_form(limits), self)
 
     async def _get_form(self, limits: FormLimits) -> FormData:
-        if self._form is None:
+        form = self._form
+        if form is None:
             reader = self._body_reader()
-            if reader.form is None:
-                reader.form = await self._parse_form(limits)
-            self._form = reader.form
-        return self._form
+            form = reader.form
+            if form is None:
+                form = reader.form = await self._parse_form(reader, limits)
+            self._form = form
+        return form
 
-    async def _parse_form(self, limits: FormLimits) -> FormData:
+    async def _parse_form(self, reader: _BodyReader, limits: FormLimits) -> FormData:
         content_type = self.headers.get("content-type")
         if content_type is None:
             return FormData()
         try:
-            media_type, _ = parse_options_header(content_type)
+            media_type, boundary, charset = _form_type(content_type)
+            if media_type == _MULTIPART:
+                reader.files = True
+                # SECURITY: the body cap bounds the whole multipart body too, files included, as
+                # it bounds every other way of reading the body: files spool to disk, but a cap
+                # that a multipart upload could pass would let any client fill that disk. Routes
+                # taking large uploads raise their own max_body_size.
+                chunks = self._read(self._limit(explicit=False))
+                spool = limits.spool_max_size
+                if spool is None:
+                    spool = MultiPartParser.spool_max_size
+                return await read_multipart(chunks, boundary, charset, limits, spool)
+            if media_type == _URLENCODED:
+                # A urlencoded body is capped in memory anyway: keep it, so body() and a later
+                # Request over the same scope can still read it.
+                chunks = self._read(self._limit(explicit=False), keep=True)
+                return await read_urlencoded(
+                    chunks, charset, limits.max_fields, limits.max_part_size
+                )
         except MalformedHeaderError as exc:
             raise HTTPException(400, detail=str(exc)) from None
-        parser: FormParser | MultiPartParser
-        if media_type == "multipart/form-data":
-            self._body_reader().files = True
-            # SECURITY: the body cap bounds the whole multipart body too, files included, as it
-            # bounds every other way of reading the body: files spool to disk, but a cap that a
-            # multipart upload could pass would let any client fill that disk. Routes taking
-            # large uploads raise their own max_body_size.
-            parser = MultiPartParser(
-                self.headers,
-                self._read(self._limit(explicit=False)),
-                max_files=limits.max_files,
-                max_fields=limits.max_fields,
-                max_part_size=limits.max_part_size,
-                max_file_size=limits.max_file_size,
-                max_fields_memory=limits.max_fields_memory,
-                max_part_header_size=limits.max_part_header_size,
-                spool_max_size=limits.spool_max_size,
-            )
-        elif media_type == "application/x-www-form-urlencoded":
-            # A urlencoded body is capped in memory anyway: keep it, so body() and a later
-            # Request over the same scope can still read it.
-            parser = FormParser(
-                self.headers,
-                self._read(self._limit(explicit=False), keep=True),
-                max_fields=limits.max_fields,
-                max_part_size=limits.max_part_size,
-            )
-        else:
-            return FormData()
-        try:
-            return await parser.parse()
         except MultiPartException as exc:
             raise HTTPException(exc.status_code, detail=exc.message) from None
+        return FormData()
 
     def _may_hold_form(self) -> bool:
         """Whether ``close`` has anything to do: a multipart form (which may hold files) was
@@ -409,10 +435,15 @@ class Request(HTTPConnection[StateT]):
         if form is None:
             reader = self._reader if self._reader is not None else self._scope.get(_BODY_KEY)
             form = reader.form if isinstance(reader, _BodyReader) else None
-        if form is not None:
-            # Even when the request is cancelled (the client left): its files must not linger.
-            with anyio.CancelScope(shield=True):
-                await form.close()
+        if form is None:
+            return
+        if form._closes_in_memory():
+            # PERF: closing awaits nothing that could be cancelled midway: no cancel scope.
+            await form.close()
+            return
+        # Even when the request is cancelled (the client left): its files must not linger.
+        with anyio.CancelScope(shield=True):
+            await form.close()
 
     async def is_disconnected(self) -> bool:
         """Tell whether the client has disconnected, without waiting.

@@ -1,4 +1,5 @@
-"""FormParser fed chunk by chunk from an async stream, and MultiPartException."""
+"""FormParser fed chunk by chunk from an async stream, MultiPartException, and urlencoded forms
+read through ``Request.form()``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from _bodies import Body, PlainChunks
 
 from microasgi import formparsers
 from microasgi.datastructures import FormData, Headers
+from microasgi.exceptions import HTTPException
 from microasgi.formparsers import FormParser, MultiPartException
+from microasgi.requests import Request
+from microasgi.types import Message
 
 URLENCODED = Headers({"content-type": "application/x-www-form-urlencoded"})
 
@@ -31,6 +35,13 @@ URLENCODED = Headers({"content-type": "application/x-www-form-urlencoded"})
             [("a", "€")],
         ),
         (URLENCODED, [b"a=%A4&_charset_=iso-8859-15"], [("a", "€"), ("_charset_", "iso-8859-15")]),
+        (
+            Headers({"content-type": "application/x-www-form-urlencoded; charset=UTF8"}),
+            [b"a=%C3", b"%A9&b=", b"2"],
+            [("a", "é"), ("b", "2")],
+        ),
+        # Not UTF-8 before the escapes are decoded, but UTF-8 after.
+        (URLENCODED, [b"a=\xc3%A9"], [("a", "é")]),
     ],
 )
 async def test_parse(
@@ -70,6 +81,23 @@ async def test_plain_async_iterable_stream() -> None:
         (URLENCODED, [b"a=1&_charset_=klingon"], {}, 400, "Unsupported form charset 'klingon'"),
         (URLENCODED, [b"_charset_=utf-7&a=+ADw-"], {}, 400, "Unsupported form charset 'utf-7'"),
         (URLENCODED, [b"_charset_=%FF"], {}, 400, "is not an ASCII charset name"),
+        (
+            Headers({"content-type": "application/x-www-form-urlencoded; charset=nope"}),
+            [b"a=1"],
+            {},
+            400,
+            "Unsupported form charset 'nope'",
+        ),
+        # The limits come first, whatever the charset.
+        (
+            Headers({"content-type": "application/x-www-form-urlencoded; charset=nope"}),
+            [b"a=1&b=2"],
+            {"max_fields": 1},
+            400,
+            "the limit is 1",
+        ),
+        (URLENCODED, [b"a=1&", b"b=2&", b"c=3"], {"max_fields": 2}, 400, "the limit is 2"),
+        (URLENCODED, [b"a=12", b"34", b"56"], {"max_part_size": 5}, 413, "value is larger"),
     ],
 )
 async def test_errors(
@@ -128,3 +156,61 @@ def test_multipart_exception() -> None:
 
 def test_all_is_sorted() -> None:
     assert formparsers.__all__ == sorted(formparsers.__all__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Through Request.form()
+
+
+def _request(
+    *messages: Message, content_type: bytes = b"application/x-www-form-urlencoded"
+) -> Request:
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", content_type)]}
+    pending = list(messages)
+
+    async def receive() -> Message:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    return Request(scope, receive)
+
+
+async def test_request_form_skips_empty_chunks_and_keeps_the_body() -> None:
+    request = _request(
+        {"type": "http.request", "body": b"a=1&", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": True},
+        {"type": "http.request", "body": b"b=2", "more_body": False},
+    )
+    assert (await request.form()).multi_items() == [("a", "1"), ("b", "2")]
+    assert await request.body() == b"a=1&b=2"
+
+
+async def test_request_form_after_an_empty_body() -> None:
+    request = _request({"type": "http.request", "body": b"", "more_body": False})
+    assert await request.body() == b""
+    assert (await request.form()).multi_items() == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        (b"application/x-www-form-urlencoded", b"a=1", [("a", "1")]),
+        (b"application/x-www-form-urlencoded; charset=latin-1", b"a=%E9", [("a", "é")]),
+        (b"APPLICATION/X-WWW-FORM-URLENCODED", b"a=1", [("a", "1")]),
+        (b"text/plain", b"a=1", []),
+    ],
+)
+async def test_request_form_content_types(
+    content_type: bytes, body: bytes, expected: list[tuple[str, str]]
+) -> None:
+    request = _request({"type": "http.request", "body": body}, content_type=content_type)
+    assert (await request.form()).multi_items() == expected
+
+
+async def test_request_form_errors_are_http_errors() -> None:
+    request = _request({"type": "http.request", "body": b"a=%FF"})
+    with pytest.raises(HTTPException) as info:
+        await request.form()
+    assert (info.value.status_code, info.value.detail) == (
+        400,
+        "The form is not valid utf-8: invalid start byte at byte 0 of a field.",
+    )

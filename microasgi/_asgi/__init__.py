@@ -3,7 +3,8 @@
 The machinery behind the public ``requests``, ``responses`` and ``datastructures`` modules, which
 publish its names: ``connection`` (``HTTPConnection``, the scope as a mapping), ``body`` (the
 request body's state table and the reader every ``Request`` over a scope shares), ``upload``
-(``UploadFile`` and ``FormData``), ``response`` (``Response``), ``streaming``
+(``UploadFile`` and ``FormData``), ``forms`` (reading form bodies, their limits and errors,
+published by ``formparsers``), ``response`` (``Response``), ``streaming``
 (``StreamingResponse``), ``fileresponse`` (``FileResponse``), ``sse`` (server-sent events) and
 ``concurrency`` (async callables and exception groups). It builds on the protocol layer
 (``microasgi._sansio``) and never imports the dispatch layer (``microasgi._routing``).

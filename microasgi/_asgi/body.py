@@ -36,12 +36,18 @@ class _BodyState(enum.Enum):
     CONSUMED = "consumed"  # the last body message (more_body=False) was taken
     DISCONNECTED = "disconnected"  # http.disconnect came before the end of the body
 
+    # PERF: members are singletons compared by identity, so the identity hash is exact, and it
+    # is a C slot; Enum's own __hash__ is Python code, run twice per step of the table.
+    __hash__ = object.__hash__
+
 
 class _BodyEvent(enum.Enum):
     START = "start reading"
     MORE = "receive a body chunk"
     END = "receive the last body chunk"
     DISCONNECT = "receive http.disconnect"
+
+    __hash__ = object.__hash__  # PERF: as _BodyState's
 
 
 _TRANSITIONS = {

@@ -51,10 +51,12 @@ class UploadFile:
         if isinstance(file, SpooledTemporaryFile):
             if getattr(file, "_rolled", True):
                 return False
+            if growth == 0:
+                return True
             # SpooledTemporaryFile.write rolls over to disk once the position passes _max_size
             # (0 means never): such a write does disk I/O, so it belongs in a thread.
             max_size: int = getattr(file, "_max_size", 0)
-            return not max_size or growth == 0 or file.tell() + growth <= max_size
+            return not max_size or file.tell() + growth <= max_size
         return isinstance(file, io.BytesIO)
 
     async def write(self, data: bytes) -> None:
@@ -101,6 +103,13 @@ class FormData(ImmutableMultiDict[str, UploadFile | str]):
     """
 
     __slots__ = ()
+
+    def _closes_in_memory(self) -> bool:
+        """Whether ``close`` closes every file in memory: nothing it awaits can be cancelled."""
+        for _, value in self._list:
+            if isinstance(value, UploadFile) and not value._in_memory():
+                return False
+        return True
 
     async def close(self) -> None:
         """Close every ``UploadFile`` in the form."""

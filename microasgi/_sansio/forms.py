@@ -20,6 +20,7 @@ __all__ = [
     "UrlencodedParser",
     "decode_form_fields",
     "decode_multipart_fields",
+    "parse_utf8_form",
     "text_codec",
     "unquote_form_bytes",
 ]
@@ -170,6 +171,35 @@ class UrlencodedParser:
         self._equals = -1
 
 
+def _unquote_utf8(text: str) -> str:
+    return text if "%" not in text else _percent_decode(text.encode()).decode()
+
+
+def parse_utf8_form(body: bytes) -> list[tuple[str, str]] | None:
+    """Parse a whole urlencoded UTF-8 body straight to text, or return ``None``.
+
+    The fields are those ``UrlencodedParser`` and then ``decode_form_fields(fields, "utf-8")``
+    give, found with a few calls over the whole text instead of a few per field. ``None`` leaves
+    the body to that path, which words the error: for a body that is not valid UTF-8 (before or
+    after its escapes are decoded), and for one holding a ``_charset_`` field, which may name
+    another charset. No limit is checked: the caller makes sure none can be reached.
+    """
+    try:
+        text = body.decode()
+        if "+" in text:
+            text = text.replace("+", " ")
+        fields = [field.partition("=")[::2] for field in text.split("&") if field]
+        if "%" in text:
+            fields = [(_unquote_utf8(name), _unquote_utf8(value)) for name, value in fields]
+    except UnicodeDecodeError:
+        return None
+    if "_charset_" in text or "%" in text:
+        for name, _ in fields:
+            if name == "_charset_":
+                return None
+    return fields
+
+
 # SECURITY: text codecs that are not charsets a browser would send. UTF-7 smuggles markup past
 # filters; the escape codecs turn data into arbitrary code points; punycode decoding is slow on
 # long input.
@@ -185,6 +215,8 @@ def text_codec(charset: str) -> str:
         InvalidFormEncodingError: the charset is unknown, a bytes-to-bytes codec (``base64``,
             ``rot13`` ...) or a hazardous one (``utf-7``, the escape codecs, ``punycode``).
     """
+    if charset == "utf-8":
+        return charset  # PERF: the usual charset, whose codec is named so: no lookup
     try:
         info = codecs.lookup(charset)
     except (LookupError, ValueError):  # ValueError: a NUL in the name

@@ -26,15 +26,19 @@ CONTROL_IN_PART_HEADER = (
 
 class MultipartFrame:
     """Finds, across the chunks of a multipart body, its preamble, its part header sections and its
-    closing delimiter.
+    closing delimiter, alongside a parser that finds where each part's body ends.
 
     RFC 2046 lets a body hold a preamble before its first delimiter and an epilogue after the
     closing one, both to be ignored. Ignoring them must not mean reading them forever: ``feed``
-    refuses a preamble longer than ``max_preamble`` bytes and says where the closing delimiter
-    ends, so the reader stops there. It also finds a bare LF in a part's header section, which
-    the multipart library accepts or refuses depending on where the chunks end: ``feed`` stops
-    just before it and sets ``error``. Every answer depends on the bytes alone, never on how they
-    were split into chunks.
+    refuses a preamble longer than ``max_preamble`` bytes, and ``done`` turns true at the closing
+    delimiter, so the reader stops there. The frame also finds a bare LF in a part's header
+    section, which the multipart library accepts or refuses depending on where the chunks end:
+    it stops the parser just before it and sets ``error``. Every answer depends on the bytes
+    alone, never on how they were split into chunks.
+
+    The frame reads the preamble and the header sections; it never scans a part's body. The
+    parser finds where a body ends (a delimiter, checked by the parser) and reports it with
+    ``part_end``, before it reads what follows.
 
     Args:
         boundary: the boundary, from the ``Content-Type``.
@@ -42,6 +46,9 @@ class MultipartFrame:
     """
 
     __slots__ = (
+        "_body_at",
+        "_chunk",
+        "_chunk_at",
         "_consumed",
         "_delimiter",
         "_first",
@@ -52,6 +59,7 @@ class MultipartFrame:
         "_tail",
         "done",
         "error",
+        "unread",
     )
 
     def __init__(self, boundary: str, max_preamble: int) -> None:
@@ -66,23 +74,39 @@ class MultipartFrame:
         self._consumed = 0  # bytes of the preamble before _tail
         self._line = 0  # bytes of the current header line seen in earlier chunks
         self._previous: int = 0  # the byte before the current chunk, in a header section
+        self._chunk = b""  # the chunk last fed
+        self._chunk_at = 0  # where that chunk starts in the body
+        self._body_at = 0  # where the current part's body starts in the body
         self.done = False  # the closing delimiter was seen
-        self.error: str | None = None  # why the body is refused, once ``feed`` stopped for it
+        self.error: str | None = None  # why the body is refused, once the frame stopped for it
+        # With ``error`` from ``part_end``: the bytes of the header section before the fault.
+        self.unread = b""
+
+    @property
+    def body_start(self) -> int | None:
+        """Where the body of the part being read starts, counted in bytes from the start of
+        the multipart body; ``None`` outside a part's body."""
+        return self._body_at if self._state == "body" else None
 
     def feed(self, chunk: bytes) -> int:
         """Take the next chunk; return how many of its bytes to parse: all of them, or up to the
-        end of the closing delimiter (then ``done`` is true), or up to a bare LF in a header
-        section (then ``error`` says why the body is refused).
+        end of a closing first delimiter (then ``done`` is true), or up to a bare LF in a header
+        section begun in an earlier chunk (then ``error`` says why the body is refused).
 
         Raises:
             FormDataError: the first delimiter starts more than ``max_preamble`` bytes in, or
                 neither at the start of the body nor after CRLF.
         """
+        self._chunk_at += len(self._chunk)
+        self._chunk = chunk
+        if self._state == "body":
+            return len(chunk)  # PERF: the parser finds where the part ends; no second scan
         window = self._tail + chunk
         offset = len(self._tail)  # where the chunk starts in the window
         self._tail = b""
         if self._state == "preamble":
-            index = window.find(self._first)
+            # PERF: a body starts with its first delimiter (no preamble): no search.
+            index = 0 if window.startswith(self._first) else window.find(self._first)
             if index < 0:
                 # Kept: the start of a delimiter split between chunks, and the two bytes before
                 # it, which must be CRLF.
@@ -102,31 +126,51 @@ class MultipartFrame:
             window, offset = window[index:], offset - index
             self._state = "first"
         position = 0
-        while True:
-            if self._state in ("first", "after"):
-                # At a delimiter: "--" closes the body, anything else opens a header section
-                # (the library itself refuses what is not CRLF).
-                end = len(self._first) + 2 if self._state == "first" else len(self._delimiter) + 2
-                if len(window) - position < end:
-                    self._tail = window[position:]
-                    return len(chunk)
-                if window[position + end - 2 : position + end] == b"--":
-                    self.done = True
-                    return position + end - offset
-                position += end
-                self._state, self._line, self._previous = "headers", 0, window[position - 1]
-            if self._state == "headers":
-                found = self._scan_headers(window, position)
-                if found is None:
-                    return len(chunk)
-                if self.error is not None:
-                    return found - offset
-                position, self._state = found, "body"
-            index = window.find(self._delimiter, position)
-            if index < 0:
-                self._tail = window[max(position, len(window) - len(self._delimiter) + 1) :]
+        if self._state == "first":
+            # At the first delimiter: "--" closes the body, anything else opens a header
+            # section (the library itself refuses what is not CRLF).
+            end = len(self._first) + 2
+            if len(window) < end:
+                self._tail = window
                 return len(chunk)
-            position, self._state = index, "after"
+            if window[end - 2 : end] == b"--":
+                self.done = True
+                return end - offset
+            position = end
+            self._state, self._line, self._previous = "headers", 0, window[end - 1]
+        found = self._scan_headers(window, position)
+        if found is None:
+            return len(chunk)
+        if self.error is not None:
+            return found - offset
+        self._state, self._body_at = "body", self._chunk_at + found - offset
+        return len(chunk)
+
+    def part_end(self, size: int) -> None:
+        """Follow what comes after the part being read, whose body the parser found to end
+        after ``size`` bytes, at a delimiter in the chunk last fed, and which it checked: the
+        closing delimiter (``done`` turns true) or the next part's header section, read as far
+        as the chunk goes. Call it before the parser reads that section.
+
+        A bare LF in the section sets ``error``, and ``unread`` to the bytes of the section
+        before it: the parser must read those (an error among them comes first), and nothing
+        after them.
+        """
+        chunk = self._chunk
+        # Where the section starts in the chunk: after the delimiter and its CRLF (or "--").
+        # The parser saw the delimiter whole, so its last byte lies in this chunk.
+        start = self._body_at + size + len(self._delimiter) + 2 - self._chunk_at
+        if chunk[start - 1] == 45:  # "-": the closing delimiter
+            self.done = True
+            return
+        self._line, self._previous = 0, 10  # 10 is LF, the end of the delimiter's line
+        found = self._scan_headers(chunk, start)
+        if found is None:
+            self._state = "headers"
+        elif self.error is not None:
+            self.unread = chunk[start:found]
+        else:
+            self._body_at = self._chunk_at + found
 
     def _scan_headers(self, window: bytes, start: int) -> int | None:
         """Follow a header section from ``start``: the position just after its empty line, or

@@ -17,7 +17,7 @@ import multipart
 import python_multipart
 from fastapi import FastAPI, Form, UploadFile
 
-from microasgi import formparsers
+from microasgi._asgi import forms as form_reader
 from microasgi.applications import MicroASGI
 from microasgi.requests import Request
 from microasgi.responses import JSONResponse, Response
@@ -41,7 +41,7 @@ def test_import_multipart_is_defnulls_parser_the_one_microasgi_uses() -> None:
     )
     assert multipart.__file__ is not None
     assert multipart.__file__.endswith("multipart.py")  # the module, not the shim package
-    assert vars(formparsers)["multipart"] is multipart  # the module microasgi parses with
+    assert vars(form_reader)["multipart"] is multipart  # the module microasgi parses with
     # python-multipart is still there, under its own name, for Starlette and FastAPI.
     assert python_multipart.__file__ != multipart.__file__
     assert hasattr(python_multipart, "MultipartParser")

@@ -22,6 +22,7 @@ from microasgi._sansio.forms import (
     TooManyFieldsError,
     UrlencodedParser,
     decode_form_fields,
+    parse_utf8_form,
     unquote_form_bytes,
 )
 from microasgi._sansio.options import MalformedHeaderError, parse_options_header
@@ -196,6 +197,9 @@ def test_fields_are_returned_as_soon_as_complete() -> None:
         ([b"a=1&b=2&", b"c"], 2, 10, TooManyFieldsError, "the limit is 2"),
         ([b"a"], 0, 10, TooManyFieldsError, "the limit is 0"),
         ([b"a=" + b"x" * 11], 5, 10, FieldTooLargeError, "value is larger than the limit of 10"),
+        # The same, for a field whole in its chunk (cut straight out of it).
+        ([b"a=" + b"x" * 11 + b"&b=1"], 5, 10, FieldTooLargeError, "value is larger"),
+        ([b"n" * 11 + b"=1&b=1"], 5, 10, FieldTooLargeError, "name is larger"),
         ([b"a=xxxxxx", b"xxxxx"], 5, 10, FieldTooLargeError, "value is larger"),
         ([b"n" * 11], 5, 10, FieldTooLargeError, "name is larger"),
         ([b"n" * 6, b"n" * 5 + b"=1"], 5, 10, FieldTooLargeError, "name is larger"),
@@ -247,6 +251,37 @@ def test_urlencoded_round_trip(fields: list[tuple[bytes, bytes]], chunk: int) ->
 @given(st.binary())
 def test_unquote_matches_the_standard_library(raw: bytes) -> None:
     assert unquote_form_bytes(raw) == unquote_to_bytes(raw.replace(b"+", b" "))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"", []),
+        (
+            b"a=1&&b+c=%41%C3%A9&flag&=&%zz",
+            [("a", "1"), ("b c", "Aé"), ("flag", ""), ("", ""), ("%zz", "")],
+        ),
+        (b"x=_charset_", [("x", "_charset_")]),
+        # Left to the incremental parser and decode_form_fields, which word the error (or
+        # read another charset): bytes that are not UTF-8, before or after the escapes are
+        # decoded, and a _charset_ field, plainly or percent-encoded.
+        (b"a=\xff", None),
+        (b"a=%FF", None),
+        (b"a=\xc3%A9", None),
+        (b"_charset_=latin-1", None),
+        (b"a=1&%5Fcharset%5F=latin-1", None),
+    ],
+)
+def test_parse_utf8_form(body: bytes, expected: list[tuple[str, str]] | None) -> None:
+    assert parse_utf8_form(body) == expected
+
+
+@given(st.binary() | st.text(st.sampled_from("ab=&%+2F9;_é\x00")).map(str.encode))
+def test_parse_utf8_form_agrees_with_the_incremental_parser(body: bytes) -> None:
+    """Whatever it takes, it parses as UrlencodedParser and decode_form_fields do."""
+    fields = parse_utf8_form(body)
+    if fields is not None:
+        assert fields == decode_form_fields(_parse([body], 10**6, 10**6), "utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
