@@ -22,6 +22,7 @@ from microasgi.applications import MicroASGI
 from microasgi.background import BackgroundTask
 from microasgi.endpoints import HTTPEndpoint
 from microasgi.exceptions import HTTPException
+from microasgi.middleware.exceptions import ExceptionMiddleware
 from microasgi.requests import Request
 from microasgi.responses import PlainTextResponse, Response, StreamingResponse
 from microasgi.routing import Mount, Route, Router, Timeout, WebSocketRoute
@@ -350,6 +351,18 @@ async def test_the_applications_handlers_answer_the_503() -> None:
         response = await AsyncTestClient(app).get("/")
     assert response.text == "try later"
     assert response.headers["retry-after"] == "5"
+
+
+async def test_an_exception_middleware_above_a_router_answers_the_503() -> None:
+    async def busy(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("busy", 503)
+
+    job = Job()
+    router = Router([Route("/", job.endpoint)], timeout=0.05)
+    conn = Connection(chunk(b""))
+    with anyio.fail_after(5):
+        await conn.run(ExceptionMiddleware(router, handlers={503: busy}))
+    assert (conn.status, conn.body) == (503, b"busy")
 
 
 @pytest.mark.parametrize(

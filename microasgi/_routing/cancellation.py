@@ -27,6 +27,7 @@ import anyio.to_thread
 from microasgi._asgi.concurrency import collapse_excgroups
 from microasgi._asgi.inbox import _Inbox
 from microasgi.exceptions import HTTPException
+from microasgi.middleware.exceptions import _answered_above
 from microasgi.responses import PlainTextResponse
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -249,6 +250,8 @@ class _Guard:
             control.apply(self.settings)
             await self._run(control, scope, receive, send)
             return
+        # Asked now: the apps below may publish their own handlers in the scope, gone by then.
+        answered_above = _answered_above(scope)
         own = scope[CONTROL_KEY] = _Control(send)
         own.apply(self.settings)
         with anyio.CancelScope(deadline=own.deadline) as cancel_scope:
@@ -258,7 +261,7 @@ class _Guard:
             finally:
                 own.active = False
         if cancel_scope.cancelled_caught:
-            await _answer(own, scope, receive, send)
+            await _answer(own, scope, receive, send, answered_above)
 
     async def _run(self, control: _Control, scope: Scope, receive: Receive, send: Send) -> None:
         inbox = control.inbox
@@ -291,7 +294,9 @@ class _Guard:
                 group.cancel_scope.cancel()
 
 
-async def _answer(control: _Control, scope: Scope, receive: Receive, send: Send) -> None:
+async def _answer(
+    control: _Control, scope: Scope, receive: Receive, send: Send, answered_above: bool
+) -> None:
     """The request's cancel scope caught its cancellation: say why, and answer if still due."""
     method, path = scope.get("method"), scope.get("path")
     if control.disconnected:
@@ -311,8 +316,8 @@ async def _answer(control: _Control, scope: Scope, receive: Receive, send: Send)
         "%s %s timed out after %gs (timeout): answered 503.", method, path, timeout.seconds
     )
     headers = None if timeout.retry_after is None else {"Retry-After": str(timeout.retry_after)}
-    if getattr(scope.get("app"), "_answers_http_exceptions", False):
-        raise HTTPException(503, headers=headers)  # the application's handlers answer it
+    if answered_above:
+        raise HTTPException(503, headers=headers)  # the exception handlers above answer it
     await PlainTextResponse("Service Unavailable", status_code=503, headers=headers)(
         scope, receive, send
     )
