@@ -9,6 +9,7 @@ import importlib.util
 
 import pytest
 
+from benchmarks import cancellation
 from benchmarks.cases import CASES
 from benchmarks.inprocess import main
 
@@ -34,3 +35,15 @@ def test_starlette_form_cases_say_na_without_python_multipart(
     assert len(rows) == 2
     expected_na = importlib.util.find_spec("python_multipart") is None
     assert all(("n/a" in row) == expected_na for row in rows)
+
+
+def test_cancellation_benchmark_prints_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    cancellation.main(["--rounds", "1", "--calls", "3"])
+    out = capsys.readouterr().out
+    assert "plaintext µs/req" in out
+    assert "upload µs/req" in out
+    for name in cancellation.SETTINGS:
+        assert f"{name} | " in out, name
+    with pytest.raises(SystemExit):
+        cancellation.main(["--only", "nonsense"])
+    assert "unknown ['nonsense']" in capsys.readouterr().err
