@@ -263,6 +263,55 @@ async def test_a_request_started_from_the_previous_ones_send() -> None:
     assert [m["body"] for m in responses if m["type"] == "http.response.body"] == [b"1", b"2"]
 
 
+async def test_what_the_servers_send_sees() -> None:
+    # A server's access log at the response's start (uvicorn's) still finds the request; the
+    # messages that may complete the response, where a server may start the next pipelined
+    # request, run without it.
+    async def chunks() -> Any:
+        yield b"a"
+        yield b"b"
+
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(chunks())
+
+    seen: list[tuple[str, bool, str | None]] = []
+
+    async def send(message: Message) -> None:
+        try:
+            path: str | None = current_connection().url.path
+        except RuntimeError:
+            path = None
+        seen.append((message["type"], bool(message.get("more_body")), path))
+
+    received = False
+
+    async def receive() -> Message:
+        nonlocal received
+        if received:
+            await anyio.sleep_forever()  # connected: the client stays until the end
+        received = True
+        return await receive_nothing()
+
+    await app_with(Route("/stream", stream))(http_scope("/stream"), receive, send)
+    assert seen == [
+        ("http.response.start", False, "/stream"),
+        ("http.response.body", True, "/stream"),
+        ("http.response.body", True, "/stream"),
+        ("http.response.body", False, None),
+    ]
+
+
 async def test_lifespan_passes_through() -> None:
     async with AsyncTestClient(app_with(Route("/", lambda request: JSONResponse({})))) as client:
         assert (await client.get("/")).json() == {}
+
+
+def test_off_the_stack_has_no_wrapper() -> None:
+    # Off (the default), the application's stack is what it was before the feature existed:
+    # nothing runs per request for it.
+    off = MicroASGI(routes=[Route("/", lambda request: JSONResponse({}))])
+    on = app_with(Route("/", lambda request: JSONResponse({})))
+    assert type(off.build_middleware_stack()).__name__ == "_ErrorBoundary"
+    stack = on.build_middleware_stack()
+    assert type(stack).__name__ == "ConnectionContext"
+    assert type(stack.app).__name__ == "_ErrorBoundary"  # type: ignore[attr-defined]

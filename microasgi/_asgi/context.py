@@ -11,11 +11,12 @@ into them), background tasks (they run inside the response) and tasks it starts.
 # the same connection: uvicorn does, for pipelined HTTP/1.1 requests (unless run with
 # --reset-contextvars), because it starts the next request from inside the previous one's
 # send() of its last body message, while that request still runs (its background tasks, say).
-# Three things keep the previous request from showing: the server's send() runs with the
-# variable unset, so the next request's copy holds nothing; the variable is set again for every
-# request that enters; and an entry is marked ended when its request leaves, so a copy that
-# outlives it (work the request started and left running) finds no request rather than a
-# finished one.
+# Three things keep the previous request from showing: the server's send() of a message that may
+# complete the response runs with the variable unset, so the next request's copy holds nothing
+# (the response's start and its partial body chunks keep it: access logs are written there); the
+# variable is set again for every request that enters; and an entry is marked ended when its
+# request leaves, so a copy that outlives it (work the request started and left running) finds no
+# request rather than a finished one.
 
 # PERF: off by default. Setting and resetting the variable, and the send wrapper, cost a few
 # thousand instructions a request, too much to charge apps that never call current_request();
@@ -61,8 +62,14 @@ class ConnectionContext:
             return
 
         async def send_unset(message: Message) -> None:
-            # The server's code runs without the variable: a request it starts from here (the
-            # next one pipelined on the connection) must not inherit this one.
+            if message["type"] == "http.response.start" or message.get("more_body"):
+                # The server may log here (uvicorn's access log does, at the start): its log
+                # filters still find the request.
+                await send(message)
+                return
+            # A message that may complete the response runs the server's code without the
+            # variable: a request the server starts from here (the next one pipelined on the
+            # connection) must not inherit this one.
             token = _current.set(None)
             try:
                 await send(message)
