@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from contextlib import closing
 from typing import Any
 
 from microasgi.concurrency import run_in_threadpool
@@ -31,8 +32,10 @@ def database_path() -> str:
     return os.environ.get("MICROASGI_ECHO_DB", "echo.sqlite3")
 
 
+# ``with connection:`` only commits (or rolls back); closing() closes the connection, which
+# Python 3.13 would otherwise report (ResourceWarning) when the object is collected.
 def _record(path: str, method: str, url_path: str) -> int:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.execute(_SCHEMA)
         db.execute(
             "INSERT INTO requests (at, method, path) VALUES (?, ?, ?)",
@@ -43,7 +46,7 @@ def _record(path: str, method: str, url_path: str) -> int:
 
 
 def _latest(path: str, limit: int) -> list[dict[str, Any]]:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.execute(_SCHEMA)
         rows = db.execute(
             "SELECT id, at, method, path FROM requests ORDER BY id DESC LIMIT ?", (limit,)

@@ -11,6 +11,7 @@ once).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from types import EllipsisType
 from typing import Any, TypeVar
@@ -123,6 +124,7 @@ class MicroASGI:
         for key, handler in (exception_handlers or {}).items():
             self.exception_handlers[_check_handler(key, handler)] = handler
         self.middleware_stack: ASGIApp | None = None
+        self._build_lock = threading.Lock()
         # The exception layer of the stack, whose handlers routes answer with (see
         # microasgi.middleware.exceptions._enclosing); set when the stack is built.
         self._exception_middleware: ExceptionMiddleware | None = None
@@ -167,11 +169,21 @@ class MicroASGI:
             stack = ConnectionContext(stack)
         return stack
 
+    def _build_once(self) -> ASGIApp:
+        # Free-threaded CPython: the threads serving one app (granian's workers) may make their
+        # first calls at once; one builds the stack, the others wait for it (a stack built twice
+        # would hold its middleware twice, each with its own state).
+        with self._build_lock:
+            stack = self.middleware_stack
+            if stack is None:
+                stack = self.middleware_stack = self.build_middleware_stack()
+            return stack
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
         stack = self.middleware_stack
         if stack is None:
-            stack = self.middleware_stack = self.build_middleware_stack()
+            stack = self._build_once()
         if self._drain.draining and scope["type"] == "http":
             # SPEC: RFC 9113 section 8.2.2, HTTP/2 and HTTP/3 forbid Connection headers.
             if scope.get("http_version", "1.1") in ("1.0", "1.1"):

@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -61,6 +62,29 @@ def test_echo_log_lists_latest_requests(
     refused = client.post("/_log")
     assert refused.status_code == 405
     assert refused.headers["allow"] == "GET, HEAD"
+
+
+def test_echo_closes_its_connections(
+    echo_db: Path, test_client_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``with sqlite3.connect(...)`` commits but leaves the connection open, which Python 3.13
+    # reports as a ResourceWarning when it is collected: every connection must be closed.
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
+
+    def connect(path: str) -> sqlite3.Connection:
+        # Opened in a worker thread (run_in_threadpool), checked from this one.
+        opened.append(real_connect(path, check_same_thread=False))
+        return opened[-1]
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    client = test_client_factory(echo.app)
+    client.get("/a")
+    client.get("/_log")
+    assert len(opened) == 2
+    for connection in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.execute("SELECT 1")
 
 
 def test_echo_refuses_websockets(echo_db: Path, test_client_factory: Callable[..., Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
@@ -149,10 +150,17 @@ class Router:
         self._shadowed: list[tuple[BaseRoute, BaseRoute]] = []
         # The length of ``routes`` when last compiled: -1 for "not compiled yet".
         self._compiled_count = -1
+        self._compile_lock = threading.Lock()
         if self._compile_at_init:
             self._compile()
 
     # --- building ---------------------------------------------------------------------------
+
+    def _compile_if_stale(self) -> None:
+        # Free-threaded CPython: the threads serving one app may all find it stale; one compiles.
+        with self._compile_lock:
+            if self._compiled_count != len(self.routes):
+                self._compile()
 
     def _compile(self) -> None:
         """Compile ``routes`` into the matcher; log the shadowed routes."""
@@ -212,8 +220,7 @@ class Router:
 
             assert app.router.shadowed_routes() == []
         """
-        if self._compiled_count != len(self.routes):
-            self._compile()
+        self._compile_if_stale()
         return list(self._shadowed)
 
     # --- the ASGI app -----------------------------------------------------------------------
@@ -262,7 +269,7 @@ class Router:
             scope.setdefault(MAX_BODY_SIZE_KEY, default_cap)
         if self._compiled_count != len(self.routes):
             # Compiled lazily (a mounted router alone), or routes were appended to the list.
-            self._compile()
+            self._compile_if_stale()
         # PERF: an app served at the root (no root_path) matches the path as it is.
         path = route_path(scope) if scope.get("root_path") else scope["path"]
         found = self._matcher.lookup(scope_type, path, scope.get("method", "GET"))
@@ -410,7 +417,7 @@ class Router:
 
     def _add(self, route: BaseRoute) -> None:
         self.routes.append(route)
-        self._compile()
+        self._compile_if_stale()
 
     def _lifespan_apps(self) -> list[ASGIApp]:
         """The apps mounted here (``Mount``, ``Host``) whose lifespans run with ours, once each."""
