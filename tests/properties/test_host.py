@@ -15,7 +15,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from microasgi._sansio.hosts import MAX_HOST_LENGTH, HostPort, parse_host, split_host
@@ -89,6 +89,7 @@ _IPVFUTURE = st.from_regex(
 
 @settings(max_examples=120, deadline=None)
 @given(_HOSTILE | st.text(max_size=60) | _IPVFUTURE)
+@example("%F")  # found by a random run: urlsplit kept the "F" after "%" upper-case
 def test_split_hosts_keep_their_meaning_in_a_url(value: str) -> None:
     """Reference: a host ``split_host`` accepts reads, inside a URL, as the same host and port
     under ``urllib.parse.urlsplit``, and ``request.url`` keeps it as written."""
@@ -100,7 +101,9 @@ def test_split_hosts_keep_their_meaning_in_a_url(value: str) -> None:
     if split.name.startswith("[") and not split.name.startswith("[v"):
         assert ipaddress.IPv6Address(parts.hostname) == ipaddress.IPv6Address(split.name[1:-1])
     else:
-        assert parts.hostname == split.name.strip("[]")
+        # Host names are case-insensitive (RFC 3986 3.2.2); urlsplit lowercases only the text
+        # before a "%" (it reads the rest as an IPv6 zone id), so compare without case.
+        assert parts.hostname.lower() == split.name.strip("[]")
     assert parts.port == split.port
     assert (parts.path, parts.username) == ("/", None)
     scope = {"type": "http", "path": "/", "headers": [(b"host", value.encode("latin-1"))]}
