@@ -132,6 +132,19 @@ def _form_type(content_type: str) -> tuple[str, str, str]:
     return media_type, "", params.get("charset", "utf-8")
 
 
+class _FormError(HTTPException, MultiPartException):
+    """A bad form, as ``Request.form()`` raises it: an ``HTTPException`` (400 or 413), which the
+    application answers, and a ``MultiPartException``, what Starlette's ``form()`` raises on a
+    request outside an application, so a port's ``except`` (or ``pytest.raises``) catches it."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        # Not the bases' __init__: each passes its own arguments on to the other.
+        Exception.__init__(self, status_code, message)
+        self.status_code = status_code
+        self.detail = self.message = message
+        self.headers = None
+
+
 class _FormContext:
     """What ``Request.form()`` returns: await it, or use it with ``async with`` (closes the form)."""
 
@@ -418,7 +431,7 @@ class Request(HTTPConnection[StateT]):
         except MalformedHeaderError as exc:
             raise HTTPException(400, detail=str(exc)) from None
         except MultiPartException as exc:
-            raise HTTPException(exc.status_code, detail=exc.message) from None
+            raise _FormError(exc.status_code, exc.message) from None
         return FormData()
 
     def _may_hold_form(self) -> bool:

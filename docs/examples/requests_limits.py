@@ -43,5 +43,5 @@ async def test_limits_per_path() -> None:
     upload = await client.post("/upload", content=b"x" * 100_000)
     assert small.text == "got 1024 bytes"
     assert too_big.status_code == 413
-    assert too_big.text == "Request body is too large: the limit is 1024 bytes."
+    assert too_big.text == "Content Too Large"
     assert upload.text == "got 100000 bytes"

@@ -221,4 +221,5 @@ async def read_body(
 
 
 def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, detail=f"Request body is too large: the limit is {limit} bytes.")
+    # Starlette's text, as every 413 for the body cap (microasgi._asgi.body._too_large_detail).
+    return HTTPException(413, detail="Content Too Large")

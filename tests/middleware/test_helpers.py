@@ -183,7 +183,7 @@ async def test_a_declared_oversize_body_is_refused_unread(length: bytes) -> None
     with pytest.raises(HTTPException) as caught:
         await read_body(http_scope([(b"content-length", length)]), receive, max_body_size=10)
     assert caught.value.status_code == 413
-    assert caught.value.detail == "Request body is too large: the limit is 10 bytes."
+    assert caught.value.detail == "Content Too Large"
     assert len(queue) == 1
 
 
