@@ -25,6 +25,12 @@ from microasgi._asgi.body import (
 from microasgi._asgi.connection import HTTPConnection, StateT, empty_receive, empty_send
 from microasgi._asgi.context import Current, get_current
 from microasgi._asgi.forms import multipart_options, read_multipart, read_urlencoded
+from microasgi._asgi.multipart_stream import (
+    MultipartPart,
+    MultipartStream,
+    read_twice,
+    unsupported_type,
+)
 from microasgi._sansio.body import declared_content_length, json_nesting_exceeds
 from microasgi._sansio.cookies import parse_cookie_header
 from microasgi._sansio.extensions import (
@@ -53,6 +59,8 @@ __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "HTTPConnection",
     "MAX_BODY_SIZE_KEY",
+    "MultipartPart",
+    "MultipartStream",
     "Request",
     "StateT",
     "TLSInfo",
@@ -76,9 +84,23 @@ _MISSING: Any = object()
 
 _DEFAULT_FORM_LIMITS = FormLimits()
 _URLENCODED = "application/x-www-form-urlencoded"
+# The scope key marking the body reader that ``multipart()`` streams: ``form()`` cannot read it.
+_PARTS_KEY = "microasgi.multipart"
+# The limits form() and multipart() take, in the order they pass them to _form_limits.
+_LIMIT_NAMES = (
+    "max_files", "max_fields", "max_part_size", "max_file_size", "max_fields_memory",
+    "max_part_header_size",
+)  # fmt: skip
 
 # The public home of these names is this module: docs, reprs and error messages name it.
-for _public in (ClientDisconnect, HTTPConnection, empty_receive, empty_send):
+for _public in (
+    ClientDisconnect,
+    HTTPConnection,
+    MultipartPart,
+    MultipartStream,
+    empty_receive,
+    empty_send,
+):
     _public.__module__ = __name__
 del _public
 
@@ -367,7 +389,63 @@ class Request(HTTPConnection[StateT]):
             TypeError: ``scope[FORM_LIMITS_KEY]`` is not a ``FormLimits``.
             HTTPException: 400 for a malformed ``Content-Type`` or form, too many fields or
                 files; 413 for a field, a file, the fields in memory or a body over its limit.
+            RuntimeError: ``multipart()`` streams this request's body.
         """
+        limits = self._form_limits(
+            max_files, max_fields, max_part_size, max_file_size, max_fields_memory,
+            max_part_header_size,
+        )  # fmt: skip
+        return _FormContext(self._get_form(limits), self)
+
+    def multipart(
+        self,
+        *,
+        max_files: int | float | EllipsisType = ...,
+        max_fields: int | float | EllipsisType = ...,
+        max_part_size: int | EllipsisType = ...,
+        max_file_size: int | EllipsisType = ...,
+        max_fields_memory: int | EllipsisType = ...,
+        max_part_header_size: int | EllipsisType = ...,
+    ) -> MultipartStream:
+        """Stream a ``multipart/form-data`` body part by part, storing nothing:
+        ``async for part in request.multipart(): ...`` (see ``MultipartPart``).
+
+        Takes the limits of ``form()``, with its defaults and answers, and its body cap. The
+        body streams once: ``form()`` cannot read it too (unless ``body()`` read it first).
+
+        Raises:
+            ValueError: a limit is not an int >= 0, or ``math.inf`` for the counts.
+            TypeError: ``scope[FORM_LIMITS_KEY]`` is not a ``FormLimits``.
+            HTTPException: 415 without a ``multipart/form-data`` ``Content-Type``; 400 for a
+                malformed one (a bad boundary); while iterating, as ``form()``.
+            RuntimeError: ``form()`` or ``multipart()`` already read the body.
+        """
+        limits = self._form_limits(
+            max_files, max_fields, max_part_size, max_file_size, max_fields_memory,
+            max_part_header_size,
+        )  # fmt: skip
+        reader = self._body_reader()
+        form, parts = reader.form, self._scope.get(_PARTS_KEY) is reader
+        if reader.body is None and (form is not None or parts):
+            raise read_twice("multipart()" if form is None else "form()")
+        content_type = self.headers.get("content-type")
+        if content_type is None:
+            raise unsupported_type(content_type)
+        try:
+            media_type, boundary, charset = _form_type(content_type)
+        except MalformedHeaderError as exc:
+            raise HTTPException(400, detail=str(exc)) from None
+        except MultiPartException as exc:
+            raise HTTPException(exc.status_code, detail=exc.message) from None
+        if media_type != _MULTIPART:
+            raise unsupported_type(content_type)
+        self._scope[_PARTS_KEY] = reader
+        chunks = self._read(self._limit(explicit=False))
+        return MultipartStream(chunks, boundary, charset, limits)
+
+    def _form_limits(self, *values: Any) -> FormLimits:
+        """The ``FormLimits`` of the scope, overridden by the limits given (``...``: not given),
+        in the order of ``_LIMIT_NAMES``."""
         limits = self._scope.get(FORM_LIMITS_KEY, _DEFAULT_FORM_LIMITS)
         if not isinstance(limits, FormLimits):
             raise TypeError(
@@ -375,24 +453,11 @@ class Request(HTTPConnection[StateT]):
                 "microasgi.formparsers.FormLimits(...)."
             )
         # PERF: the usual call gives no limit: no dict, no new FormLimits to validate.
-        if not (
-            max_files is max_fields is max_part_size is max_file_size is ...
-            and max_fields_memory is max_part_header_size is ...
-        ):
-            given: dict[str, Any] = {
-                name: value
-                for name, value in (
-                    ("max_files", max_files),
-                    ("max_fields", max_fields),
-                    ("max_part_size", max_part_size),
-                    ("max_file_size", max_file_size),
-                    ("max_fields_memory", max_fields_memory),
-                    ("max_part_header_size", max_part_header_size),
-                )
-                if value is not ...
-            }
+        if values.count(...) != len(values):
+            pairs = zip(_LIMIT_NAMES, values, strict=True)
+            given = {name: value for name, value in pairs if value is not ...}
             limits = dataclasses.replace(limits, **given)
-        return _FormContext(self._get_form(limits), self)
+        return limits
 
     async def _get_form(self, limits: FormLimits) -> FormData:
         form = self._form
@@ -411,6 +476,8 @@ class Request(HTTPConnection[StateT]):
         try:
             media_type, boundary, charset = _form_type(content_type)
             if media_type == _MULTIPART:
+                if self._scope.get(_PARTS_KEY) is reader and reader.body is None:
+                    raise read_twice("multipart()")
                 reader.files = True
                 # SECURITY: the body cap bounds the whole multipart body too, files included, as
                 # it bounds every other way of reading the body: files spool to disk, but a cap

@@ -42,6 +42,9 @@ from microasgi.concurrency import run_in_threadpool
 __all__ = [
     "FormLimits",
     "MultiPartException",
+    "PartCounter",
+    "field_too_large",
+    "file_too_large",
     "multipart_options",
     "read_multipart",
     "read_urlencoded",
@@ -221,46 +224,38 @@ def _library_error(exc: Exception, limits: FormLimits) -> MultiPartException:
     return MultiPartException(message, status_code=status)
 
 
-class _FormBuilder:
-    """Collects the parts of a multipart form as the parser reports them, within the limits."""
-
-    __slots__ = (
-        "_chunks",
-        "_filename",
-        "_held",
-        "_in_memory",
-        "_limits",
-        "_memory",
-        "_memory_limit",
-        "_name",
-        "_part_charset",
-        "_size",
-        "_spool",
-        "_spooled",
-        "_texts",
-        "_upload",
-        "fields",
-        "files",
-        "items",
+def field_too_large(name: str, limit: int) -> MultiPartException:
+    """The 413 for the text field ``name`` over ``max_part_size``."""
+    return MultiPartException(
+        f"The form field {_clip(name)!r} is larger than the limit of {limit} bytes "
+        "(max_part_size).",
+        status_code=413,
     )
 
-    def __init__(self, limits: FormLimits, spool_max_size: int) -> None:
+
+def file_too_large(filename: str, name: str, limit: int) -> MultiPartException:
+    """The 413 for the file ``filename`` of field ``name`` over ``max_file_size``."""
+    return MultiPartException(
+        f"The file {_clip(filename)!r} in field {_clip(name)!r} is larger than the limit of "
+        f"{limit} bytes (max_file_size).",
+        status_code=413,
+    )
+
+
+class PartCounter:
+    """Checks the parts of a multipart form as the parser reports them: their headers, the
+    counts of fields and files, and the bytes held in memory for part headers and text fields
+    (``max_fields_memory``). ``form()`` and ``multipart()`` share it, so both answer alike."""
+
+    __slots__ = ("_limits", "_memory", "_memory_limit", "_name", "_size", "fields", "files")
+
+    def __init__(self, limits: FormLimits) -> None:
         self._limits = limits
         self._memory_limit = limits.max_fields_memory
-        self._spool = spool_max_size
-        self.items: list[tuple[str, UploadFile | int]] = []
-        self._texts: list[tuple[str, bytes, str | None]] = []
         self.fields = self.files = 0
         self._memory = 0  # bytes held for text fields and part headers
-        self._held = 0  # bytes of file data held in memory, all files together
-        # The part being read: a text field (chunks) or a file (upload).
-        self._name = self._filename = ""
-        self._part_charset: str | None = None
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._upload: UploadFile | None = None
-        self._spooled: SpooledTemporaryFile[bytes] | None = None
-        self._in_memory = False
+        self._name = ""  # the name of the part being read
+        self._size = 0  # the bytes of its body read so far
 
     def _hold(self, size: int) -> None:
         self._memory += size
@@ -271,8 +266,9 @@ class _FormBuilder:
                 status_code=413,
             )
 
-    def start(self, segment: Any) -> None:
-        """Begin a part, from the library's ``MultipartSegment``."""
+    def begin(self, segment: Any) -> tuple[str | None, list[tuple[bytes, bytes]]]:
+        """Begin a part, from the library's ``MultipartSegment``: its filename (``None`` for a
+        text field) and its headers, raw, once every limit they touch is checked."""
         name: str = segment.name
         if (
             not name
@@ -305,15 +301,53 @@ class _FormBuilder:
                 raise MultiPartException(
                     f"Too many fields in the form: the limit is {limits.max_fields}."
                 )
+        else:
+            self.files += 1
+            if self.files > limits.max_files:
+                raise MultiPartException(
+                    f"Too many files in the form: the limit is {limits.max_files}."
+                )
+        return filename, raw
+
+
+class _FormBuilder(PartCounter):
+    """Collects the parts of a multipart form as the parser reports them, within the limits."""
+
+    __slots__ = (
+        "_chunks",
+        "_filename",
+        "_held",
+        "_in_memory",
+        "_part_charset",
+        "_spool",
+        "_spooled",
+        "_texts",
+        "_upload",
+        "items",
+    )
+
+    def __init__(self, limits: FormLimits, spool_max_size: int) -> None:
+        super().__init__(limits)
+        self._spool = spool_max_size
+        self.items: list[tuple[str, UploadFile | int]] = []
+        self._texts: list[tuple[str, bytes, str | None]] = []
+        self._held = 0  # bytes of file data held in memory, all files together
+        # The part being read: a text field (chunks) or a file (upload).
+        self._filename = ""
+        self._part_charset: str | None = None
+        self._chunks: list[bytes] = []
+        self._upload: UploadFile | None = None
+        self._spooled: SpooledTemporaryFile[bytes] | None = None
+        self._in_memory = False
+
+    def start(self, segment: Any) -> None:
+        """Begin a part, from the library's ``MultipartSegment``."""
+        filename, raw = self.begin(segment)
+        if filename is None:
             self._upload = self._spooled = None
             self._chunks = []
             self._part_charset = segment.charset
             return
-        self.files += 1
-        if self.files > limits.max_files:
-            raise MultiPartException(
-                f"Too many files in the form: the limit is {limits.max_files}."
-            )
         # Its max_size is above the form-wide budget (and never 0, which means "never roll"), so
         # the file never rolls over by itself: data() does it, for all the files at once.
         self._filename = filename
@@ -326,7 +360,7 @@ class _FormBuilder:
         )
         self._in_memory = True
         # Listed at once, so that an error from here on closes (deletes) its file too.
-        self.items.append((name, self._upload))
+        self.items.append((self._name, self._upload))
 
     def data(self, chunk: bytes) -> bool:
         """Add a chunk of the current part's body; False when it must go to disk: then
@@ -335,20 +369,12 @@ class _FormBuilder:
         spooled = self._spooled
         if spooled is None:
             if self._size > self._limits.max_part_size:
-                raise MultiPartException(
-                    f"The form field {_clip(self._name)!r} is larger than the limit of "
-                    f"{self._limits.max_part_size} bytes (max_part_size).",
-                    status_code=413,
-                )
+                raise field_too_large(self._name, self._limits.max_part_size)
             self._hold(len(chunk))
             self._chunks.append(chunk)
             return True
         if self._size > self._limits.max_file_size:
-            raise MultiPartException(
-                f"The file {_clip(self._filename)!r} in field {_clip(self._name)!r} is "
-                f"larger than the limit of {self._limits.max_file_size} bytes (max_file_size).",
-                status_code=413,
-            )
+            raise file_too_large(self._filename, self._name, self._limits.max_file_size)
         if self._in_memory and self._held + len(chunk) <= self._spool:
             # PERF: below the file's own rollover size, a write stays in memory: made here,
             # on the event loop, without UploadFile.write's checks (the size is set by end()).
