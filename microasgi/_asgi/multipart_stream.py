@@ -210,8 +210,9 @@ class MultipartStream:
         return result
 
     async def aclose(self) -> None:
-        """Stop reading: the rest of the body is left unread (the router does not wait for
-        it). Breaking out of ``async for`` needs no call: the body is left unread alike."""
+        """Stop reading: the rest of the body is left unread, and the iteration is over.
+        Breaking out of ``async for`` needs no call: the rest of the body is left unread alike
+        (the body's generator is closed when the stream is collected)."""
         self._part = None
         self._events = iter(())
         chunks, self._chunks = self._chunks, None
