@@ -35,6 +35,9 @@ def _ticks(app: MicroASGI, closed: list[str], drain_after: int | None) -> AsyncI
                 count += 1
                 if count == drain_after:
                     app.begin_drain()
+                    # Waits for what the drain does (its wake-up runs on the loop soon after,
+                    # not inside begin_drain): the stream ends here, whatever the backend.
+                    await anyio.sleep_forever()
                 await anyio.lowlevel.checkpoint()
         finally:
             closed.append("producer closed")
@@ -74,12 +77,18 @@ def test_an_event_stream_sends_the_drain_event(test_client_factory: ClientFactor
     assert text == "data: tick 0\n\nevent: restart\ndata: reconnect\n\nretry: 250\n\n"
 
 
-def test_a_stream_opened_while_draining_ends_at_once(test_client_factory: ClientFactory) -> None:
+@pytest.mark.parametrize("ping", [None, 15])
+def test_a_stream_opened_while_draining_ends_at_once(
+    test_client_factory: ClientFactory, ping: float | None
+) -> None:
     closed: list[str] = []
 
     async def events(request: Request) -> Response:
         return EventSourceResponse(
-            _ticks(request.app, closed, drain_after=None), drain_event="bye", drain_retry=None
+            _ticks(request.app, closed, drain_after=None),
+            drain_event="bye",
+            drain_retry=None,
+            ping=ping,
         )
 
     app = MicroASGI(routes=[Route("/events", events)])
@@ -101,6 +110,45 @@ def test_an_event_stream_may_send_nothing_more(test_client_factory: ClientFactor
     app = MicroASGI(routes=[Route("/events", events)])
     with test_client_factory(app) as client:
         assert client.get("/events").text == "data: tick 0\n\n"
+
+
+async def test_a_stream_without_pings_whose_client_left_is_closed() -> None:
+    # ASGI 2.4: send raises once the client has gone; the producer is closed, nothing listens.
+    closed: list[str] = []
+
+    async def events(request: Request) -> Response:
+        return EventSourceResponse(_ticks(request.app, closed, drain_after=None), ping=None)
+
+    app = MicroASGI(routes=[Route("/events", events)])
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/events",
+        "raw_path": b"/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "client": None,
+        "server": None,
+    }
+
+    inbox: list[Message] = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> Message:
+        if not inbox:
+            await anyio.sleep_forever()  # only send tells that the client has gone
+        return inbox.pop(0)
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            raise OSError("the client has gone")
+
+    await app(scope, receive, send)
+    assert closed == ["producer closed"]
+    assert app._drain._listeners == {}
 
 
 def test_a_finished_stream_is_not_drained(test_client_factory: ClientFactory) -> None:

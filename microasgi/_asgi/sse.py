@@ -190,6 +190,57 @@ class _Encoding:
         await _aclose(self._events)
 
 
+class _Drainable:
+    """The body iterator without pings under a drain: no task, each step in a cancel scope.
+
+    The drain's callback (on the event loop) cancels the step in progress, if any, and marks
+    the stream drained; the next step closes the producer and returns the final chunk, the one
+    after ends the stream.
+    """
+
+    __slots__ = ("_drain", "_drain_key", "_drained", "_ended", "_events", "_final", "_step")
+
+    def __init__(self, events: AsyncIterator[Any], drain: Drain, final: bytes) -> None:
+        self._events = events
+        self._final = final
+        self._drained = drain.draining  # opened while draining: ends at once
+        self._ended = False
+        self._step: anyio.CancelScope | None = None
+        self._drain = drain
+        self._drain_key = drain.add_callback(self._on_drain)
+
+    def __aiter__(self) -> _Drainable:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self._drained:
+            step = self._step = anyio.CancelScope()
+            with step:
+                return _encode_item(await anext(self._events))
+        # Drained (during this step, or between two): the producer's cleanup, then the goodbye.
+        if self._ended:
+            raise StopAsyncIteration
+        self._ended = True
+        await _aclose(self._events)
+        if not self._final:
+            raise StopAsyncIteration
+        return self._final
+
+    def _on_drain(self) -> None:
+        self._drained = True
+        step = self._step
+        if step is not None:
+            step.cancel()  # a step already over is not affected
+
+    async def aclose(self) -> None:
+        """Close the producer, whether or not it was ever iterated."""
+        await _aclose(self._events)
+
+    def close(self) -> None:
+        """Stop listening to the drain; called once the response is over."""
+        self._drain.remove(self._drain_key)
+
+
 class _Feed:
     """The body iterator with pings or a drain: events from a producer task, in order.
 
@@ -223,7 +274,7 @@ class _Feed:
     )
 
     def __init__(
-        self, source: AsyncIterator[Any], interval: float | None, drain: Drain | None, final: bytes
+        self, source: AsyncIterator[Any], interval: float, drain: Drain | None, final: bytes
     ) -> None:
         self._source = source
         self._interval = interval
@@ -250,9 +301,8 @@ class _Feed:
             # the producer.
             self._started = True
             task_group = cast(anyio.abc.TaskGroup, self.task_group)
-            if self._interval is not None:
-                self._timer = anyio.CancelScope(deadline=anyio.current_time() + self._interval)
-                task_group.start_soon(self._ping, self._send.clone())
+            self._timer = anyio.CancelScope(deadline=anyio.current_time() + self._interval)
+            task_group.start_soon(self._ping, self._send.clone())
             if self._drain is not None:
                 self._drain_key = self._drain.add_callback(self._on_drain)
             task_group.start_soon(self._produce)
@@ -264,8 +314,7 @@ class _Feed:
             if self._error is not None:
                 raise self._error  # the producer's own exception, with its own traceback
             raise StopAsyncIteration
-        if self._interval is not None:
-            self._timer.deadline = anyio.current_time() + self._interval
+        self._timer.deadline = anyio.current_time() + self._interval
         return chunk
 
     def _on_drain(self) -> None:
@@ -310,7 +359,7 @@ class _Feed:
                 self._send.close()
 
     async def _ping(self, send: anyio.abc.ObjectSendStream[bytes]) -> None:
-        interval = cast(float, self._interval)
+        interval = self._interval
         with self._ping_scope:
             async with send:
                 while True:
@@ -414,8 +463,17 @@ class EventSourceResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
             return
         drain = drain_of(scope)
-        if self.ping_interval is None and drain is None:
-            await super().__call__(scope, receive, send)
+        if self.ping_interval is None:
+            if drain is None:
+                await super().__call__(scope, receive, send)
+                return
+            # PERF: no pings, so no task: the drain cancels the producer's step in place.
+            drainable = _Drainable(self._events, drain, self._drain_chunk)
+            self.body_iterator = drainable
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                drainable.close()
             return
         events = _Feed(self._events, self.ping_interval, drain, self._drain_chunk)
         self.body_iterator = events
