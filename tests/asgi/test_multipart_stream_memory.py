@@ -5,13 +5,15 @@ The whole request runs under ``tracemalloc`` through a ``MicroASGI`` application
 body reader, parser): the body arrives as 64 KiB ``http.request`` messages of seeded random
 bytes (a CR ends each one, so the parser must hold back a possible delimiter across chunks),
 and the endpoint forwards every chunk to a stand-in storage that hashes it. 64 MiB runs in every
-test run; the ``soak`` test streams 1 GiB (about 3 s on asyncio).
+test run; the ``soak`` test streams 128 MiB times ``MICROASGI_SOAK_SCALE`` (default 1, as
+in CI): ``MICROASGI_SOAK_SCALE=8`` streams the 1 GiB docs/forms.md reports (about 3 s).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import tempfile
 import tracemalloc
@@ -28,6 +30,8 @@ from microasgi.types import Message
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+# The soak size: 1 GiB needs MICROASGI_SOAK_SCALE=8; CI streams 128 MiB.
+SOAK_SIZE = 128 * MIB * int(os.environ.get("MICROASGI_SOAK_SCALE", "1"))
 CHUNK = 64 * 1024
 HEAP_LIMIT = 2 * MIB
 HEAD = b'--B0und\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n'
@@ -112,7 +116,7 @@ async def test_64_mib_upload_keeps_the_heap_under_2_mib(monkeypatch: pytest.Monk
 
 
 @pytest.mark.soak
-async def test_1_gib_upload_keeps_the_heap_under_2_mib(monkeypatch: pytest.MonkeyPatch) -> None:
-    _, peak = await upload(GIB, monkeypatch)
-    print(f"1 GiB streamed: peak Python heap {peak} bytes ({peak / MIB:.2f} MiB)")
+async def test_soak_upload_keeps_the_heap_under_2_mib(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, peak = await upload(SOAK_SIZE, monkeypatch)
+    print(f"{SOAK_SIZE // MIB} MiB streamed: peak Python heap {peak} bytes ({peak / MIB:.2f} MiB)")
     assert peak < HEAP_LIMIT, f"peak heap {peak / MIB:.2f} MiB"

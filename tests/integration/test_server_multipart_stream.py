@@ -4,8 +4,9 @@ The client streams a multipart body (a text field, then a file of seeded random 
 1 MiB chunks) with ``Content-Length``. The app (``integration.multipart_stream_app``) hashes each
 part as it arrives under ``tracemalloc``: every byte arrives intact (SHA-256), the peak of the
 server's Python heap stays under 2 MiB and no temporary file is created, whatever the size:
-64 MiB in every integration run, 1 GiB in the ``soak`` test. A client that leaves mid-file ends
-the app's iteration with ``ClientDisconnect``.
+64 MiB in every integration run; the ``soak`` test streams 128 MiB times
+``MICROASGI_SOAK_SCALE`` (default 1, as in CI; 8 gives the 1 GiB docs/forms.md reports).
+A client that leaves mid-file ends the app's iteration with ``ClientDisconnect``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ pytestmark = pytest.mark.integration
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+# The soak size: 1 GiB needs MICROASGI_SOAK_SCALE=8; CI streams 128 MiB.
+SOAK_SIZE = 128 * MIB * int(os.environ.get("MICROASGI_SOAK_SCALE", "1"))
 HEAP_LIMIT = 2 * MIB
 APP = "integration.multipart_stream_app:app"
 
@@ -90,8 +93,8 @@ def test_64_mib_streamed_upload(uvicorn: Target) -> None:
 
 
 @pytest.mark.soak
-def test_1_gib_streamed_upload(uvicorn: Target) -> None:
-    upload(uvicorn, GIB)
+def test_soak_streamed_upload(uvicorn: Target) -> None:
+    upload(uvicorn, SOAK_SIZE)
 
 
 def test_client_leaving_mid_file_ends_the_iteration_with_client_disconnect(
