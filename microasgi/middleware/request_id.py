@@ -25,7 +25,9 @@ __all__ = ["REQUEST_ID_KEY", "RequestIDLogFilter", "RequestIDMiddleware", "get_r
 REQUEST_ID_KEY = "microasgi.request_id"
 """The scope key holding the request's id (a ``str``), set by ``RequestIDMiddleware``."""
 
-_current_id: contextvars.ContextVar[str] = contextvars.ContextVar("microasgi.request_id")
+_current_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "microasgi.request_id", default=None
+)
 # The messages that start the answer to a request: the id header goes on them.
 _STARTS = frozenset({"http.response.start", "websocket.accept", "websocket.http.response.start"})
 
@@ -118,12 +120,23 @@ class RequestIDMiddleware:
         value = request_id.encode("latin-1")
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] in _STARTS:
+            kind = message["type"]
+            if kind in _STARTS:
                 headers = list(message.get("headers", ()))
                 if all(name.lower() != header for name, _ in headers):
                     headers.append((header, value))
                     message = {**message, "headers": headers}
-            await send(message)
+            if kind == "http.response.start" or message.get("more_body"):
+                await send(message)  # uvicorn writes its access log here: it keeps the id
+                return
+            # SPEC: uvicorn starts the next request pipelined on the connection from inside the
+            # send() of the last body message, in a copy of this context: the id is unset for
+            # that call, so the next request never carries this one's (microasgi._asgi.context).
+            token = _current_id.set(None)
+            try:
+                await send(message)
+            finally:
+                _current_id.reset(token)
 
         token = _current_id.set(request_id)
         try:
@@ -166,7 +179,7 @@ def get_request_id(connection: HTTPConnection | Mapping[str, Any] | None = None)
         The id, or ``None`` outside a request or where the middleware is not installed.
     """
     if connection is None:
-        return _current_id.get(None)
+        return _current_id.get()
     scope = connection.scope if isinstance(connection, HTTPConnection) else connection
     request_id: str | None = scope.get(REQUEST_ID_KEY)
     return request_id
@@ -194,5 +207,6 @@ class RequestIDLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Set the id on ``record``; keep it."""
-        setattr(record, self.attribute, _current_id.get(self.default))
+        request_id = _current_id.get()
+        setattr(record, self.attribute, self.default if request_id is None else request_id)
         return True

@@ -7,6 +7,7 @@ import logging
 import threading
 from typing import Any
 
+import anyio
 import pytest
 
 from microasgi.applications import MicroASGI
@@ -295,3 +296,63 @@ async def test_the_message_is_copied_not_changed() -> None:
     await middleware(downstream)(scope([]), receive, send)
     assert original["headers"] == []
     assert sent[0]["headers"] == [(b"x-request-id", GENERATED.encode())]
+
+
+async def test_a_request_started_from_the_previous_ones_send_has_no_id(records: Records) -> None:
+    # uvicorn starts the next request pipelined on a connection inside the previous request's
+    # send() of its last body message, so in a copy of that request's context, while that
+    # request still runs (its background task). Outside the middleware, the next request must
+    # not carry the previous one's id; the server's access log at the start keeps it.
+    second_done = anyio.Event()
+    seen: list[tuple[str, str | None]] = []
+
+    async def first_later() -> None:
+        await second_done.wait()
+        seen.append(("first, background", get_request_id()))
+
+    async def endpoint(request: Request) -> Response:
+        seen.append((request.url.path, get_request_id()))
+        return PlainTextResponse("ok", background=BackgroundTask(first_later))
+
+    async def second_endpoint(request: Request) -> Response:
+        seen.append((request.url.path, get_request_id()))
+        return PlainTextResponse("ok")
+
+    traced = MicroASGI(
+        routes=[Route("/first", endpoint), Route("/second", second_endpoint)],
+        middleware=[Middleware(RequestIDMiddleware, generate=iter(["one", "two"]).__next__)],
+    )
+
+    def http_scope(path: str) -> dict[str, Any]:
+        return {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async with anyio.create_task_group() as group:
+
+        async def second() -> None:
+            seen.append(("second, outside", get_request_id()))
+            log.info("outside the middleware")
+
+            async def send_second(message: Any) -> None:
+                pass
+
+            await traced(http_scope("/second"), receive, send_second)
+            second_done.set()
+
+        async def send_first(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                log.info("access log")
+            elif not message.get("more_body"):
+                group.start_soon(second)  # a copy of this call's context
+
+        await traced(http_scope("/first"), receive, send_first)
+
+    assert seen == [
+        ("/first", "one"),
+        ("second, outside", None),
+        ("/second", "two"),
+        ("first, background", "one"),
+    ]
+    assert records.lines == ["one access log", "- outside the middleware"]
