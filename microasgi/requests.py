@@ -275,18 +275,19 @@ class Request(HTTPConnection[StateT]):
         return result
 
     def _read(
-        self, limit: int | None, *, share: bool = False, keep: bool = False
+        self, limit: int | None, *, share: bool = False, keep: bool = False, end: bool = False
     ) -> AsyncGenerator[bytes, None]:
         declared = self.headers.get("content-length") if limit is not None else None
-        return self._body_reader().read(limit, declared, share=share, keep=keep)
+        return self._body_reader().read(limit, declared, share=share, keep=keep, end=end)
 
     def stream(self) -> AsyncGenerator[bytes, None]:
         """Yield the body chunk by chunk as it arrives, without buffering it.
 
-        Only non-empty chunks are yielded. After ``body()`` (here or in an earlier ``Request``
-        over the same scope), the cached body is yielded in one chunk instead. Several
-        ``stream()`` iterators over one request share the body, as in Starlette: each chunk goes
-        to the iterator that asked for it.
+        The body's non-empty chunks are yielded, then an empty one (``b""``) at the end, as in
+        Starlette. After ``body()`` (here or in an earlier ``Request`` over the same scope), the
+        cached body is yielded in one chunk instead, then ``b""``. Several ``stream()``
+        iterators over one request share the body, as in Starlette: each chunk goes to the
+        iterator that asked for it.
 
         The stream is capped only when ``scope[MAX_BODY_SIZE_KEY]`` is set (the application and
         router set it); ``DEFAULT_MAX_BODY_SIZE`` applies to the in-memory readers alone.
@@ -296,7 +297,7 @@ class Request(HTTPConnection[StateT]):
             ClientDisconnect: the client left before the end of the body.
             HTTPException: 413 when the body passes ``scope[MAX_BODY_SIZE_KEY]``.
         """
-        return self._read(self._limit(explicit=True), share=True)
+        return self._read(self._limit(explicit=True), share=True, end=True)
 
     async def body(self) -> bytes:
         """Read the whole body into memory, once; later calls return the same bytes.

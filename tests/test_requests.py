@@ -310,29 +310,30 @@ async def test_empty_body() -> None:
     receive = FakeReceive({"type": "http.request"})
     request = Request(make_scope(), receive)
     assert await request.body() == b""
-    assert [chunk async for chunk in request.stream()] == []
+    assert [chunk async for chunk in request.stream()] == [b""]  # the end, as in Starlette
 
 
-async def test_stream_yields_non_empty_chunks_as_they_come() -> None:
+async def test_stream_yields_non_empty_chunks_as_they_come_then_an_empty_one() -> None:
+    # As Starlette's: the empty chunk marks the end of the body.
     receive = FakeReceive(*body_messages(b"a", b"", b"b", b""))
     request = Request(make_scope(), receive)
     seen = []
     async for chunk in request.stream():
         seen.append((chunk, receive.calls))
-    assert seen == [(b"a", 1), (b"b", 3)]
+    assert seen == [(b"a", 1), (b"b", 3), (b"", 4)]
 
 
 async def test_stream_after_body_yields_the_cached_body_once() -> None:
     request = Request(make_scope(), FakeReceive(*body_messages(b"ab", b"cd")))
     await request.body()
-    assert [chunk async for chunk in request.stream()] == [b"abcd"]
-    assert [chunk async for chunk in request.stream()] == [b"abcd"]
+    assert [chunk async for chunk in request.stream()] == [b"abcd", b""]
+    assert [chunk async for chunk in request.stream()] == [b"abcd", b""]
 
 
 @pytest.mark.parametrize("second", ["stream", "body"])
 async def test_streaming_twice_is_refused(second: str) -> None:
     request = Request(make_scope(), FakeReceive(*body_messages(b"ab", b"cd")))
-    assert [chunk async for chunk in request.stream()] == [b"ab", b"cd"]
+    assert [chunk async for chunk in request.stream()] == [b"ab", b"cd", b""]
     read_again = collect(request) if second == "stream" else request.body()
     with pytest.raises(
         RuntimeError, match="Stream consumed: cannot start reading in body state 'consumed'"
@@ -348,8 +349,8 @@ async def test_two_streams_share_the_body() -> None:
     assert await first.__anext__() == b"a"
     assert await second.__anext__() == b"b"
     assert await first.__anext__() == b"c"
-    assert [chunk async for chunk in second] == []
-    assert [chunk async for chunk in first] == []
+    assert [chunk async for chunk in second] == [b""]
+    assert [chunk async for chunk in first] == [b""]
     with pytest.raises(RuntimeError, match="Stream consumed"):
         await collect(request)
 
@@ -411,7 +412,7 @@ async def test_second_request_over_the_scope_reads_the_cached_body() -> None:
     assert await Request(scope, receive).body() == b"abcd"
     endpoint_request = Request(scope, receive)
     assert await endpoint_request.body() == b"abcd"
-    assert [chunk async for chunk in Request(scope, receive).stream()] == [b"abcd"]
+    assert [chunk async for chunk in Request(scope, receive).stream()] == [b"abcd", b""]
     # Built without a receive channel (in an exception handler, say), it still finds the body.
     assert await Request(scope).body() == b"abcd"
     assert receive.calls == 2
@@ -420,7 +421,7 @@ async def test_second_request_over_the_scope_reads_the_cached_body() -> None:
 async def test_second_request_sees_the_stream_was_consumed() -> None:
     scope = make_scope()
     receive = FakeReceive(*body_messages(b"ab"))
-    assert [chunk async for chunk in Request(scope, receive).stream()] == [b"ab"]
+    assert [chunk async for chunk in Request(scope, receive).stream()] == [b"ab", b""]
     with pytest.raises(RuntimeError, match="Stream consumed"):
         await Request(scope, receive).body()
     assert receive.calls == 1
@@ -803,7 +804,7 @@ async def test_is_disconnected_mid_stream_keeps_order() -> None:
     stream = request.stream()
     assert await stream.__anext__() == b"1"
     assert not await request.is_disconnected()  # takes b"2" and keeps it
-    assert [chunk async for chunk in stream] == [b"2", b"3"]
+    assert [chunk async for chunk in stream] == [b"2", b"3", b""]
 
 
 async def test_disconnect_seen_by_polling() -> None:
@@ -857,7 +858,7 @@ def test_polling_never_loses_or_reorders_the_body(chunks: list[bytes], polls: li
                 break
             seen.append(chunk)
         seen += [chunk async for chunk in stream]
-        assert seen == [chunk for chunk in chunks if chunk]
+        assert seen == [*(chunk for chunk in chunks if chunk), b""]
 
     for backend in ("asyncio", "trio"):
         anyio.run(check, backend=backend)
@@ -970,7 +971,7 @@ async def test_end_to_end_streaming_and_cap() -> None:
         yield b"b" * 50
 
     streamed = await client(echo_app).post("/stream", content=pieces())
-    assert streamed.json()["chunks"] == [100, 50]
+    assert streamed.json()["chunks"] == [100, 50, 0]
     too_big = await client(capped(120)).post("/body", content=pieces())
     declared = await client(capped(120)).post("/body", content=b"x" * 121)
     fits = await client(capped(150)).post("/body", content=pieces())

@@ -118,9 +118,16 @@ class _BodyReader:
         self.state = new
 
     async def read(
-        self, limit: int | None, declared: str | None, *, share: bool = False, keep: bool = False
+        self,
+        limit: int | None,
+        declared: str | None,
+        *,
+        share: bool = False,
+        keep: bool = False,
+        end: bool = False,
     ) -> AsyncGenerator[bytes, None]:
-        """Yield the body's non-empty chunks, or the cached body once.
+        """Yield the body's non-empty chunks, or the cached body once; with ``end``
+        (``stream()``), then an empty chunk, as Starlette's ``stream()`` ends.
 
         With ``share`` (``stream()``), a reader started while another is streaming takes its
         share of what is left of the body, as in Starlette; the readers that need the whole body
@@ -131,6 +138,8 @@ class _BodyReader:
         if self.body is not None:
             if self.body:
                 yield self.body
+            if end:
+                yield b""
             return
         if self.state is _BodyState.DISCONNECTED:
             raise ClientDisconnect("The client disconnected before the request body was read.")
@@ -148,6 +157,8 @@ class _BodyReader:
                 yield chunk
         if kept is not None:
             self.body = b"".join(kept)
+        if end:
+            yield b""
 
     def _take(self, message: Message, limit: int | None) -> bytes:
         """Step the state table with one received message; return its body chunk."""

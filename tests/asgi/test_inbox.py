@@ -218,7 +218,7 @@ async def test_detach_hands_unread_messages_to_the_scopes_reader() -> None:
     assert isinstance(reader, _BodyReader)
     assert reader.disconnected
     request = Request(scope, server.receive)
-    assert [c async for c in request.stream()] == [b"ab", b"c"]
+    assert [c async for c in request.stream()] == [b"ab", b"c", b""]
     assert await request.is_disconnected()
 
 

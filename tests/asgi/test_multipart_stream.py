@@ -620,12 +620,12 @@ async def test_stream_after_multipart_takes_the_rest_as_after_stream() -> None:
     await anext(request.multipart())  # the first part's headers
     taken = receive.taken
     assert 1 < taken < len(chunks)
-    assert [chunk async for chunk in request.stream()] == chunks[taken:]
+    assert [chunk async for chunk in request.stream()] == [*chunks[taken:], b""]
     baseline = make_request(Receiver(*chunks))
     first = baseline.stream()
     for _ in range(taken):
         await anext(first)
-    assert [chunk async for chunk in baseline.stream()] == chunks[taken:]
+    assert [chunk async for chunk in baseline.stream()] == [*chunks[taken:], b""]
     await first.aclose()
 
 
