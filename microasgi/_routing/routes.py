@@ -132,6 +132,28 @@ def try_url_path_for(route: Any, name: str, path_params: Mapping[str, Any]) -> A
         raise
 
 
+_RESPONSE_CALL = Response.__call__
+
+
+class _StartWatch:
+    """A ``send`` that notes whether the response started, for a route answering an exception.
+
+    As in Starlette, a start message counts once it is handed on, even if sending it fails.
+    """
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # PERF: returns send's awaitable: no coroutine of its own per message.
+        if message["type"] == "http.response.start":
+            self.started = True
+        return self.send(message)
+
+
 def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
     """Turn a function taking a ``Request`` and returning a ``Response`` into an ASGI app.
 
@@ -156,13 +178,7 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
         started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched: _StartWatch | None = None
         try:
             # PERF: a try costs nothing until something is raised (Python 3.11's zero-cost
             # exceptions).
@@ -181,15 +197,27 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
                         f"Endpoint {name} returned {response!r}, which is not a Response. Return "
                         "a Response, for example JSONResponse(data) or PlainTextResponse(text)."
                     )
-                await response(scope, receive, sender)
+                if (
+                    response.__class__.__call__ is _RESPONSE_CALL
+                    and response.body.__class__ is bytes
+                    and response._trailer_names is None
+                ):
+                    # PERF: a Response sending bytes without trailers cannot fail before its
+                    # start message: whatever it raises comes from send(start) or later, which
+                    # counts as started (as _StartWatch counts it). No wrapper per message then.
+                    started = True
+                    await response(scope, receive, send)
+                else:
+                    watched = _StartWatch(send)
+                    await response(scope, receive, watched)
             except Exception as exc:
                 handler = _route_handler(scope, exc)
-                if handler is None or started:
+                if handler is None or started or (watched is not None and watched.started):
                     # Once the response has started, the layers above decide (a buffering
                     # middleware between them may still let an answer through).
                     raise
                 answer = await _run_handler(handler, request, exc)
-                await answer(scope, receive, sender)
+                await answer(scope, receive, send)
                 _forget_traceback(exc)
         finally:
             # The form's uploaded files are deleted when the request ends, also on error.

@@ -528,6 +528,57 @@ async def test_an_error_while_the_response_is_sent_is_answered_inside_the_route(
     assert response.headers["x-route"] == "yes"
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: PlainTextResponse("sent whole"),  # a bytes body: sent without a watch on send
+        lambda: Response(bytearray(b"copied")),  # not bytes: watched
+        lambda: StreamingResponse(iter([b"streamed"])),  # watched
+    ],
+    ids=["bytes", "bytearray", "streaming"],
+)
+async def test_a_start_refused_below_the_route_is_answered_above_it(
+    make: Callable[[], Response],
+) -> None:
+    # As Starlette: a response start handed to the route's middleware counts as started for the
+    # route even if that middleware raises instead of passing it on, so the route leaves the
+    # exception to the layers above; the application's handler answers there, outside the
+    # route's middleware, since nothing reached the server.
+    class RefuseStart:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            async def refusing(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    raise AppError("refused")
+                await send(message)  # pragma: no cover
+
+            await self.app(scope, receive, refusing)
+
+    async def endpoint(request: Request) -> Response:
+        return make()
+
+    seen: list[str] = []
+
+    async def handler(request: Request, exc: AppError) -> Response:
+        seen.append(str(exc))
+        return PlainTextResponse("answered above", status_code=502)
+
+    app = MicroASGI(
+        routes=[
+            Route(
+                "/", endpoint, middleware=[Middleware(Tag, name="route"), Middleware(RefuseStart)]
+            )
+        ],
+        exception_handlers={AppError: handler},
+    )
+    response = await AsyncTestClient(app).get("/")
+    assert (response.status_code, response.text) == (502, "answered above")
+    assert "x-route" not in response.headers
+    assert seen == ["refused"]
+
+
 async def test_an_error_after_the_response_started_goes_on_up_with_a_note() -> None:
     async def body() -> AsyncIterator[bytes]:
         yield b"partial"
