@@ -48,11 +48,11 @@ async def test_limits_while_streaming() -> None:
     too_long = await client.post("/", content=b"a=" + b"x" * 65, headers=FORM)
     assert (too_many.status_code, too_many.text) == (
         400,
-        "Too many fields in the form: the limit is 5.",
+        "Too many fields. Maximum number of fields is 5.",
     )
     assert (too_long.status_code, too_long.text) == (
         413,
-        "A form field value is larger than the limit of 64 bytes.",
+        "Field exceeded maximum size of 64 bytes.",
     )
 
 

@@ -60,5 +60,5 @@ async def test_malformed_bodies_are_400() -> None:
         "The multipart body ended before its closing boundary: it is truncated.",
     )
     assert no_name.status_code == 400
-    assert no_name.text.startswith("A part has no name in its Content-Disposition header")
+    assert no_name.text.startswith('The Content-Disposition header field "name" must be provided.')
     assert no_boundary.status_code == 400

@@ -42,7 +42,7 @@ async def test_per_call_limits() -> None:
         two = await client.post("/avatar", files=[("p", ("a.png", b"1")), ("p", ("b.png", b"2"))])
         big = await client.post("/avatar", files={"picture": ("me.png", b"." * 70_000)})
     assert ok.json() == {"fields": 1}
-    assert (two.status_code, two.text) == (400, "Too many files in the form: the limit is 1.")
+    assert (two.status_code, two.text) == (400, "Too many files. Maximum number of files is 1.")
     assert (big.status_code, big.text) == (
         413,
         "The file 'me.png' in field 'picture' is larger than the limit of 65536 bytes "
@@ -56,8 +56,11 @@ async def test_application_defaults() -> None:
         many = await client.post("/survey", data={f"q{i}": "yes" for i in range(21)})
         long = await client.post("/survey", data={"essay": "x" * 5000}, files={"f": ("f", b"")})
     assert fine.json() == {"fields": 20}
-    assert (many.status_code, many.text) == (400, "Too many fields in the form: the limit is 20.")
+    assert (many.status_code, many.text) == (
+        400,
+        "Too many fields. Maximum number of fields is 20.",
+    )
     assert (long.status_code, long.text) == (
         413,
-        "The form field 'essay' is larger than the limit of 4096 bytes (max_part_size).",
+        "Part exceeded maximum size of 4KB.",
     )

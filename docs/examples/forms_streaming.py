@@ -75,6 +75,6 @@ async def test_the_form_limits_answer_as_form_does() -> None:
         not_multipart = await client.post("/photos", json={"album": "holiday"})
     assert (too_many.status_code, too_many.text) == (
         400,
-        "Too many files in the form: the limit is 20.",
+        "Too many files. Maximum number of files is 20.",
     )
     assert not_multipart.status_code == 415

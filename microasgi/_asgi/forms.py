@@ -28,7 +28,9 @@ from microasgi._sansio.forms import (
     decode_form_fields,
     decode_multipart_fields,
     parse_utf8_form,
+    size_text,
     text_codec,
+    too_many_fields,
 )
 from microasgi._sansio.headermap import Headers
 from microasgi._sansio.multipart import (
@@ -225,12 +227,8 @@ def _library_error(exc: Exception, limits: FormLimits) -> MultiPartException:
 
 
 def field_too_large(name: str, limit: int) -> MultiPartException:
-    """The 413 for the text field ``name`` over ``max_part_size``."""
-    return MultiPartException(
-        f"The form field {_clip(name)!r} is larger than the limit of {limit} bytes "
-        "(max_part_size).",
-        status_code=413,
-    )
+    """The 413 for a text field over ``max_part_size``, in Starlette's words."""
+    return MultiPartException(f"Part exceeded maximum size of {size_text(limit)}.", status_code=413)
 
 
 def file_too_large(filename: str, name: str, limit: int) -> MultiPartException:
@@ -277,8 +275,7 @@ class PartCounter:
         ):
             # The library reads a missing name as ""; a field without a name is unusable.
             raise MultiPartException(
-                "A part has no name in its Content-Disposition header; each part of a form "
-                "needs 'Content-Disposition: form-data; name=\"...\"'."
+                'The Content-Disposition header field "name" must be provided.'
             )
         headerlist: list[tuple[str, str]] = segment.headerlist
         raw: list[tuple[bytes, bytes]] = []
@@ -298,14 +295,12 @@ class PartCounter:
         if filename is None:
             self.fields += 1
             if self.fields > limits.max_fields:
-                raise MultiPartException(
-                    f"Too many fields in the form: the limit is {limits.max_fields}."
-                )
+                raise MultiPartException(too_many_fields(limits.max_fields))
         else:
             self.files += 1
             if self.files > limits.max_files:
                 raise MultiPartException(
-                    f"Too many files in the form: the limit is {limits.max_files}."
+                    f"Too many files. Maximum number of files is {limits.max_files}."
                 )
         return filename, raw
 
@@ -461,10 +456,7 @@ def multipart_options(params: Mapping[str, str]) -> tuple[str, str]:
     """The boundary and the charset, from the parameters of a multipart ``Content-Type``."""
     boundary = params.get("boundary")
     if boundary is None:
-        raise MultiPartException(
-            "The multipart/form-data Content-Type has no boundary parameter; send "
-            "'Content-Type: multipart/form-data; boundary=...'."
-        )
+        raise MultiPartException("Missing boundary in multipart.")  # Starlette's text
     if not is_multipart_boundary(boundary):
         raise MultiPartException(
             f"The multipart boundary {_clip(boundary)!r} is invalid: it must be 1 to 70 "
