@@ -975,6 +975,27 @@ async def test_upload_file_in_memory_stays_on_the_event_loop(spy: Spy) -> None:
     assert spy.calls == []
 
 
+async def test_upload_file_whole_read_from_the_start_in_memory(spy: Spy) -> None:
+    upload = UploadFile(_spooled(max_size=1024), size=0)
+    for part in (b"a" * 300, b"b" * 200, b"c"):  # several writes leave the buffer room to spare
+        await upload.write(part)
+    await upload.seek(0)
+    data = await upload.read()
+    assert data == b"a" * 300 + b"b" * 200 + b"c"
+    assert upload.file.tell() == 501  # at the end, as read() leaves it
+    assert await upload.read() == b""
+    await upload.seek(0)
+    await upload.write(b"z")  # a later write leaves the bytes already read untouched
+    assert data[:1] == b"a"
+    await upload.seek(0)
+    assert await upload.read(3) == b"zaa"
+    assert isinstance(upload.file, tempfile.SpooledTemporaryFile)
+    assert not _rolled(upload.file)
+    await upload.close()
+    assert upload.file.closed
+    assert spy.calls == []
+
+
 async def test_upload_file_write_that_rolls_over_runs_in_a_thread(spy: Spy) -> None:
     file = ThreadRecordingFile(max_size=10)
     upload = UploadFile(cast(BinaryIO, file), size=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import AsyncGenerator
+from typing import NoReturn
 
 import anyio
 
@@ -141,17 +142,22 @@ class _BodyReader:
             if end:
                 yield b""
             return
-        if self.state is _BodyState.DISCONNECTED:
-            raise ClientDisconnect("The client disconnected before the request body was read.")
-        if not (share and self.state is _BodyState.STREAMING):
-            self.step(_BodyEvent.START)
-        if limit is not None and declared is not None:
-            _refuse_oversize(limit, declared)
+        self._start(limit, declared, share)
         kept: list[bytes] | None = [] if keep else None
         while self.state is _BodyState.STREAMING:
             message = self.pending.popleft() if self.pending else await self.receive()
-            chunk = self._take(message, limit)
+            if message.get("type") != "http.request":
+                self._refuse(message)
+            chunk: bytes = message.get("body", b"")
+            # PERF: the table's two steps from STREAMING (MORE, END), without its lookup.
+            self.state = (
+                _BodyState.STREAMING if message.get("more_body", False) else _BodyState.CONSUMED
+            )
             if chunk:
+                self.received += len(chunk)
+                if limit is not None and self.received > limit:
+                    # SECURITY: stop at the first chunk past the limit; read nothing more.
+                    raise _too_large(limit)
                 if kept is not None:
                     kept.append(chunk)
                 yield chunk
@@ -160,18 +166,18 @@ class _BodyReader:
         if end:
             yield b""
 
-    def _take(self, message: Message, limit: int | None) -> bytes:
-        """Step the state table with one received message; return its body chunk."""
+    def _start(self, limit: int | None, declared: str | None, share: bool) -> None:
+        """Step the state table as a reader starts, after the checks that come first."""
+        if self.state is _BodyState.DISCONNECTED:
+            raise ClientDisconnect("The client disconnected before the request body was read.")
+        if not (share and self.state is _BodyState.STREAMING):
+            self.step(_BodyEvent.START)
+        if limit is not None and declared is not None:
+            _refuse_oversize(limit, declared)
+
+    def _refuse(self, message: Message) -> NoReturn:
+        """Step the state table with a received message that is not a body chunk, and raise."""
         kind = message.get("type")
-        if kind == "http.request":
-            chunk: bytes = message.get("body", b"")
-            self.step(_BodyEvent.MORE if message.get("more_body", False) else _BodyEvent.END)
-            if chunk:
-                self.received += len(chunk)
-                if limit is not None and self.received > limit:
-                    # SECURITY: stop at the first chunk past the limit; read nothing more.
-                    raise _too_large(limit)
-            return chunk
         if kind == "http.disconnect":
             self.step(_BodyEvent.DISCONNECT)
             self.disconnected = True

@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import AsyncIterable, Generator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from tempfile import SpooledTemporaryFile
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import anyio
 import multipart
@@ -309,6 +309,7 @@ class _FormBuilder(PartCounter):
     """Collects the parts of a multipart form as the parser reports them, within the limits."""
 
     __slots__ = (
+        "_buffer",
         "_chunks",
         "_filename",
         "_held",
@@ -320,6 +321,8 @@ class _FormBuilder(PartCounter):
         "_upload",
         "items",
     )
+
+    _buffer: IO[bytes]  # the current file's BytesIO, while the file is in memory
 
     def __init__(self, limits: FormLimits, spool_max_size: int) -> None:
         super().__init__(limits)
@@ -353,6 +356,7 @@ class _FormBuilder(PartCounter):
             filename=filename,
             headers=Headers(raw=raw),
         )
+        self._buffer = spooled._file
         self._in_memory = True
         # Listed at once, so that an error from here on closes (deletes) its file too.
         self.items.append((self._name, self._upload))
@@ -372,9 +376,11 @@ class _FormBuilder(PartCounter):
             raise file_too_large(self._filename, self._name, self._limits.max_file_size)
         if self._in_memory and self._held + len(chunk) <= self._spool:
             # PERF: below the file's own rollover size, a write stays in memory: made here,
-            # on the event loop, without UploadFile.write's checks (the size is set by end()).
+            # on the event loop, without UploadFile.write's checks (the size is set by end()),
+            # into the spooled file's BytesIO (its write is a Python wrapper, which then checks
+            # for a rollover that this test rules out).
             self._held += len(chunk)
-            spooled.write(chunk)
+            self._buffer.write(chunk)
             return True
         return False
 
@@ -402,7 +408,7 @@ class _FormBuilder(PartCounter):
             return True
         upload.size = self._size
         if self._in_memory:
-            upload.file.seek(0)
+            self._buffer.seek(0)
             return True
         return False
 
@@ -467,29 +473,44 @@ def multipart_options(params: Mapping[str, str]) -> tuple[str, str]:
 
 
 async def _build(
-    events: Generator[Any, None, None],
-    builder: _FormBuilder,
+    chunks: AsyncIterator[bytes],
+    parser: multipart.PushMultipartParser,
     frame: MultipartFrame,
+    builder: _FormBuilder,
     boundary: str,
     limits: FormLimits,
 ) -> None:
-    """Hand the parser's events for one chunk to the builder, and each part's end to the frame."""
-    # PERF: the builder's steps in memory are plain calls; only the disk needs an await.
-    for event in events:
-        if isinstance(event, bytes):
-            if not builder.data(event):
-                await builder.to_disk(event)
-        elif event is not None:
-            builder.start(event)
-        else:
-            if not builder.end():
-                await builder.rewind()
-            frame.part_end(builder._size)
-            if frame.error is not None:
-                # The parser holds the rest of the chunk: it stops here, and the header lines
-                # before the fault are checked as it would have checked them.
-                events.close()
-                _check_part_headers(boundary, limits, frame.unread)
+    """Feed the body's chunks to the frame and the parser, and the parser's events to the
+    builder (each part's end to the frame too), up to the closing delimiter."""
+    async for chunk in chunks:
+        if not chunk:
+            continue  # an empty chunk would tell the library the body has ended
+        used = frame.feed(chunk)
+        # An empty slice would tell the library the body has ended: skip it.
+        if used:
+            events = parser.parse(chunk if used == len(chunk) else chunk[:used])
+            # PERF: the builder's steps in memory are plain calls; only the disk needs an await.
+            for event in events:
+                if isinstance(event, bytes):
+                    if not builder.data(event):
+                        await builder.to_disk(event)
+                elif event is not None:
+                    builder.start(event)
+                else:
+                    if not builder.end():
+                        await builder.rewind()
+                    frame.part_end(builder._size)
+                    if frame.error is not None:
+                        # The parser holds the rest of the chunk: it stops here, and the header
+                        # lines before the fault are checked as it would have checked them.
+                        events.close()
+                        _check_part_headers(boundary, limits, frame.unread)
+        if frame.error is not None:
+            # Raised once the bytes before the fault are parsed, so an earlier error wins
+            # however the body was cut.
+            raise MultiPartException(frame.error)
+        if frame.done:
+            return  # PERF/SECURITY: an epilogue is never read
 
 
 async def read_multipart(
@@ -505,20 +526,8 @@ async def read_multipart(
     chunks = aiter(stream)
     try:
         try:
-            async for chunk in chunks:
-                if not chunk:
-                    continue  # an empty chunk would tell the library the body has ended
-                used = frame.feed(chunk)
-                # An empty slice would tell the library the body has ended: skip it.
-                if used:
-                    events = parser.parse(chunk if used == len(chunk) else chunk[:used])
-                    await _build(events, builder, frame, boundary, limits)
-                if frame.error is not None:
-                    # Raised once the bytes before the fault are parsed, so an earlier error
-                    # wins however the body was cut.
-                    raise MultiPartException(frame.error)
-                if frame.done:
-                    break  # PERF/SECURITY: an epilogue is never read
+            # PERF: one coroutine reads the whole body, not one per chunk.
+            await _build(chunks, parser, frame, builder, boundary, limits)
             parser.close()
         except multipart.MultipartError as exc:
             raise _library_error(exc, limits) from None

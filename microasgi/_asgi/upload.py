@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from tempfile import SpooledTemporaryFile
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from microasgi._sansio.headermap import Headers
 from microasgi._sansio.multidict import ImmutableMultiDict
@@ -45,24 +45,40 @@ class UploadFile:
         """The ``Content-Type`` of the part, or ``None``."""
         return self.headers.get("content-type")
 
-    def _in_memory(self, growth: int = 0) -> bool:
-        """Whether an operation adding ``growth`` bytes at the position runs without disk I/O."""
+    def _in_memory(self) -> bool:
+        """Whether a read, seek or close runs without disk I/O."""
+        return self._memory_file() is not None
+
+    def _memory_file(self, write: int | None = None) -> IO[bytes] | None:
+        """The file in memory that a read, seek or close (or a write of ``write`` bytes at the
+        position) acts on directly, or ``None`` when the operation may touch the disk (then it
+        runs in a worker thread)."""
         file = self.file
         if isinstance(file, SpooledTemporaryFile):
             if getattr(file, "_rolled", True):
-                return False
-            if growth == 0:
-                return True
-            # SpooledTemporaryFile.write rolls over to disk once the position passes _max_size
-            # (0 means never): such a write does disk I/O, so it belongs in a thread.
-            max_size: int = getattr(file, "_max_size", 0)
-            return not max_size or file.tell() + growth <= max_size
-        return isinstance(file, io.BytesIO)
+                return None
+            if write is not None:
+                # SpooledTemporaryFile.write rolls over to disk once the position passes
+                # _max_size (0 means never): such a write does disk I/O, so it belongs in a
+                # thread.
+                max_size: int = getattr(file, "_max_size", 0)
+                if max_size and file.tell() + write > max_size:
+                    return None
+            if type(file) is SpooledTemporaryFile:
+                # PERF: the spooled file's read, write, seek and close are Python wrappers that
+                # pass the call on to its BytesIO (write then checks for a rollover, which the
+                # test above rules out): the BytesIO is called directly. ``file`` stays the
+                # SpooledTemporaryFile, and a subclass keeps its own methods.
+                inner: IO[bytes] = file._file
+                return inner
+            return file
+        return file if isinstance(file, io.BytesIO) else None
 
     async def write(self, data: bytes) -> None:
         """Write ``data`` at the current position and add its length to ``size`` (if known)."""
-        if self._in_memory(len(data)):
-            self.file.write(data)
+        memory = self._memory_file(len(data))
+        if memory is not None:
+            memory.write(data)
         else:
             await run_in_threadpool(self.file.write, data)
         if self.size is not None:
@@ -70,21 +86,32 @@ class UploadFile:
 
     async def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all the rest when negative) from the current position."""
-        if self._in_memory():
-            return self.file.read(size)
-        return await run_in_threadpool(self.file.read, size)
+        memory = self._memory_file()
+        if memory is None:
+            return await run_in_threadpool(self.file.read, size)
+        if size < 0 and type(memory) is io.BytesIO and memory.tell() == 0:
+            # PERF: the whole file from its start is the BytesIO's value, which it hands over
+            # without a copy (``read`` copies it whenever the buffer has room to spare, as it
+            # has after a few writes: for a 64 KiB upload, a new 64 KiB object each time).
+            # The position moves to the end, as ``read``'s would.
+            data = memory.getvalue()
+            memory.seek(len(data))
+            return data
+        return memory.read(size)
 
     async def seek(self, offset: int) -> None:
         """Move to byte ``offset`` from the start."""
-        if self._in_memory():
-            self.file.seek(offset)
+        memory = self._memory_file()
+        if memory is not None:
+            memory.seek(offset)
         else:
             await run_in_threadpool(self.file.seek, offset)
 
     async def close(self) -> None:
         """Close the file (a spooled file on disk is deleted)."""
-        if self._in_memory():
-            self.file.close()
+        memory = self._memory_file()
+        if memory is not None:
+            memory.close()
         else:
             await run_in_threadpool(self.file.close)
 
