@@ -1132,3 +1132,24 @@ async def test_route_closes_the_form_after_the_response() -> None:
             await client.post("/fail", files=files)
     assert len(kept) == 3
     assert all(file.file.closed for file in kept)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("a\tb", True),  # a tab is no control character here, nor is a no-break space
+        ("caf\u00e9\u00a0x", True),
+        ("a\x01b", False),
+        ("a\x7fb", False),
+    ],
+)
+async def test_part_header_values_with_non_printable_characters(value: str, kept: bool) -> None:
+    data = body(part("f", b"1", filename="a.txt", extra=b"X-Note: " + value.encode() + b"\r\n"))
+    if not kept:
+        assert (await parse_error(data))[0] == 400
+        return
+    form = await MultiPartParser(HEADERS, Body(data)).parse()
+    upload = form["f"]
+    assert isinstance(upload, UploadFile)
+    assert upload.headers["x-note"] == value.encode().decode("latin-1")  # the bytes as sent
+    await form.close()

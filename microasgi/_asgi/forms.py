@@ -281,7 +281,8 @@ class PartCounter:
         raw: list[tuple[bytes, bytes]] = []
         size = 0
         for key, value in headerlist:
-            if _HEADER_CONTROL.search(value) is not None:
+            # PERF: a printable value holds no control character: no regex search for it.
+            if not value.isprintable() and _HEADER_CONTROL.search(value) is not None:
                 raise MultiPartException(CONTROL_IN_PART_HEADER)
             header = key.lower().encode("latin-1")
             encoded = value.encode()
