@@ -326,9 +326,18 @@ class _Lifecycle:
                     await self.tasks._stop(run)
                 return message
 
+        # The shutdown's answer, held back until the tasks' group has closed: hypercorn cancels
+        # the lifespan task as soon as it has the answer, and a cancellation reaching the
+        # group's exit escapes to the server, which then exits with an error.
+        answer: list[Message] = []
+
         async def send_lifespan(message: Message) -> None:
-            if message.get("type") == "lifespan.startup.complete":
+            kind = message.get("type")
+            if kind == "lifespan.startup.complete":
                 self.phase = _Phase.STARTED
+            elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                answer.append(message)
+                return
             await send(message)
 
         try:
@@ -341,6 +350,8 @@ class _Lifecycle:
                         self.tasks._close(run)
         finally:
             self._unhook_signals()
+            for message in answer:
+                await send(message)
 
     def _hook_signals(self) -> None:
         if not self._signals or self._hooked:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -314,3 +315,51 @@ def test_drain_signals_outside_the_main_thread_are_reported(
     with caplog.at_level(logging.WARNING, logger="microasgi"), test_client_factory(app):
         assert signal.getsignal(signal.SIGUSR2) is before
     assert "SIGUSR2 will not begin the drain" in caplog.text
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("fails", [False, True], ids=["complete", "failed"])
+async def test_nothing_is_awaited_after_the_shutdown_answer(fails: bool) -> None:
+    # hypercorn (asyncio) cancels the lifespan task as soon as it has the shutdown's answer: a
+    # checkpoint left after it (the tasks' group closing) let that cancellation escape, and
+    # hypercorn exited with status 1 (seen on Python 3.12 and 3.13). Trio has no such native
+    # cancellation: a server there cancels through scopes, which the group's exit shields.
+    @asynccontextmanager
+    async def lifespan(app: MicroASGI) -> AsyncIterator[None]:
+        yield
+        if fails:
+            raise RuntimeError("shutdown failed")
+
+    app = MicroASGI(lifespan=lifespan)
+    answers: list[str] = []
+    incoming = iter(["lifespan.startup", "lifespan.shutdown"])
+
+    async def receive() -> Message:
+        return {"type": next(incoming)}
+
+    answered = asyncio.Event()
+
+    async def send(message: Message) -> None:
+        answers.append(message["type"])
+        if message["type"].startswith("lifespan.shutdown."):
+            answered.set()
+
+    async def run() -> str:
+        scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        try:
+            await app(scope, receive, send)
+        except RuntimeError as exc:
+            return str(exc)
+        return "returned"
+
+    task = asyncio.get_running_loop().create_task(run())
+    # As hypercorn: once the answer is in, the lifespan task is cancelled and awaited.
+    await answered.wait()
+    task.cancel()
+    try:
+        outcome = await task
+    except asyncio.CancelledError:
+        outcome = "cancelled after its answer"
+    answer = "lifespan.shutdown.failed" if fails else "lifespan.shutdown.complete"
+    assert answers == ["lifespan.startup.complete", answer]
+    assert outcome == ("shutdown failed" if fails else "returned")
