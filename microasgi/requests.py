@@ -24,7 +24,7 @@ from microasgi._asgi.body import (
 )
 from microasgi._asgi.connection import HTTPConnection, StateT, empty_receive, empty_send
 from microasgi._asgi.context import Current, get_current
-from microasgi._asgi.forms import multipart_options, read_multipart, read_urlencoded
+from microasgi._asgi.forms import FormError, multipart_options, read_multipart, read_urlencoded
 from microasgi._asgi.multipart_stream import (
     MultipartPart,
     MultipartStream,
@@ -86,6 +86,7 @@ _DEFAULT_FORM_LIMITS = FormLimits()
 _URLENCODED = "application/x-www-form-urlencoded"
 # The scope key marking the body reader that ``multipart()`` streams: ``form()`` cannot read it.
 _PARTS_KEY = "microasgi.multipart"
+_PARTS_STREAM_KEY = "microasgi.multipart_stream"
 # The limits form() and multipart() take, in the order they pass them to _form_limits.
 _LIMIT_NAMES = (
     "max_files", "max_fields", "max_part_size", "max_file_size", "max_fields_memory",
@@ -152,19 +153,6 @@ def _form_type(content_type: str) -> tuple[str, str, str]:
     if media_type == _MULTIPART:
         return (media_type, *multipart_options(params))
     return media_type, "", params.get("charset", "utf-8")
-
-
-class _FormError(HTTPException, MultiPartException):
-    """A bad form, as ``Request.form()`` raises it: an ``HTTPException`` (400 or 413), which the
-    application answers, and a ``MultiPartException``, what Starlette's ``form()`` raises on a
-    request outside an application, so a port's ``except`` (or ``pytest.raises``) catches it."""
-
-    def __init__(self, status_code: int, message: str) -> None:
-        # Not the bases' __init__: each passes its own arguments on to the other.
-        Exception.__init__(self, status_code, message)
-        self.status_code = status_code
-        self.detail = self.message = message
-        self.headers = None
 
 
 class _FormContext:
@@ -437,12 +425,17 @@ class Request(HTTPConnection[StateT]):
         except MalformedHeaderError as exc:
             raise HTTPException(400, detail=str(exc)) from None
         except MultiPartException as exc:
-            raise HTTPException(exc.status_code, detail=exc.message) from None
+            raise FormError(exc.status_code, exc.message) from None
         if media_type != _MULTIPART:
             raise unsupported_type(content_type)
         self._scope[_PARTS_KEY] = reader
         chunks = self._read(self._limit(explicit=False))
-        return MultipartStream(chunks, boundary, charset, limits)
+        stream = MultipartStream(chunks, boundary, charset, limits)
+        # Closed when the request ends (close(), which the route calls when files is set): an
+        # iteration left early would leave the body's generator to the garbage collector.
+        self._scope[_PARTS_STREAM_KEY] = stream
+        reader.files = True
+        return stream
 
     def _form_limits(self, *values: Any) -> FormLimits:
         """The ``FormLimits`` of the scope, overridden by the limits given (``...``: not given),
@@ -499,19 +492,23 @@ class Request(HTTPConnection[StateT]):
         except MalformedHeaderError as exc:
             raise HTTPException(400, detail=str(exc)) from None
         except MultiPartException as exc:
-            raise _FormError(exc.status_code, exc.message) from None
+            raise FormError(exc.status_code, exc.message) from None
         return FormData()
 
     def _may_hold_form(self) -> bool:
         """Whether ``close`` has anything to do: a multipart form (which may hold files) was
-        parsed over this scope."""
+        parsed over this scope, or its body streamed by ``multipart()``."""
         # PERF: the router asks this first, so every request but a multipart one skips ``close``.
         reader = self._reader if self._reader is not None else self._scope.get(_BODY_KEY)
         return isinstance(reader, _BodyReader) and reader.files
 
     async def close(self) -> None:
         """Close the form, if it was parsed here or by another ``Request`` over the same scope
-        (its uploaded files are deleted)."""
+        (its uploaded files are deleted), and the ``multipart()`` stream of the request."""
+        stream = self._scope.pop(_PARTS_STREAM_KEY, None)
+        if isinstance(stream, MultipartStream):
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
         form = self._form
         if form is None:
             reader = self._reader if self._reader is not None else self._scope.get(_BODY_KEY)

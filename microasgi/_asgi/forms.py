@@ -40,6 +40,7 @@ from microasgi._sansio.multipart import (
 )
 from microasgi._sansio.text import _clip
 from microasgi.concurrency import run_in_threadpool
+from microasgi.exceptions import HTTPException
 
 __all__ = [
     "FormLimits",
@@ -72,6 +73,20 @@ class MultiPartException(Exception):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+
+
+class FormError(HTTPException, MultiPartException):
+    """A bad form, as ``Request.form()`` and ``request.multipart()`` raise it: an
+    ``HTTPException`` (400 or 413), which the application answers, and a ``MultiPartException``,
+    what Starlette's ``form()`` raises on a request outside an application, so a port's
+    ``except`` (or ``pytest.raises``) catches it."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        # Not the bases' __init__: each passes its own arguments on to the other.
+        Exception.__init__(self, status_code, message)
+        self.status_code = status_code
+        self.detail = self.message = message
+        self.headers = None
 
 
 def _check_limit(name: str, value: float, *, unbounded: bool = False) -> float:

@@ -16,6 +16,7 @@ import anyio
 import multipart
 
 from microasgi._asgi.forms import (
+    FormError,
     FormLimits,
     MultiPartException,
     PartCounter,
@@ -252,7 +253,7 @@ class MultipartStream:
             return await self._next_event()
         except MultiPartException as exc:
             await self._fail()
-            raise HTTPException(exc.status_code, detail=exc.message) from None
+            raise FormError(exc.status_code, exc.message) from None
         except BaseException:
             await self._fail()
             raise
