@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar
 
-from microasgi._asgi.drain import Drain, drain_of
+from microasgi._asgi.drain import drain_of, spawn
 from microasgi._sansio.body import json_nesting_exceeds
 from microasgi._sansio.websocket import (
     HINTS,
@@ -132,8 +132,8 @@ class WebSocket(HTTPConnection[StateT]):
     __slots__ = (
         "__weakref__",
         "_conn",
-        "_drain",
-        "_drain_key",
+        "_drain_entry",
+        "_drain_held",
         "_drain_state",
         "_max_message_size",
         "_send",
@@ -160,7 +160,9 @@ class WebSocket(HTTPConnection[StateT]):
         self._send = send
         self._conn = Connection()
         self._drain_state = 0
-        self._drain: Drain | None = None  # the drain this open connection listens to
+        # Where the drain holds this open connection, and its entry there (see Drain.hold).
+        self._drain_held: set[Any] | None = None
+        self._drain_entry: object = None
         if max_message_size is ...:
             max_message_size = scope.get(MAX_MESSAGE_SIZE_KEY, DEFAULT_MAX_MESSAGE_SIZE)
         self._max_message_size = check_message_size(max_message_size)
@@ -229,10 +231,10 @@ class WebSocket(HTTPConnection[StateT]):
                 return await self._abort(1009, f"Message too big: the limit is {limit} bytes.")
         elif step is Step.DISCONNECT:
             conn.ended(disconnect_code(message), message.get("reason") or "")
-            if self._drain is not None:
-                # Ended: nothing left for the drain to close.
-                self._drain.remove(self._drain_key)
-                self._drain = None
+            held = self._drain_held
+            if held is not None:
+                held.discard(self._drain_entry)  # ended: nothing left for the drain to close
+                self._drain_held = None
         return message
 
     async def _receive_message(self) -> Message:
@@ -376,8 +378,7 @@ class WebSocket(HTTPConnection[StateT]):
         await self.send(message)  # type: ignore[arg-type]
         drain = drain_of(self._scope)
         if drain is not None:
-            self._drain_key = drain.add_task(self._close_for_drain)
-            self._drain = drain
+            self._drain_held, self._drain_entry = drain.hold(self)
 
     async def wait_for_drain(self) -> None:
         """Return once the application drains (``MicroASGI.begin_drain()``).
@@ -397,6 +398,9 @@ class WebSocket(HTTPConnection[StateT]):
         if self._drain_state == 0:
             self._drain_state = _DRAIN_HANDLED
         await drain.wait()
+
+    def _on_drain(self) -> None:
+        spawn(self._close_for_drain)  # in a task: the endpoint's may be blocked in receive()
 
     async def _close_for_drain(self) -> None:
         """Close with 1012 (service restart) unless the endpoint handles the drain itself."""
@@ -476,10 +480,10 @@ class WebSocket(HTTPConnection[StateT]):
         conn.advance(step)
         if step is Step.CLOSE:
             conn.ended(message.get("code", 1000), message.get("reason") or "")
-            if self._drain is not None:
-                # Ended: nothing left for the drain to close.
-                self._drain.remove(self._drain_key)
-                self._drain = None
+            held = self._drain_held
+            if held is not None:
+                held.discard(self._drain_entry)  # ended: nothing left for the drain to close
+                self._drain_held = None
         try:
             await self._send(message)
         except OSError:

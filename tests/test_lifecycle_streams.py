@@ -335,4 +335,102 @@ def test_a_closed_websocket_stops_listening(test_client_factory: ClientFactory) 
         with client.websocket_connect("/ws") as session:
             session.send_text("stay")
         assert len(held) == 2
-        assert app._drain._listeners == {}
+        assert all(not group.held for group in app._drain._groups.values())
+
+
+# --- a stream without pings on asyncio: the drain cancels its task, then takes that back ----------
+
+
+def _http_scope(path: str) -> Scope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "client": None,
+        "server": None,
+    }
+
+
+async def _serve(app: MicroASGI, path: str) -> list[bytes]:
+    inbox: list[Message] = [{"type": "http.request", "body": b"", "more_body": False}]
+    bodies: list[bytes] = []
+
+    async def receive() -> Message:
+        if not inbox:
+            await anyio.sleep_forever()
+        return inbox.pop(0)
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            bodies.append(message["body"])
+
+    await app(_http_scope(path), receive, send)
+    return bodies
+
+
+def _stream_app(produce: Callable[[MicroASGI], AsyncIterator[str]]) -> MicroASGI:
+    async def events(request: Request) -> Response:
+        return EventSourceResponse(produce(request.app), ping=None)
+
+    return MicroASGI(routes=[Route("/events", events)])
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_producer_that_swallows_the_drain_still_ends(anyio_backend: str) -> None:
+    import asyncio
+
+    async def produce(app: MicroASGI) -> AsyncIterator[str]:
+        yield "one"
+        app.begin_drain()
+        try:
+            await anyio.sleep_forever()
+        except asyncio.CancelledError:
+            yield "two"  # against the rules: the stream ends anyway
+
+    bodies = await _serve(_stream_app(produce), "/events")
+    assert bodies == [b"data: one\n\n", b"data: two\n\n", b"retry: 1000\n\n", b""]
+    # The drain's cancellation was taken back: the task is not left cancelling.
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_an_error_raised_on_the_drain_propagates(anyio_backend: str) -> None:
+    import asyncio
+
+    async def produce(app: MicroASGI) -> AsyncIterator[str]:
+        yield "one"
+        app.begin_drain()
+        try:
+            await anyio.sleep_forever()
+        except asyncio.CancelledError:
+            raise LookupError("cleanup failed") from None
+
+    with pytest.raises(LookupError, match="cleanup failed"):
+        await _serve(_stream_app(produce), "/events")
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_another_cancellation_during_the_drain_is_kept(anyio_backend: str) -> None:
+    import asyncio
+
+    async def produce(app: MicroASGI) -> AsyncIterator[str]:
+        yield "one"
+        app.begin_drain()
+        # Someone else cancels the task too (a server, an outer timeout): that one wins.
+        asyncio.current_task().cancel()  # type: ignore[union-attr]
+        await anyio.sleep_forever()
+        yield "never"  # pragma: no cover
+
+    with pytest.raises(asyncio.CancelledError):
+        await _serve(_stream_app(produce), "/events")
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.uncancel() == 0  # the other cancellation, still counted; ours taken back

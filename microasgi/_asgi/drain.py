@@ -12,19 +12,20 @@ Three kinds of things wait, each registered with the loop it lives on:
 - ``Drain.wait()`` (``app.wait_for_drain()``, ``websocket.wait_for_drain()``): an event set on
   its loop;
 - callbacks (an event stream cancels its producer): called on their loop;
-- coroutines (a websocket closes itself with 1012): each run as a task of its own on its loop,
-  since sending needs a task and the connection's own task may be blocked in ``receive()``.
+- open connections (a websocket closes itself with 1012): held weakly in a plain set per loop,
+  each closed in a task of its own, since sending needs a task and the connection's own task
+  may be blocked in ``receive()``.
 
-Nothing here runs per request: a request that never waits for the drain never registers.
+Nothing here runs per request: a request that never waits for the drain never registers, and
+holding a websocket costs a weak reference and a set insertion.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -44,10 +45,12 @@ _TASKS: set[asyncio.Task[None]] = set()
 class _Loop:
     """A running event loop: schedule a call on it from anywhere, or start a task on it."""
 
-    __slots__ = ("_call",)
+    __slots__ = ("_call", "raw")
 
-    def __init__(self, call: Callable[[_Callback], object]) -> None:
+    def __init__(self, call: Callable[[_Callback], object], raw: object = None) -> None:
         self._call = call
+        self.raw = raw
+        """The asyncio loop, or trio's token."""
 
     def call_soon(self, callback: _Callback) -> None:
         """Run ``callback`` on the loop soon; safe from any thread and from a signal handler."""
@@ -65,23 +68,19 @@ _last: tuple[object, _Loop] | None = None
 def current_loop() -> _Loop:
     """The loop running the calling task (asyncio, or trio)."""
     global _last
-    # PERF: imported here, so that importing microasgi does not load asyncio (a trio app).
-    import asyncio
-
-    raw: Any
-    try:
-        raw = asyncio.get_running_loop()
-    except RuntimeError:
+    running = _running_loop
+    if running is None:
+        running = _bind_running_loop()
+    raw: Any = running()
+    on_trio = raw is None
+    if on_trio:
         import trio
 
         raw = trio.lowlevel.current_trio_token()
     last = _last
     if last is not None and last[0] is raw:
         return last[1]
-    if isinstance(raw, asyncio.AbstractEventLoop):
-        loop = _Loop(raw.call_soon_threadsafe)
-    else:
-        loop = _Loop(raw.run_sync_soon)
+    loop = _Loop(raw.run_sync_soon if on_trio else raw.call_soon_threadsafe, raw)
     _last = (raw, loop)
     return loop
 
@@ -103,6 +102,58 @@ def spawn(coroutine: Callable[[], Awaitable[None]]) -> None:
     task.add_done_callback(_TASKS.discard)
 
 
+def current_asyncio_task() -> asyncio.Task[Any] | None:
+    """The asyncio task running the caller, or None under trio."""
+    running = _running_loop
+    if running is None:
+        running = _bind_running_loop()
+    loop = running()
+    if loop is None:
+        return None  # trio
+    return _current_task(loop)
+
+
+# PERF: asyncio._get_running_loop (the loop, or None: one C call, where get_running_loop raises
+# under trio and an import statement costs thousands of instructions), bound on first use so
+# that importing microasgi does not load asyncio.
+_running_loop: Callable[[], object] | None = None
+_current_task: Callable[[Any], asyncio.Task[Any] | None]
+
+
+def _bind_running_loop() -> Callable[[], object]:
+    global _current_task, _running_loop
+    import asyncio
+
+    _current_task = asyncio.current_task
+    _running_loop = asyncio._get_running_loop
+    return _running_loop
+
+
+class _Holdable(Protocol):
+    """What the drain holds: an open connection, or a stream, told when the drain begins."""
+
+    def _on_drain(self) -> None: ...
+
+
+class _Group:
+    """The connections and streams a drain holds on one event loop."""
+
+    __slots__ = ("held", "loop")
+
+    def __init__(self, loop: _Loop) -> None:
+        self.loop = loop
+        self.held: set[weakref.ref[Any]] = set()
+
+    def sweep(self) -> None:
+        """On the loop, when the drain begins: tell each one still held, and let it go."""
+        held = self.held
+        for entry in tuple(held):
+            held.discard(entry)
+            holder = entry()
+            if holder is not None:
+                holder._on_drain()
+
+
 async def _guarded(coroutine: Callable[[], Awaitable[None]]) -> None:
     try:
         await coroutine()
@@ -117,7 +168,7 @@ class Drain:
     A drain adopted by another (a mounted application's, by its parent's) begins with it.
     """
 
-    __slots__ = ("_children", "_listeners", "draining")
+    __slots__ = ("_children", "_groups", "_last", "_listeners", "draining")
 
     def __init__(self) -> None:
         # Whether the drain has begun: a plain attribute, so the application's check on each
@@ -127,6 +178,10 @@ class Drain:
         # key -> (the loop the listener lives on, what to run there). Keys are fresh objects;
         # registering and removing are single dict operations, atomic under the GIL.
         self._listeners: dict[object, tuple[_Loop, _Callback]] = {}
+        # The open connections to close, per loop (by the asyncio loop or trio token), and the
+        # group used last (a worker serves them all from one loop).
+        self._groups: dict[object, _Group] = {}
+        self._last: _Group | None = None
 
     def begin(self) -> None:
         """Begin draining: wake every waiter, on its own loop. Does nothing the second time."""
@@ -139,6 +194,9 @@ class Drain:
             child.begin()
         for loop, callback in tuple(self._listeners.values()):
             loop.call_soon(callback)
+        for group in tuple(self._groups.values()):
+            if group.held:
+                group.loop.call_soon(group.sweep)
 
     def reset(self) -> None:
         """End the drain: a new lifespan starts (the same application served again)."""
@@ -173,27 +231,45 @@ class Drain:
         """Forget the listener registered under ``key`` (no error if it is gone)."""
         self._listeners.pop(key, None)
 
-    def add_task(self, method: Callable[[], Awaitable[None]]) -> object:
-        """Run the bound ``method()`` in a task of the current loop when the drain begins.
+    def hold(self, holder: _Holdable) -> tuple[set[weakref.ref[Any]], weakref.ref[Any]]:
+        """Call ``holder._on_drain()`` on the current loop (outside any task: it may set events,
+        cancel scopes and start tasks, not await) when the drain begins, unless let go first.
 
-        Held weakly: once the object it is bound to is gone, so is the listener. Returns a key
-        for ``remove`` (a websocket forgets its listener when it closes).
+        Held weakly: once ``holder`` is gone, so is its entry. Returns the set it is held in
+        and its entry: ``held.discard(entry)`` lets it go (a websocket that closes, a stream
+        that ends).
         """
-        bound: Any = method
-        # PERF: one weak reference per listener, which is also its key; its callback forgets
-        # the listener when the object goes.
-        key = weakref.ref(bound.__self__, self._forget)
-        self._listen(functools.partial(self._run_task, key, bound.__func__), key)
-        return key
+        # PERF: once per websocket or stream without pings, so no Python call on the common
+        # path: the running asyncio loop (a C call) finds the last loop's set, and a weak
+        # reference whose callback forgets the holder goes in.
+        running = _running_loop
+        if running is None:
+            running = _bind_running_loop()
+        raw = running()
+        group = self._last
+        if group is None or group.loop.raw is not raw or raw is None:
+            group = self._group()
+        held = group.held
+        entry = weakref.ref(holder, held.discard)
+        held.add(entry)
+        if self.draining:
+            # Begun before we held it: begin() may have missed it (see _listen).
+            group.loop.call_soon(group.sweep)
+        return held, entry
 
-    def _forget(self, key: object) -> None:
-        self._listeners.pop(key, None)
-
-    def _run_task(self, key: weakref.ref[Any], func: Callable[[Any], Awaitable[None]]) -> None:
-        self._listeners.pop(key, None)
-        owner = key()
-        if owner is not None:
-            spawn(functools.partial(func, owner))
+    def _group(self) -> _Group:
+        """The connections held on the current loop (trio's, or a loop not seen last)."""
+        loop = current_loop()
+        groups = self._groups
+        group = groups.get(loop.raw)
+        if group is None:
+            # A new loop: forget those left with nothing open (loops that have ended).
+            for raw, old in tuple(groups.items()):
+                if not old.held:
+                    del groups[raw]
+            group = groups[loop.raw] = _Group(loop)
+        self._last = group
+        return group
 
     async def wait(self) -> None:
         """Return once the drain has begun (at once, after a checkpoint, if it has)."""

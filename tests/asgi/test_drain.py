@@ -6,13 +6,22 @@ import asyncio
 import gc
 import signal
 import threading
+import weakref
 from types import FrameType
 
 import anyio
 import anyio.to_thread
 import pytest
 
-from microasgi._asgi.drain import Drain, _Loop, closing_send, drain_of
+import microasgi._asgi.drain as drain_module
+from microasgi._asgi.drain import (
+    Drain,
+    _Loop,
+    closing_send,
+    current_asyncio_task,
+    current_loop,
+    drain_of,
+)
 from microasgi.types import Message
 
 
@@ -115,42 +124,105 @@ class _Closer:
     def __init__(self) -> None:
         self.closed = anyio.Event()
 
-    async def close(self) -> None:
+    def _on_drain(self) -> None:
         self.closed.set()
 
 
-async def test_tasks_run_in_a_task_of_their_own() -> None:
+def _held(drain: Drain) -> int:
+    return sum(len(group.held) for group in drain._groups.values())
+
+
+async def test_held_connections_are_told_on_their_loop() -> None:
     drain = Drain()
     closer = _Closer()
-    drain.add_task(closer.close)
+    drain.hold(closer)
+    assert _held(drain) == 1
     drain.begin()
     with anyio.fail_after(5):
         await closer.closed.wait()
-    assert drain._listeners == {}
+    assert _held(drain) == 0
 
 
-async def test_tasks_are_held_weakly() -> None:
+async def test_a_connection_let_go_is_not_closed() -> None:
+    drain = Drain()
+    closer, other = _Closer(), _Closer()
+    held, entry = drain.hold(closer)
+    drain.hold(other)
+    held.discard(entry)
+    drain.begin()
+    with anyio.fail_after(5):
+        await other.closed.wait()
+    assert not closer.closed.is_set()
+
+
+async def test_connections_are_held_weakly() -> None:
     drain = Drain()
     closer = _Closer()
-    drain.add_task(closer.close)
-    assert len(drain._listeners) == 1
+    drain.hold(closer)
     del closer
     gc.collect()
-    assert drain._listeners == {}
+    assert _held(drain) == 0
     drain.begin()
 
 
-async def test_a_task_whose_object_went_before_its_turn_is_skipped() -> None:
+async def test_a_connection_collected_during_the_sweep_is_skipped() -> None:
+    # The sweep runs Python code (starting tasks), so the collector may take a connection
+    # between the snapshot of the set and its turn: simulated with an entry already dead.
     drain = Drain()
     closer = _Closer()
-    drain.add_task(closer.close)
-    ran = anyio.Event()
-    drain.begin()  # the task's start is scheduled on the loop ...
-    del closer  # ... and its object goes before the loop gets to it
+    held, _ = drain.hold(closer)
+    gone = _Closer()
+    dead = weakref.ref(gone)
+    hash(dead)  # as the set did while it was alive
+    del gone
     gc.collect()
-    drain.add_callback(ran.set)  # scheduled after it
+    held.add(dead)
+    drain.begin()
     with anyio.fail_after(5):
-        await ran.wait()
+        await closer.closed.wait()
+    assert not held
+
+
+async def test_the_running_loop_is_found_before_any_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The C lookup of the running loop is bound by whichever call comes first.
+    monkeypatch.setattr(drain_module, "_running_loop", None)
+    task = current_asyncio_task()
+    assert (task is None) == (current_loop().raw is not _running_loop_now())
+    monkeypatch.setattr(drain_module, "_running_loop", None)
+    closer = _Closer()
+    drain = Drain()
+    drain.hold(closer)
+    assert _held(drain) == 1
+
+
+def _running_loop_now() -> object:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def test_each_loop_holds_its_own_connections() -> None:
+    # Connections held on loops that have ended are forgotten when a new loop holds one.
+    drain = Drain()
+    kept: list[_Closer] = []
+
+    async def hold_one() -> None:
+        closer = _Closer()
+        kept.append(closer)
+        drain.hold(closer)
+        drain.hold(closer)  # the same loop again: the same group
+
+    anyio.run(hold_one)
+    assert len(drain._groups) == 1
+    kept.clear()  # let go: its group is empty now
+    gc.collect()
+    anyio.run(hold_one)
+    assert len(drain._groups) == 1
+    anyio.run(hold_one)  # the previous loop's connection is still alive: both groups stay
+    assert len(drain._groups) == 2
 
 
 def test_a_closed_loop_is_skipped() -> None:
