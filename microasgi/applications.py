@@ -43,7 +43,8 @@ class MicroASGI:
     """An ASGI application: routes, middleware, exception handlers and a lifespan.
 
     Args:
-        debug: answer unhandled errors with a traceback page (never in production).
+        debug: answer unhandled errors with the debug page: each frame with its source, the
+            exception chain, the request with its credentials redacted (never in production).
         routes: the routes, in order (``Route``, ``Mount``, ``Host``, any ``BaseRoute``).
         middleware: ``Middleware(cls, **options)`` items; the first listed sees requests first.
         exception_handlers: ``{status code or exception class: handler}``, where a handler is
@@ -73,6 +74,8 @@ class MicroASGI:
             through ``microasgi.requests.current_request()`` (set when a request enters the
             app, reset when it leaves). Off by default: it costs a context variable set and
             reset per request, which apps that never ask should not pay.
+        debug_locals: with ``debug``, the debug page shows each frame's local variables too.
+            Off by default, so a page can be pasted into a bug report without their values.
 
     Raises:
         TypeError: an exception handler key or handler is invalid, or ``form_limits`` is not a
@@ -102,8 +105,10 @@ class MicroASGI:
         drain_signals: Collection[int] = (),
         shutdown_timeout: float = 10.0,
         request_context: bool = False,
+        debug_locals: bool = False,
     ) -> None:
         self._debug = debug
+        self._debug_locals = debug_locals
         self._request_context = request_context
         self.state = State()
         self.router = Router(
@@ -158,7 +163,9 @@ class MicroASGI:
         inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self._debug)
         self._exception_middleware = inner
         app = _build_stack(inner, self.user_middleware)
-        outer = ServerErrorMiddleware(app, handler=error_handler, debug=self._debug)
+        outer = ServerErrorMiddleware(
+            app, handler=error_handler, debug=self._debug, debug_locals=self._debug_locals
+        )
         stack: ASGIApp = outer
         if app is inner:
             # PERF: with no user middleware between them, the two error layers are fused into
@@ -347,7 +354,9 @@ class _ErrorBoundary:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self._exceptions(scope, receive, send)
+            # In debug mode, a websocket's error before its handshake gets the debug page.
+            debug = scope["type"] == "websocket" and self._errors.debug
+            await (self._errors if debug else self._exceptions)(scope, receive, send)
             return
         watch = _Watch(send)
         try:

@@ -1,20 +1,20 @@
 """``ServerErrorMiddleware``: the outermost layer, answering 500 when everything else failed.
 
 It answers with a plain "Internal Server Error", or with the registered 500 / ``Exception``
-handler's response, or (``debug=True``) with the traceback as HTML or plain text depending on the
-request's ``Accept`` header, and then re-raises the exception so the server still logs it. An
-exception raised once the response has started (a background task's, a stream's) still reaches
-the handler, for error reporting, though its answer can no longer be sent. A client that
-disconnected mid-request is not an error: the request ends quietly.
+handler's response, or (``debug=True``) with the debug page (microasgi.middleware._debugpage)
+as HTML or the plain traceback, depending on the request's ``Accept`` header, and then re-raises
+the exception so the server still logs it. An exception raised once the response has started (a
+background task's, a stream's) still reaches the handler, for error reporting, though its answer
+can no longer be sent. A client that disconnected mid-request is not an error: the request ends
+quietly.
 """
 
 from __future__ import annotations
 
-import html
-import traceback
 from collections.abc import Awaitable, Callable
 
 from microasgi.datastructures import Headers
+from microasgi.middleware._debugpage import render_html, render_text
 from microasgi.middleware.exceptions import _run_handler
 from microasgi.requests import ClientDisconnect, Request
 from microasgi.responses import HTMLResponse, PlainTextResponse, Response
@@ -24,26 +24,15 @@ __all__ = ["ServerErrorMiddleware"]
 
 ServerErrorHandler = Callable[[Request, Exception], Response | Awaitable[Response]]
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>500 Server Error</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-h1 {{ font-size: 1.4rem; color: #b00020; }}
-pre {{ background: #f6f6f6; padding: 1rem; overflow-x: auto; line-height: 1.4; }}
-</style></head>
-<body><h1>500 Server Error: {title}</h1>
-<p>{method} {path}</p>
-<pre>{trace}</pre>
-</body></html>
-"""
-
 
 class ServerErrorMiddleware:
     """Answer 500 for any exception the app lets through, then re-raise it for the server's log.
 
-    Only ``http`` scopes are handled; other scopes pass straight through (a websocket's error
-    goes to the server as itself, which answers the handshake or closes the connection). If the
+    ``http`` scopes are handled; other scopes pass straight through (a websocket's error goes to
+    the server as itself, which answers the handshake or closes the connection), except that with
+    ``debug`` on, a websocket's error raised before the app answered the handshake is shown with
+    the debug page as a denial response, when the server offers the ``websocket.http.response``
+    extension (the error is then still raised for the server's log). If the
     response had already started when the exception arrived (raised by a background task or a
     streaming body), nothing more can be sent: the handler is still called, as in Starlette, so
     error reporting sees the exception, its answer is dropped, and the exception is re-raised for
@@ -55,20 +44,34 @@ class ServerErrorMiddleware:
         handler: ``(request, exc) -> Response`` (sync or async; sync handlers run in a worker
             thread) giving the 500 answer; called even when the response has started, to report
             the error. Not used when ``debug`` is on.
-        debug: answer with the traceback: an HTML page when the request accepts ``text/html``,
-            plain text otherwise. Never turn it on in production: it shows your code.
+        debug: answer with the debug page: an HTML page (each frame with its source, the
+            exception chain, the request with its credentials redacted) when the request accepts
+            ``text/html``, the plain traceback otherwise. Never turn it on in production: it
+            shows your code.
+        debug_locals: with ``debug``, show each frame's local variables too (their ``repr``,
+            cut and escaped). Off by default, so a debug page can be pasted into a bug report
+            without the values your code held (tokens, passwords, personal data).
     """
 
     def __init__(
-        self, app: ASGIApp, handler: ServerErrorHandler | None = None, debug: bool = False
+        self,
+        app: ASGIApp,
+        handler: ServerErrorHandler | None = None,
+        debug: bool = False,
+        *,
+        debug_locals: bool = False,
     ) -> None:
         self.app = app
         self.handler = handler
         self.debug = debug
+        self.debug_locals = debug_locals
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            if scope["type"] == "websocket" and self.debug:
+                await self._websocket(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         started = False
 
@@ -102,29 +105,47 @@ class ServerErrorMiddleware:
         # Re-raised so the server logs it and counts the failure, as Starlette does.
         raise exc
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run a websocket; an error before the handshake was answered gets the debug page."""
+        answered = False
+
+        async def sender(message: Message) -> None:
+            nonlocal answered
+            answered = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sender)
+        except Exception as exc:
+            # SPEC: without the extension, the only answer before accept is a close, which the
+            # server turns into a 403 itself when the app raises: nothing better to send then.
+            if not answered and "websocket.http.response" in (scope.get("extensions") or ()):
+                await _debug_response(scope, exc, self.debug_locals)(scope, receive, send)
+            raise
+
     async def _response(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception
     ) -> ASGIApp:
         if self.debug:
-            return _debug_response(scope, exc)
+            return _debug_response(scope, exc, self.debug_locals)
         if self.handler is None:
             return PlainTextResponse("Internal Server Error", status_code=500)
         return await _run_handler(self.handler, Request(scope, receive, send), exc)
 
 
-def _debug_response(scope: Scope, exc: Exception) -> Response:
-    """The traceback, as HTML for a browser and as plain text for anything else."""
-    trace = "".join(traceback.format_exception(exc))
+# SECURITY: no script, no fetch, inline style only: the page needs nothing else.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+def _debug_response(scope: Scope, exc: Exception, show_locals: bool) -> Response:
+    """The debug page for a browser, the plain traceback for anything else."""
     accept = Headers(scope=scope).get("accept", "")
     if "text/html" not in accept:
-        return PlainTextResponse(trace, status_code=500)
-    # SECURITY: every value shown is escaped; the message and path may hold the client's input.
-    # Path and method come from the scope directly: building a URL would validate the Host header
-    # and could raise a second error while reporting the first.
-    page = _PAGE.format(
-        title=html.escape(f"{type(exc).__name__}: {exc}"),
-        method=html.escape(str(scope.get("method", ""))),
-        path=html.escape(str(scope.get("path", ""))),
-        trace=html.escape(trace),
+        return PlainTextResponse(render_text(exc), status_code=500)
+    # SECURITY: the page escapes every value it shows (the message, the path and the headers may
+    # hold the client's input); the header forbids scripts in case anything slipped through.
+    return HTMLResponse(
+        render_html(exc, scope, show_locals=show_locals),
+        status_code=500,
+        headers={"content-security-policy": _CSP},
     )
-    return HTMLResponse(page, status_code=500)
