@@ -1,0 +1,1 @@
+"""Browser tests: pages rendered in headless Debian Chromium, driven by selenium."""
