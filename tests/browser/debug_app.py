@@ -5,7 +5,8 @@ from __future__ import annotations
 from microasgi.applications import MicroASGI
 from microasgi.requests import Request
 from microasgi.responses import Response
-from microasgi.routing import Route
+from microasgi.routing import Route, WebSocketRoute
+from microasgi.websockets import WebSocket
 
 # Would retitle the page and replace its body if it ever ran: the tests check it never does.
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
@@ -20,4 +21,8 @@ async def fail(request: Request) -> Response:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-app = MicroASGI(debug=True, routes=[Route("/fail", fail)])
+async def fail_websocket(websocket: WebSocket) -> None:
+    check_order({"id": 8})
+
+
+app = MicroASGI(debug=True, routes=[Route("/fail", fail), WebSocketRoute("/ws", fail_websocket)])

@@ -1,4 +1,5 @@
-"""The debug page as a browser shows it: headless Chromium against the app under uvicorn."""
+"""The debug page as a browser shows it (headless Chromium), and as a websocket client gets it,
+from the app under uvicorn."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import websockets.sync.client
+from integration.servers import IO_TIMEOUT
+from websockets.exceptions import InvalidStatus
 
 from .debug_app import HOSTILE
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+pytestmark = pytest.mark.integration
 
 
+@pytest.mark.browser
 def test_the_debug_page_in_chromium(browser: Any, serve: Callable[..., str]) -> None:
     from selenium.webdriver.common.by import By
 
@@ -65,3 +70,20 @@ def test_the_debug_page_in_chromium(browser: Any, serve: Callable[..., str]) -> 
     query = browser.find_element(By.ID, "query").text
     assert HOSTILE in query
     assert browser.title == "500 Server Error: RuntimeError"
+
+
+def test_a_websocket_error_gets_the_page_as_a_denial(serve: Callable[..., str]) -> None:
+    # uvicorn offers websocket.http.response: the handshake is answered with the page.
+    base = serve("browser.debug_app:app")
+    with pytest.raises(InvalidStatus) as denied:
+        websockets.sync.client.connect(
+            base.replace("http://", "ws://") + "/ws",
+            additional_headers={"Accept": "text/html"},
+            open_timeout=IO_TIMEOUT,
+        )
+    response = denied.value.response
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    page = bytes(response.body or b"").decode()
+    assert "RuntimeError: order 8 failed: &lt;script&gt;" in page
+    assert '"function">fail_websocket<' in page
