@@ -67,7 +67,7 @@ details.frame > summary { cursor: pointer; padding: .35rem .6rem; background: #f
 details.library > summary { color: #777; }
 .tag { font-family: system-ui, sans-serif; font-size: .75rem; color: #777; margin-left: .5rem; }
 pre.source { margin: 0; padding: .4rem 0; overflow-x: auto; font-size: .85rem; line-height: 1.45; }
-pre.source span, pre.source mark { display: block; padding: 0 .6rem; }
+pre.source > span, pre.source > mark { display: block; padding: 0 .6rem; }
 pre.source mark { background: #ffe3e3; color: inherit; font-weight: 600; }
 .n { color: #999; user-select: none; }
 .repeat { color: #777; font-style: italic; margin: .3rem 0 .3rem .6rem; }
@@ -106,8 +106,8 @@ def render_html(exc: BaseException, scope: Scope, *, show_locals: bool = False) 
         f"<style>{_STYLE}</style>\n</head>\n<body>\n"
         '<h1>500 Server Error</h1>\n<pre class="error" id="error">'
         f"{heading}</pre>\n"
-        '<section id="traceback">\n<h2>Traceback <span class="tag">most recent call last'
-        "</span></h2>\n"
+        '<section id="traceback">\n<h2>Exceptions <span class="tag">oldest first; in each '
+        "traceback, the most recent call last</span></h2>\n"
         f"{_render_chain(exc, show_locals, depth=0, seen=set())}"
         "</section>\n"
         f"{_render_request(scope)}"
