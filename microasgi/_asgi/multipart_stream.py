@@ -197,6 +197,12 @@ class MultipartStream:
     def __aiter__(self) -> MultipartStream:
         return self
 
+    async def __aenter__(self) -> MultipartStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def __anext__(self) -> MultipartPart:
         """The next part, once what is left of the current one was skipped."""
         part = self._part
@@ -212,8 +218,11 @@ class MultipartStream:
 
     async def aclose(self) -> None:
         """Stop reading: the rest of the body is left unread, and the iteration is over.
-        Breaking out of ``async for`` needs no call: the rest of the body is left unread alike
-        (the body's generator is closed when the stream is collected)."""
+
+        In an application, breaking out of ``async for`` needs no call: the route closes the
+        stream when the request ends. Outside one, close it as any async generator
+        (``async with request.multipart() as parts:``, or this method), or the body's
+        generator is left to the garbage collector (trio warns about it then)."""
         self._part = None
         self._events = iter(())
         chunks, self._chunks = self._chunks, None

@@ -558,16 +558,27 @@ async def test_aclose_stops_reading() -> None:
     assert receive.taken == 3
 
 
-async def test_breaking_out_leaves_the_rest_unread_without_warnings() -> None:
+@pytest.mark.parametrize("close", ["aclose", "async with"])
+async def test_breaking_out_leaves_the_rest_unread_without_warnings(close: str) -> None:
+    # Outside an application the stream is closed as any async generator is (in one, the
+    # route closes it: below); then nothing is left for the garbage collector to finalise.
     data = body(*[part("f", b"x" * 1000, filename="f")] * 5)
     receive = Receiver(*split(data, 500))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        async for item in make_request(receive).multipart():
-            await anext(aiter(item))
-            break
-        # The stream and its current part refer to each other: collected here, not at some
-        # later point (another test, or after the event loop has ended).
+        if close == "aclose":
+            stream = make_request(receive).multipart()
+            async for item in stream:
+                await anext(aiter(item))
+                break
+            await stream.aclose()
+        else:
+            async with make_request(receive).multipart() as parts:
+                async for item in parts:
+                    await anext(aiter(item))
+                    break
+        # The stream and its current part refer to each other: collected here.
+        del item
         gc.collect()
     assert receive.taken == 1
 
