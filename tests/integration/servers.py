@@ -209,8 +209,14 @@ class Server:
         return self.log.read().decode("utf-8", "replace")
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(udp: bool = False) -> int:
-    """A port the kernel just handed out on loopback (free unless raced, which is rare).
+    """A port the kernel just handed out on loopback (free unless raced, which is rare), never
+    one this process handed out before: the kernel may give a port again once its probe socket
+    is closed, before the server it was drawn for binds it, and two servers of one fixture then
+    share it (a TLS client once reached a plain-HTTP server that way).
 
     With ``udp``, a number free for both TCP and UDP (QUIC listens on UDP).
     """
@@ -218,14 +224,16 @@ def free_port(udp: bool = False) -> int:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind((HOST, 0))
             port: int = sock.getsockname()[1]
-        if not udp:
-            return port
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
-            try:
-                datagram.bind((HOST, port))
-            except OSError:
-                continue  # taken for UDP: draw another
-            return port
+        if port in _HANDED_OUT:
+            continue
+        if udp:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
+                try:
+                    datagram.bind((HOST, port))
+                except OSError:
+                    continue  # taken for UDP: draw another
+        _HANDED_OUT.add(port)
+        return port
 
 
 def make_download(directory: Path) -> Path:
