@@ -10,6 +10,9 @@ name for every form error), which ``Request.form()`` turns into an ``HTTPExcepti
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping
+from enum import Enum
+
+from typing_extensions import deprecated
 
 from microasgi._asgi.forms import (
     _MAX_FIELDS_MEMORY,
@@ -25,6 +28,7 @@ from microasgi._asgi.forms import (
 )
 from microasgi._asgi.upload import FormData
 from microasgi._sansio.options import MalformedHeaderError, parse_options_header
+from microasgi.exceptions import StarletteDeprecationWarning
 
 __all__ = ["FORM_LIMITS_KEY", "FormLimits", "FormParser", "MultiPartException", "MultiPartParser"]
 
@@ -165,3 +169,20 @@ class MultiPartParser:
         limits = self._limits
         spool = self.spool_max_size if limits.spool_max_size is None else limits.spool_max_size
         return await read_multipart(self._stream, boundary, charset, limits, spool)
+
+
+@deprecated(
+    "`FormMessage` is deprecated and will be removed in a future version.",
+    category=StarletteDeprecationWarning,
+    stacklevel=2,
+)
+class FormMessage(Enum):
+    """Deprecated, as in Starlette (whose old urlencoded parser's callbacks it named); kept so
+    code importing it still runs. Calling it warns ``StarletteDeprecationWarning`` with
+    Starlette's text. Not in ``__all__``: nothing here uses it."""
+
+    FIELD_START = 1
+    FIELD_NAME = 2
+    FIELD_DATA = 3
+    FIELD_END = 4
+    END = 5

@@ -238,3 +238,20 @@ async def test_request_form_errors_are_http_errors() -> None:
         400,
         "The form is not valid utf-8: invalid start byte at byte 0 of a field.",
     )
+
+
+def test_form_message_is_deprecated_as_in_starlette() -> None:
+    # Starlette 1.10 keeps FormMessage, deprecated: code importing it still runs, calling it
+    # warns with Starlette's text and category.
+    from microasgi.exceptions import StarletteDeprecationWarning
+    from microasgi.formparsers import FormMessage
+
+    with pytest.warns(StarletteDeprecationWarning, match="`FormMessage` is deprecated"):
+        assert FormMessage(1) is FormMessage.FIELD_START
+    assert [member.name for member in FormMessage] == [
+        "FIELD_START",
+        "FIELD_NAME",
+        "FIELD_DATA",
+        "FIELD_END",
+        "END",
+    ]
