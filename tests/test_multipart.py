@@ -289,6 +289,26 @@ async def test_part_header_line_too_long() -> None:
     )
 
 
+@pytest.mark.parametrize("extra", [0, 1], ids=["at-the-limit", "one-over"])
+async def test_a_header_line_at_the_limit_is_judged_alike_wherever_the_body_is_cut(
+    extra: int,
+) -> None:
+    # A line of exactly max_part_header_size bytes passes and one byte more does not, also
+    # when a chunk ends between the line's CR and LF (the library counted that CR: the line at
+    # the limit was refused then; found by tests/properties/test_multipart.py).
+    line = b"X: " + b"x" * (61 + extra)  # 64 bytes, or 65
+    data = body(part("a", b"1", extra=line + b"\r\n"))
+    cr = data.index(line) + len(line) + 1  # just after the CR
+    for chunks in ([data], [data[:cr], data[cr:]], [data[i : i + 1] for i in range(len(data))]):
+        if extra:
+            assert await parse_error(*chunks, max_part_header_size=64) == (
+                400,
+                "A part header line is longer than the limit of 64 bytes (max_part_header_size).",
+            )
+        else:
+            assert await parse(*chunks, max_part_header_size=64) == [("a", "1")]
+
+
 async def test_two_mib_part_header_stops_early() -> None:
     # A 2 MiB header line streamed in 64 KiB chunks: refused once past the limit, not buffered.
     header = b'--B0und\r\nContent-Disposition: form-data; name="' + b"n" * (2 * 1024 * 1024)

@@ -461,6 +461,49 @@ def _check_part_headers(boundary: str, limits: FormLimits, lines: bytes) -> None
     list(parser.parse(b"--" + boundary.encode("latin-1") + b"\r\n" + lines))  # no event: cut
 
 
+class CRLFChunks:
+    """The body's chunks, cut again so that no chunk but the last ends with a CR.
+
+    The library's check of a header line still waiting for its end counts a CR that arrived
+    without its LF: a line of exactly ``max_part_header_size`` bytes was refused when a chunk
+    ended between its CR and LF, and accepted otherwise. Holding that CR back for the next
+    chunk makes every answer independent of where the body was cut.
+    """
+
+    __slots__ = ("_chunks", "_held")
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._held = b""
+
+    def __aiter__(self) -> CRLFChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            try:
+                chunk = await anext(self._chunks)
+            except StopAsyncIteration:
+                held, self._held = self._held, b""
+                if held:
+                    return held  # the body ends with it: the last chunk
+                raise
+            if self._held:
+                chunk, self._held = self._held + chunk, b""
+            if chunk[-1:] != b"\r":
+                return chunk
+            # PERF: rare (a chunk of arbitrary bytes ends with a CR once in 256), and a copy then.
+            self._held = b"\r"
+            if len(chunk) > 1:
+                return chunk[:-1]
+
+    async def aclose(self) -> None:
+        """Close the body's generator."""
+        aclose = getattr(self._chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 def _library_parser(boundary: str, limits: FormLimits) -> multipart.PushMultipartParser:
     return multipart.PushMultipartParser(
         boundary,
@@ -539,7 +582,7 @@ async def read_multipart(
     # bounds the first and stops the reading at the closing delimiter.
     frame = MultipartFrame(boundary, limits.max_part_header_size)
     builder = _FormBuilder(limits, spool)
-    chunks = aiter(stream)
+    chunks = CRLFChunks(aiter(stream))
     try:
         try:
             # PERF: one coroutine reads the whole body, not one per chunk.
@@ -557,6 +600,4 @@ async def read_multipart(
         raise
     finally:
         # Stopping early must not leave the body generator to the garbage collector.
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await chunks.aclose()

@@ -16,6 +16,7 @@ import anyio
 import multipart
 
 from microasgi._asgi.forms import (
+    CRLFChunks,
     FormError,
     FormLimits,
     MultiPartException,
@@ -174,7 +175,7 @@ class MultipartStream:
         charset: str,
         limits: FormLimits,
     ) -> None:
-        self._chunks: AsyncGenerator[bytes, None] | None = chunks
+        self._chunks: CRLFChunks | None = CRLFChunks(chunks)
         self._boundary = boundary
         self._charset = charset  # the form's default charset (a _charset_ field changes it)
         self._limits = limits
