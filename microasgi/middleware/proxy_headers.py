@@ -82,22 +82,10 @@ class ProxyHeadersMiddleware:
                 f"headers must be 'auto', 'forwarded' or 'x-forwarded', got {headers!r}."
             )
         self.app = app
-        entries = trusted_hosts.split(",") if isinstance(trusted_hosts, str) else trusted_hosts
-        self.trusted_hosts = [entry.strip() for entry in entries]
+        self.trusted_hosts, self._is_trusted = _trust(trusted_hosts)
         self.always_trust = "*" in self.trusted_hosts
         self._forwarded = headers != "x-forwarded"
         self._x_forwarded = headers != "forwarded"
-        literals: set[str] = set()
-        networks: list[_Network] = []
-        for entry in self.trusted_hosts:
-            if entry != "*":
-                _compile(entry, literals, networks)
-        # PERF: the same few proxy addresses come back on every request: each is parsed and
-        # matched against the networks once. The cache is bounded, so hostile values in a chain
-        # cost only the check itself.
-        self._is_trusted: Callable[[str], bool] = functools.lru_cache(maxsize=1024)(
-            functools.partial(_is_trusted, frozenset(literals), tuple(networks))
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -201,6 +189,29 @@ def _apply(scope: Scope, report: _Report) -> Scope:
         headers.append((b"host", host.encode("ascii")))
         scope["headers"] = headers
     return scope
+
+
+def _trust(trusted_hosts: str | Sequence[str]) -> tuple[list[str], Callable[[str], bool]]:
+    """The entries of a ``trusted_hosts`` setting, and the check of one peer address against
+    them ("*" is left to the caller, which trusts everything then).
+
+    Raises:
+        ValueError: an entry is neither an address, a network nor "*".
+    """
+    entries = trusted_hosts.split(",") if isinstance(trusted_hosts, str) else trusted_hosts
+    hosts = [entry.strip() for entry in entries]
+    literals: set[str] = set()
+    networks: list[_Network] = []
+    for entry in hosts:
+        if entry != "*":
+            _compile(entry, literals, networks)
+    # PERF: the same few proxy addresses come back on every request: each is parsed and
+    # matched against the networks once. The cache is bounded, so hostile values in a chain
+    # cost only the check itself.
+    checker = functools.lru_cache(maxsize=1024)(
+        functools.partial(_is_trusted, frozenset(literals), tuple(networks))
+    )
+    return hosts, checker
 
 
 def _compile(entry: str, literals: set[str], networks: list[_Network]) -> None:

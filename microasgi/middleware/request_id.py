@@ -10,13 +10,12 @@ short, so a client cannot write into your logs. Otherwise a fresh one is made.
 from __future__ import annotations
 
 import contextvars
-import functools
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from microasgi.middleware.proxy_headers import _compile, _is_trusted
+from microasgi.middleware.proxy_headers import _trust
 from microasgi.requests import HTTPConnection
 from microasgi.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -95,18 +94,9 @@ class RequestIDMiddleware:
         self.max_length = max_length
         self.generate = generate
         self._header = header_name.lower().encode("ascii")
-        entries = trusted_hosts.split(",") if isinstance(trusted_hosts, str) else trusted_hosts
-        self.trusted_hosts = [entry.strip() for entry in entries]
+        # As ProxyHeadersMiddleware reads it; each peer address is judged once.
+        self.trusted_hosts, self._is_trusted = _trust(trusted_hosts)
         self._always_trust = "*" in self.trusted_hosts
-        literals: set[str] = set()
-        networks: list[Any] = []
-        for entry in self.trusted_hosts:
-            if entry != "*":
-                _compile(entry, literals, networks)
-        # PERF: as in ProxyHeadersMiddleware, each peer address is judged once.
-        self._is_trusted: Callable[[str], bool] = functools.lru_cache(maxsize=1024)(
-            functools.partial(_is_trusted, frozenset(literals), tuple(networks))
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
