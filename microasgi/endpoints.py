@@ -177,23 +177,29 @@ class WebSocketEndpoint(_Endpoint):
     async def dispatch(self) -> None:
         """Run the connection: ``on_connect``, ``on_receive`` per message, ``on_disconnect``."""
         websocket = WebSocket(self.scope, receive=self.receive, send=self.send)
-        await self.on_connect(websocket)
-        failed = False
+        # The drain may hold the connection strongly: the finally below lets it go.
+        websocket._let_go_by_owner = True
         try:
-            # The loop runs while the connection is open: on_connect or on_receive may close it.
-            while websocket.application_state is WebSocketState.CONNECTED:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                await self.on_receive(websocket, await self.decode(websocket, message))
-        except WebSocketDisconnect:
-            pass  # The client left, or a message the encoding refuses closed the connection.
-        except Exception:
-            failed = True
-            raise
+            await self.on_connect(websocket)
+            failed = False
+            try:
+                # The loop runs while the connection is open: on_connect or on_receive may
+                # close it.
+                while websocket.application_state is WebSocketState.CONNECTED:
+                    message = await websocket.receive()
+                    if message["type"] == "websocket.disconnect":
+                        break
+                    await self.on_receive(websocket, await self.decode(websocket, message))
+            except WebSocketDisconnect:
+                pass  # The client left, or a message the encoding refuses closed the connection.
+            except Exception:
+                failed = True
+                raise
+            finally:
+                # The connection records how it ended: the client's code, or the app's close.
+                await self.on_disconnect(websocket, 1011 if failed else websocket._conn.code)
         finally:
-            # The connection records how it ended: the client's code, or the app's own close.
-            await self.on_disconnect(websocket, 1011 if failed else websocket._conn.code)
+            websocket._leave_drain()
 
     async def decode(self, websocket: WebSocket, message: Message) -> Any:
         """Turn a ``websocket.receive`` message into what ``on_receive`` gets, per ``encoding``.

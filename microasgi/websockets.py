@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar
 
-from microasgi._asgi.drain import drain_of, spawn
+from microasgi._asgi.drain import Drain, drain_of, spawn
 from microasgi._sansio.body import json_nesting_exceeds
 from microasgi._sansio.websocket import (
     HINTS,
@@ -27,6 +27,7 @@ from microasgi._sansio.websocket import (
     Connection,
     Phase,
     Step,
+    WebSocketDisconnect,
     WebSocketDisconnected,
     WebSocketState,
     accept_headers,
@@ -65,6 +66,7 @@ __all__ = [
 # The public home of the connection states and of WebSocketDisconnected is this module: docs,
 # reprs, tracebacks and pickles name it.
 WebSocketState.__module__ = __name__
+WebSocketDisconnect.__module__ = __name__
 WebSocketDisconnected.__module__ = __name__
 
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
@@ -83,27 +85,6 @@ _DRAIN_CLOSED = 2
 
 # PERF: one encoder, built once. NaN and infinities are refused: they are not JSON.
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-class WebSocketDisconnect(Exception):
-    """The WebSocket connection is closed.
-
-    Args:
-        code: the close code (``1000`` is a normal closure, ``1006`` an abnormal one, ``1011`` an
-            error on the other side); see the ``WS_*`` constants in ``microasgi.status``.
-        reason: the text sent with the close frame, if any.
-    """
-
-    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
-        self.code = code
-        self.reason = reason or ""
-        super().__init__(code, self.reason)
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.reason}" if self.reason else str(self.code)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
 
 
 # --- the connection ------------------------------------------------------------------------------
@@ -135,6 +116,7 @@ class WebSocket(HTTPConnection[StateT]):
         "_drain_entry",
         "_drain_held",
         "_drain_state",
+        "_let_go_by_owner",
         "_max_message_size",
         "_send",
     )
@@ -160,9 +142,11 @@ class WebSocket(HTTPConnection[StateT]):
         self._send = send
         self._conn = Connection()
         self._drain_state = 0
-        # Where the drain holds this open connection, and its entry there (see Drain.hold).
+        # Where the drain holds this open connection (see Drain.hold), and its entry there: None
+        # (itself) if its maker lets it go however it ends (_let_go_by_owner), else a weakref.
         self._drain_held: set[Any] | None = None
         self._drain_entry: object = None
+        self._let_go_by_owner = False
         if max_message_size is ...:
             max_message_size = scope.get(MAX_MESSAGE_SIZE_KEY, DEFAULT_MAX_MESSAGE_SIZE)
         self._max_message_size = check_message_size(max_message_size)
@@ -231,10 +215,8 @@ class WebSocket(HTTPConnection[StateT]):
                 return await self._abort(1009, f"Message too big: the limit is {limit} bytes.")
         elif step is Step.DISCONNECT:
             conn.ended(disconnect_code(message), message.get("reason") or "")
-            held = self._drain_held
-            if held is not None:
-                held.discard(self._drain_entry)  # ended: nothing left for the drain to close
-                self._drain_held = None
+            if self._drain_held is not None:
+                self._leave_drain()  # ended: nothing left for the drain to close
         return message
 
     async def _receive_message(self) -> Message:
@@ -376,9 +358,21 @@ class WebSocket(HTTPConnection[StateT]):
             "headers": raw_headers,
         }
         await self.send(message)  # type: ignore[arg-type]
-        drain = drain_of(self._scope)
-        if drain is not None:
-            self._drain_held, self._drain_entry = drain.hold(self)
+        # PERF: drain_of() inlined, once per connection.
+        drain = getattr(self._scope.get("app"), "_drain", None)
+        if drain.__class__ is Drain:
+            if self._let_go_by_owner:
+                self._drain_held = drain.hold(self)
+            else:
+                self._drain_held, self._drain_entry = drain.hold_weakly(self)
+
+    def _leave_drain(self) -> None:
+        """Let the drain forget this connection (it ended, or its owner's session did)."""
+        held = self._drain_held
+        if held is not None:
+            self._drain_held = None
+            entry = self._drain_entry
+            held.discard(self if entry is None else entry)
 
     async def wait_for_drain(self) -> None:
         """Return once the application drains (``MicroASGI.begin_drain()``).
@@ -481,15 +475,17 @@ class WebSocket(HTTPConnection[StateT]):
         if step is Step.CLOSE:
             conn.ended(message.get("code", 1000), message.get("reason") or "")
             held = self._drain_held
-            if held is not None:
-                held.discard(self._drain_entry)  # ended: nothing left for the drain to close
+            if held is not None:  # ended: nothing left for the drain to close (_leave_drain)
                 self._drain_held = None
+                entry = self._drain_entry
+                held.discard(self if entry is None else entry)
         try:
             await self._send(message)
         except OSError:
             # SPEC: ASGI 2.4, send() on a closed connection raises an OSError subclass.
             conn.advance(Step.LOST)
             conn.ended(1006, "")
+            self._leave_drain()
             raise
 
     async def send_text(self, data: str) -> None:
@@ -534,6 +530,7 @@ class WebSocket(HTTPConnection[StateT]):
                 # SPEC: ASGI 2.4, the client has gone (as _transmit and send report it).
                 conn.advance(Step.LOST)
                 conn.ended(1006, "")
+                self._leave_drain()
                 raise WebSocketDisconnect(1006, "The client has gone.") from exc
         else:
             await self.send(message)  # the general path says why it cannot be sent now

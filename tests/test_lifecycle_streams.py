@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -13,9 +15,10 @@ import pytest
 
 from microasgi._sansio.websocket import Phase
 from microasgi.applications import MicroASGI
+from microasgi.endpoints import WebSocketEndpoint
 from microasgi.requests import Request
 from microasgi.responses import EventSourceResponse, Response, ServerSentEvent, StreamingResponse
-from microasgi.routing import Route, WebSocketRoute
+from microasgi.routing import Mount, Route, WebSocketRoute
 from microasgi.testclient import TestClient
 from microasgi.types import Message, Receive, Scope, Send
 from microasgi.websockets import WebSocket, WebSocketDisconnect
@@ -336,6 +339,129 @@ def test_a_closed_websocket_stops_listening(test_client_factory: ClientFactory) 
             session.send_text("stay")
         assert len(held) == 2
         assert all(not group.held for group in app._drain._groups.values())
+
+
+def _held(app: MicroASGI) -> list[object]:
+    return [entry for group in app._drain._groups.values() for entry in group.held]
+
+
+def test_a_websocket_whose_endpoint_fails_is_let_go(test_client_factory: ClientFactory) -> None:
+    # The route holds its connections strongly (no weak reference) and lets go in a finally:
+    # a session that ends by an error, the connection still open, leaves nothing behind.
+    kept: list[WebSocket] = []
+
+    async def endpoint(websocket: WebSocket) -> None:
+        kept.append(websocket)  # alive after the session: only the route may let it go
+        await websocket.accept()
+        assert _held(app) == [websocket]  # the connection itself, not a weak reference
+        raise ValueError("boom")
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", endpoint)])
+    with test_client_factory(app) as client:
+        with pytest.raises(ValueError, match="boom"), client.websocket_connect("/ws"):
+            pass
+        assert len(kept) == 1
+        assert _held(app) == []
+
+
+def test_a_websocket_endpoint_class_lets_go_whatever_happens(
+    test_client_factory: ClientFactory,
+) -> None:
+    kept: list[WebSocket] = []
+
+    class Failing(WebSocketEndpoint):
+        async def on_connect(self, websocket: WebSocket) -> None:
+            kept.append(websocket)
+            await websocket.accept()
+            assert _held(app) == [websocket]
+            raise ValueError("on_connect failed after accepting")
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", Failing)])
+    with test_client_factory(app) as client:
+        with pytest.raises(ValueError, match="after accepting"), client.websocket_connect("/ws"):
+            pass
+        assert len(kept) == 1
+        assert _held(app) == []
+
+
+@pytest.mark.parametrize("general", [False, True], ids=["send_text", "send"])
+async def test_a_websocket_the_server_lost_is_let_go(general: bool) -> None:
+    # ASGI 2.4: send() on a closed connection raises OSError; the connection has ended.
+    seen: list[object] = []
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        message: Message = {"type": "websocket.send", "text": "into the void"}
+        with pytest.raises(WebSocketDisconnect):
+            await (websocket.send(message) if general else websocket.send_text("into the void"))
+        seen.append(websocket._drain_held)
+
+    app = MicroASGI(routes=[WebSocketRoute("/ws", endpoint)])
+    inbox: list[Message] = [{"type": "websocket.connect"}]
+
+    async def receive() -> Message:
+        return inbox.pop(0)
+
+    async def send(message: Message) -> None:
+        if message["type"] == "websocket.send":
+            raise OSError("gone")
+
+    scope: Scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "subprotocols": [],
+    }
+    await app(scope, receive, send)
+    assert seen == [None]
+    assert _held(app) == []
+
+
+def test_a_websocket_an_app_makes_itself_is_held_weakly(
+    test_client_factory: ClientFactory,
+) -> None:
+    # Nobody promises to let go of a WebSocket a plain ASGI app made: the drain holds a weak
+    # reference, gone with the connection, however the app ends.
+    entries: list[object] = []
+
+    async def raw(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        await websocket.accept()
+        entries.extend(_held(app))
+        raise ValueError("boom")
+
+    app = MicroASGI(routes=[Mount("/raw", app=raw)])
+    with test_client_factory(app) as client:
+        with pytest.raises(ValueError, match="boom"), client.websocket_connect("/raw/"):
+            pass
+        assert len(entries) == 1
+        assert isinstance(entries[0], weakref.ReferenceType)
+        entries.clear()
+        gc.collect()
+        assert _held(app) == []
+
+
+def test_an_event_stream_that_fails_is_let_go(test_client_factory: ClientFactory) -> None:
+    during: list[int] = []
+
+    async def failing() -> AsyncIterator[str]:
+        yield "one"
+        during.append(len(_held(app)))
+        raise ValueError("producer failed")
+
+    async def endpoint(request: Request) -> Response:
+        return EventSourceResponse(failing(), ping=None)
+
+    app = MicroASGI(routes=[Route("/events", endpoint)])
+    with test_client_factory(app) as client:
+        with pytest.raises(ValueError, match="producer failed"):
+            client.get("/events")
+        assert during == [1]
+        assert _held(app) == []
 
 
 # --- a stream without pings on asyncio: the drain cancels its task, then takes that back ----------

@@ -12,12 +12,14 @@ Three kinds of things wait, each registered with the loop it lives on:
 - ``Drain.wait()`` (``app.wait_for_drain()``, ``websocket.wait_for_drain()``): an event set on
   its loop;
 - callbacks (an event stream cancels its producer): called on their loop;
-- open connections (a websocket closes itself with 1012): held weakly in a plain set per loop,
-  each closed in a task of its own, since sending needs a task and the connection's own task
-  may be blocked in ``receive()``.
+- open connections (a websocket closes itself with 1012) and event streams: held in a plain set
+  per loop, each closed in a task of its own, since sending needs a task and the connection's
+  own task may be blocked in ``receive()``.
 
 Nothing here runs per request: a request that never waits for the drain never registers, and
-holding a websocket costs a weak reference and a set insertion.
+holding a websocket or a stream costs a set insertion and its removal. They are held strongly
+where the code that opened them lets them go however they end (a route's ``finally``); weakly
+otherwise (a ``WebSocket`` an ASGI app of its own made), at the price of a weak reference.
 """
 
 from __future__ import annotations
@@ -142,14 +144,15 @@ class _Group:
 
     def __init__(self, loop: _Loop) -> None:
         self.loop = loop
-        self.held: set[weakref.ref[Any]] = set()
+        # Holders, or weak references to them (see Drain.hold).
+        self.held: set[Any] = set()
 
     def sweep(self) -> None:
         """On the loop, when the drain begins: tell each one still held, and let it go."""
         held = self.held
         for entry in tuple(held):
             held.discard(entry)
-            holder = entry()
+            holder = entry() if type(entry) is weakref.ReferenceType else entry
             if holder is not None:
                 holder._on_drain()
 
@@ -231,17 +234,17 @@ class Drain:
         """Forget the listener registered under ``key`` (no error if it is gone)."""
         self._listeners.pop(key, None)
 
-    def hold(self, holder: _Holdable) -> tuple[set[weakref.ref[Any]], weakref.ref[Any]]:
+    def hold(self, holder: _Holdable) -> set[Any]:
         """Call ``holder._on_drain()`` on the current loop (outside any task: it may set events,
         cancel scopes and start tasks, not await) when the drain begins, unless let go first.
 
-        Held weakly: once ``holder`` is gone, so is its entry. Returns the set it is held in
-        and its entry: ``held.discard(entry)`` lets it go (a websocket that closes, a stream
-        that ends).
+        Held strongly: returns the set it is held in, and ``held.discard(holder)`` lets it go
+        (a websocket that closes, a stream that ends). The caller must let go however it ends,
+        in a ``finally``; one that cannot promise that holds weakly (``hold_weakly``).
         """
         # PERF: once per websocket or stream without pings, so no Python call on the common
-        # path: the running asyncio loop (a C call) finds the last loop's set, and a weak
-        # reference whose callback forgets the holder goes in.
+        # path: the running asyncio loop (a C call) finds the last loop's set. No weak reference:
+        # its creation and callback were half the cost of holding (docs/performance.md).
         running = _running_loop
         if running is None:
             running = _bind_running_loop()
@@ -250,11 +253,21 @@ class Drain:
         if group is None or group.loop.raw is not raw or raw is None:
             group = self._group()
         held = group.held
-        entry = weakref.ref(holder, held.discard)
-        held.add(entry)
+        held.add(holder)
         if self.draining:
             # Begun before we held it: begin() may have missed it (see _listen).
             group.loop.call_soon(group.sweep)
+        return held
+
+    def hold_weakly(self, holder: _Holdable) -> tuple[set[Any], weakref.ref[Any]]:
+        """``hold`` through a weak reference, gone with ``holder``: for a caller that cannot
+        promise to let go. Returns the set and the entry: ``held.discard(entry)`` lets go."""
+        group = self._group()
+        held = group.held
+        entry = weakref.ref(holder, held.discard)
+        held.add(entry)
+        if self.draining:
+            group.loop.call_soon(group.sweep)  # as in hold()
         return held, entry
 
     def _group(self) -> _Group:

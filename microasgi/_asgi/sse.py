@@ -206,10 +206,8 @@ class _Drainable:
     """
 
     __slots__ = (
-        "__weakref__",
         "_baseline",
         "_cancelled",
-        "_drain_entry",
         "_drain_held",
         "_drained",
         "_ended",
@@ -232,7 +230,8 @@ class _Drainable:
         self._baseline = 0 if task is None else task.cancelling()
         self._cancelled = False
         self._scope: anyio.CancelScope | None = None  # trio: the step in progress
-        self._drain_held, self._drain_entry = drain.hold(self)
+        # Held strongly: EventSourceResponse lets it go in a finally (close()).
+        self._drain_held = drain.hold(self)
 
     def __aiter__(self) -> _Drainable:
         return self
@@ -302,7 +301,7 @@ class _Drainable:
 
     def close(self) -> None:
         """Stop listening to the drain; called once the response is over."""
-        self._drain_held.discard(self._drain_entry)
+        self._drain_held.discard(self)
 
 
 class _Feed:

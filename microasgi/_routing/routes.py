@@ -227,6 +227,23 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     return app
 
 
+def _checked_awaitable(
+    func: Callable[[WebSocket], Awaitable[Any]], name: str
+) -> Callable[[WebSocket], Awaitable[Any]]:
+    """``func`` (not an ``async def``), checked on each call to return something awaitable."""
+
+    def call(websocket: WebSocket) -> Awaitable[Any]:
+        awaitable = func(websocket)
+        if not inspect.isawaitable(awaitable):
+            raise TypeError(
+                f"Websocket endpoint {name} returned {awaitable!r}, which is not awaitable. "
+                "Define it with 'async def' (or make it return the coroutine of one)."
+            )
+        return awaitable
+
+    return call
+
+
 def websocket_session(func: Callable[[WebSocket], Awaitable[Any]]) -> ASGIApp:
     """Turn a function taking a ``WebSocket`` into an ASGI app.
 
@@ -251,42 +268,39 @@ def websocket_session(func: Callable[[WebSocket], Awaitable[Any]]) -> ASGIApp:
             "Define it with 'async def'."
         )
     name = getattr(func, "__qualname__", None) or type(func).__qualname__
-    is_async = is_async_callable(func)
+    call = func if is_async_callable(func) else _checked_awaitable(func, name)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
+        # This session lets the drain go of the connection however it ends (the finally), so
+        # the drain may hold it without a weak reference.
+        websocket._let_go_by_owner = True
         try:
-            if is_async:
-                result = await func(websocket)
-            else:
-                awaitable = func(websocket)
-                if not inspect.isawaitable(awaitable):
+            try:
+                result = await call(websocket)
+            except Exception as exc:
+                handler = _route_websocket_handler(scope, exc)
+                if handler is None:
+                    if isinstance(exc, WebSocketDisconnect):
+                        return  # The connection is over; nobody is left to tell.
+                    raise
+                if not await _answer_websocket(handler, websocket, exc):
+                    raise
+                return
+            state = websocket.application_state
+            if isinstance(result, Response):
+                if state is not WebSocketState.CONNECTING:
                     raise TypeError(
-                        f"Websocket endpoint {name} returned {awaitable!r}, which is not "
-                        "awaitable. Define it with 'async def' (or make it return the "
-                        "coroutine of one)."
+                        f"Websocket endpoint {name} returned {result!r} after answering the "
+                        "handshake; a Response can only deny a connection not yet accepted."
                     )
-                result = await awaitable
-        except Exception as exc:
-            handler = _route_websocket_handler(scope, exc)
-            if handler is None:
-                if isinstance(exc, WebSocketDisconnect):
-                    return  # The connection is over; nobody is left to tell.
-                raise
-            if not await _answer_websocket(handler, websocket, exc):
-                raise
-            return
-        state = websocket.application_state
-        if isinstance(result, Response):
-            if state is not WebSocketState.CONNECTING:
-                raise TypeError(
-                    f"Websocket endpoint {name} returned {result!r} after answering the "
-                    "handshake; a Response can only deny a connection not yet accepted."
-                )
-            await websocket.send_denial_response(result)
-        elif state is WebSocketState.CONNECTED:
-            # Servers close it anyway once the app returns; closing here says how (1000).
-            await websocket.close()
+                await websocket.send_denial_response(result)
+            elif state is WebSocketState.CONNECTED:
+                # Servers close it anyway once the app returns; closing here says how (1000).
+                await websocket.close()
+        finally:
+            if websocket._drain_held is not None:
+                websocket._leave_drain()
 
     return app
 

@@ -34,6 +34,27 @@ class WebSocketState(enum.Enum):
     RESPONSE = 3
 
 
+class WebSocketDisconnect(Exception):
+    """The WebSocket connection is closed.
+
+    Args:
+        code: the close code (``1000`` is a normal closure, ``1006`` an abnormal one, ``1011`` an
+            error on the other side); see the ``WS_*`` constants in ``microasgi.status``.
+        reason: the text sent with the close frame, if any.
+    """
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+        super().__init__(code, self.reason)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}" if self.reason else str(self.code)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
 class WebSocketDisconnected(RuntimeError):
     """Raised when a websocket is used once it is closed, or a message is read before accept.
 

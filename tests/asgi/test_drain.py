@@ -8,6 +8,7 @@ import signal
 import threading
 import weakref
 from types import FrameType
+from typing import cast
 
 import anyio
 import anyio.to_thread
@@ -143,26 +144,61 @@ async def test_held_connections_are_told_on_their_loop() -> None:
     assert _held(drain) == 0
 
 
-async def test_a_connection_let_go_is_not_closed() -> None:
+@pytest.mark.parametrize("weakly", [False, True], ids=["strongly", "weakly"])
+async def test_a_connection_held_once_draining_is_told_at_once(weakly: bool) -> None:
+    # begin() swept before this connection was held: holding it asks the loop for a sweep.
+    drain = Drain()
+    drain.begin()
+    closer = _Closer()
+    if weakly:
+        drain.hold_weakly(closer)
+    else:
+        drain.hold(closer)
+    with anyio.fail_after(5):
+        await closer.closed.wait()
+    assert _held(drain) == 0
+
+
+@pytest.mark.parametrize("weakly", [False, True], ids=["strongly", "weakly"])
+async def test_a_connection_let_go_is_not_closed(weakly: bool) -> None:
     drain = Drain()
     closer, other = _Closer(), _Closer()
-    held, entry = drain.hold(closer)
-    drain.hold(other)
-    held.discard(entry)
+    if weakly:
+        held, entry = drain.hold_weakly(closer)
+        drain.hold_weakly(other)
+        held.discard(entry)
+    else:
+        drain.hold(other)
+        drain.hold(closer).discard(closer)
     drain.begin()
     with anyio.fail_after(5):
         await other.closed.wait()
     assert not closer.closed.is_set()
 
 
-async def test_connections_are_held_weakly() -> None:
+async def test_connections_held_weakly_go_with_their_holder() -> None:
     drain = Drain()
     closer = _Closer()
-    drain.hold(closer)
+    drain.hold_weakly(closer)
     del closer
     gc.collect()
     assert _held(drain) == 0
     drain.begin()
+
+
+async def test_connections_held_strongly_stay_until_let_go() -> None:
+    # Whoever holds strongly promises to let go; until then the drain keeps the holder alive.
+    drain = Drain()
+    closer = _Closer()
+    probe = weakref.ref(closer)
+    drain.hold(closer)
+    del closer
+    gc.collect()
+    assert _held(drain) == 1
+    drain.begin()
+    with anyio.fail_after(5):
+        await cast(_Closer, probe()).closed.wait()
+    assert _held(drain) == 0
 
 
 async def test_a_connection_collected_during_the_sweep_is_skipped() -> None:
@@ -170,7 +206,7 @@ async def test_a_connection_collected_during_the_sweep_is_skipped() -> None:
     # between the snapshot of the set and its turn: simulated with an entry already dead.
     drain = Drain()
     closer = _Closer()
-    held, _ = drain.hold(closer)
+    held, _ = drain.hold_weakly(closer)
     gone = _Closer()
     dead = weakref.ref(gone)
     hash(dead)  # as the set did while it was alive
@@ -212,8 +248,8 @@ def test_each_loop_holds_its_own_connections() -> None:
     async def hold_one() -> None:
         closer = _Closer()
         kept.append(closer)
-        drain.hold(closer)
-        drain.hold(closer)  # the same loop again: the same group
+        drain.hold_weakly(closer)
+        drain.hold_weakly(closer)  # the same loop again: the same group
 
     anyio.run(hold_one)
     assert len(drain._groups) == 1
