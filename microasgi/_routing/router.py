@@ -301,8 +301,10 @@ class Router:
         self, scope: Scope, receive: Receive, send: Send, allowed: frozenset[str], path: str
     ) -> None:
         """Answer a request no route takes: 405, a slash redirect, or the default app."""
-        # No route template for telemetry (see get_route_template); the 404/405 path only.
-        scope[ROUTE_MOUNTS_KEY] = None
+        # No route template for telemetry (see get_route_template); the 404/405 path only. With
+        # no route matched above, there is none already (PERF: a test, not a write).
+        if "route" in scope:
+            scope[ROUTE_MOUNTS_KEY] = None
         if allowed:
             await method_not_allowed(scope, receive, send, allowed)
         elif self.redirect_slashes and scope["type"] == "http" and path != "/":
@@ -621,12 +623,15 @@ def mount_scope(
         # PERF: a pair linking to the mounts outside, not a growing tuple (half the cost).
         ROUTE_MOUNTS_KEY: (mount, scope.get(ROUTE_MOUNTS_KEY)),
     }
-    full = full_path(scope)
-    if full != scope["path"]:
-        # SPEC: the server stripped root_path from path; the mounted app gets the spec's reading
-        # (path includes root_path), so every level below sees one convention.
-        child["path"] = full
-        raw = scope.get("raw_path")
-        if isinstance(raw, bytes):
-            child["raw_path"] = quote(root_path).encode("ascii") + raw
+    # PERF: at the root (no root_path, the common case) the path is already the full path: no
+    # calls to find that out (they paid for the route template's record, docs/performance.md).
+    if root_path:
+        full = full_path(scope)
+        if full != scope["path"]:
+            # SPEC: the server stripped root_path from path; the mounted app gets the spec's
+            # reading (path includes root_path), so every level below sees one convention.
+            child["path"] = full
+            raw = scope.get("raw_path")
+            if isinstance(raw, bytes):
+                child["raw_path"] = quote(root_path).encode("ascii") + raw
     return child

@@ -7,9 +7,10 @@ from the patterns the routers matched, never from the paths the request carried.
 
 # PERF: routing records nothing extra for a route matched at the top: ``scope["route"]`` is set
 # already. A ``Mount`` records itself in ``scope[ROUTE_MOUNTS_KEY]`` as it builds its child's
-# scope (it builds a dict then anyway): one pair, ``(mount, what was there)``, about 1,000
-# instructions per mount (docs/performance.md). A router that finds no route writes ``None``
-# there, on the 404/405 path only. The parts are joined here, when someone asks.
+# scope (it builds a dict then anyway): one pair, ``(mount, what was there)``, about 1,100
+# instructions per mount, which ``mount_scope`` pays back by not looking for a ``root_path``
+# that is not there (docs/performance.md). A router below a matched route that finds no route
+# writes ``None`` there, on the 404/405 path only. The parts are joined here, when asked.
 """
 
 from __future__ import annotations
