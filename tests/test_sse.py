@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
+from types import MappingProxyType
 from typing import Any
 
 import anyio
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from microasgi._asgi.sse import _encode_item
 from microasgi.background import BackgroundTask
 from microasgi.requests import Request
 from microasgi.responses import EventSourceResponse, ServerSentEvent, last_event_id
@@ -539,3 +541,49 @@ async def test_last_event_id_resumes_a_stream() -> None:
     assert [e["data"] for e in parse_stream(first.text)] == ["event 1", "event 2"]
     again = await client.get("/", headers={"Last-Event-ID": "2"})
     assert [e["data"] for e in parse_stream(again.text)] == ["event 3", "event 4"]
+
+
+# --- items encoded without building a ServerSentEvent (the fast paths) ---------------------------
+
+_FIELD_VALUES = st.one_of(
+    st.none(), st.text(max_size=12), st.integers(min_value=-2, max_value=99), st.booleans()
+)
+
+
+@given(
+    st.one_of(
+        st.text(max_size=30),
+        st.dictionaries(
+            st.sampled_from(["data", "event", "id", "retry", "comment"]), _FIELD_VALUES
+        ),
+    )
+)
+def test_items_encode_as_the_event_they_stand_for(item: str | dict[str, Any]) -> None:
+    # A str is the data of an event, a dict its fields: the frame (or the error) is exactly
+    # that of the ServerSentEvent built from them, whichever path encoded it.
+    fields = {"data": item} if isinstance(item, str) else item
+    try:
+        expected: bytes | str = ServerSentEvent(**fields).encode()
+    except (TypeError, ValueError) as exc:
+        expected = f"{type(exc).__name__}: {exc}"
+    try:
+        got: bytes | str = _encode_item(item)
+    except (TypeError, ValueError) as exc:
+        got = f"{type(exc).__name__}: {exc}"
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("item", "frame"),
+    [
+        ("", b"data: \n\n"),
+        ("one line", b"data: one line\n\n"),
+        ("caf\u00e9", "data: caf\u00e9\n\n".encode()),
+        ("a\nb", b"data: a\ndata: b\n\n"),
+        ("a\rb", b"data: a\ndata: b\n\n"),
+        ("a\r\nb", b"data: a\ndata: b\n\n"),
+        (MappingProxyType({"data": "x", "id": 7}), b"id: 7\ndata: x\n\n"),
+    ],
+)
+def test_item_frames(item: object, frame: bytes) -> None:
+    assert _encode_item(item) == frame

@@ -148,7 +148,10 @@ def _encode_item(item: object) -> bytes:
     if isinstance(item, ServerSentEvent):
         return item.encode()
     if isinstance(item, str):
-        # PERF: no ServerSentEvent object for the common case of a plain data string.
+        # PERF: no ServerSentEvent object for the common case of a plain data string, and for
+        # one line of it (no CR or LF to split on) not even a list: _frame's very result.
+        if "\n" not in item and "\r" not in item:
+            return f"data: {item}\n\n".encode()
         return _frame(item, None, None, None, None)
     if isinstance(item, bytes | bytearray | memoryview):
         return _frame(bytes(item).decode("utf-8"), None, None, None, None)
@@ -159,7 +162,10 @@ def _encode_item(item: object) -> bytes:
                 f"EventSourceResponse got an event dict with unknown keys {sorted(unknown)!r}. "
                 "Use only data, event, id, retry and comment."
             )
-        return ServerSentEvent(**item).encode()
+        # PERF: the fields validated and encoded as ServerSentEvent(**item) would, without
+        # building one (a frozen dataclass costs more than the encoding).
+        get = item.get
+        return _frame(get("data"), get("event"), get("id"), get("retry"), get("comment"))
     raise TypeError(
         f"EventSourceResponse items must be ServerSentEvent, dict, str or bytes, got "
         f"{type(item).__name__}: {reprlib.repr(item)}."
