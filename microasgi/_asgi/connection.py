@@ -28,9 +28,11 @@ async def empty_receive() -> NoReturn:
 
 async def empty_send(message: Message) -> NoReturn:
     """The send of a ``Request`` built without one: sending raises, saying why."""
+    # Starlette's text first (ported tests match it), then why and the fix.
     raise RuntimeError(
-        "This Request was built without a send channel, so it cannot send "
-        f"{message.get('type')!r}. Pass the ASGI send callable: Request(scope, receive, send)."
+        "Send channel has not been made available: this Request was built without a send "
+        f"channel, so it cannot send {message.get('type')!r}. Pass the ASGI send callable: "
+        "Request(scope, receive, send)."
     )
 
 
@@ -252,9 +254,11 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
         """
         provider = self._scope.get("router") or self._scope.get("app")
         if provider is None:
+            # Starlette's text first (ported tests match it), then the fix.
             raise RuntimeError(
-                f"url_for({name!r}) needs a router in the scope: call it on a request served by "
-                "a MicroASGI application or a Router, which set scope['router']."
+                "The `url_for` method can only be used inside a MicroASGI application or with a "
+                f"router: url_for({name!r}) found neither in the scope. Call it on a request "
+                "served by a MicroASGI application or a Router, which set scope['router']."
             )
         url_path = provider.url_path_for(name, **path_params)
         url: URL = url_path.make_absolute_url(base_url=self.base_url)

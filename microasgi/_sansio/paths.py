@@ -65,6 +65,14 @@ def compile_path(
         raise ValueError(f"Route path must start with '/', got {path!r}. Use '/{path}'.")
     if _CONTROL.search(path):
         raise ValueError(f"Route path {path!r} contains a control character; remove it.")
+    names = [match[1] for match in _PARAM.finditer(path)]
+    if len(names) != len(set(names)):
+        duplicated = sorted({name for index, name in enumerate(names) if name in names[:index]})
+        # Starlette's text first (ported tests match it), then the fix.
+        raise ValueError(
+            f"Duplicated param name{'s' if len(duplicated) > 1 else ''} {', '.join(duplicated)} "
+            f"at path {path}: a name may appear once in a route path. Rename the repeats."
+        )
 
     param_convertors: dict[str, Convertor[Any]] = {}
     regex_parts: list[str] = []
@@ -157,8 +165,6 @@ def _segment(
                 f"Path parameter name {name!r} in route path {path!r} is not an identifier. "
                 "Use a name such as {user_id}."
             )
-        if name in seen:
-            raise ValueError(f"Duplicated param name {name!r} in route path {path!r}. Rename one.")
         convertor = _resolve_convertor(kind, path, convertors)
         seen[name] = convertor
         literal = segment[pos : match.start()]
