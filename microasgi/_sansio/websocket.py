@@ -329,11 +329,10 @@ def check_mode(mode: object, method: str) -> None:
 
 
 def accept_headers(
-    headers: Iterable[tuple[bytes, bytes]] | Mapping[str, str] | None,
+    headers: Iterable[tuple[bytes, bytes]] | Mapping[str, str],
 ) -> list[tuple[bytes, bytes]]:
-    """Validate and encode the headers of ``websocket.accept``."""
-    if headers is None:
-        return []
+    """Validate and encode the headers of ``websocket.accept`` (``accept()`` handles ``None``,
+    no headers, without calling this)."""
     items = headers.items() if isinstance(headers, Mapping) else headers
     raw = []
     for name, value in items:
