@@ -276,7 +276,10 @@ def test_url_for(key: str) -> None:
 
 
 def test_url_for_without_router() -> None:
-    with pytest.raises(RuntimeError, match=r"inside a MicroASGI application or with a router: url_for\('home'\) found neither"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"inside a MicroASGI application or with a router: url_for\('home'\) found neither",
+    ):
         HTTPConnection(make_scope()).url_for("home")
 
 
