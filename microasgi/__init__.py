@@ -10,7 +10,8 @@ imports in a circle (``tests/test_architecture.py`` checks both):
    ``datastructures``, ``formparsers``, ``websockets``, ``background``, ``concurrency``): the
    request read from ``receive``, the response sent through ``send``.
 4. **Dispatch** (``microasgi._routing``, published by ``routing``; ``endpoints``, ``middleware/``,
-   ``authentication``, ``staticfiles``, ``templating``): which app answers a request.
+   ``authentication``, ``staticfiles``, ``templating``, ``schemas``): which app answers a
+   request.
 5. **Application**: ``applications`` (``MicroASGI``: the error layers, the middleware stack and
    the router, built once).
 6. **Testing**: ``testclient`` (a package): drives any ASGI app, checking every message it sends.

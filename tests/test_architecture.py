@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "microasgi.authentication": 4,
     "microasgi.staticfiles": 4,
     "microasgi.templating": 4,
+    "microasgi.schemas": 4,
     # 5. application
     "microasgi.applications": 5,
     "microasgi": 5,
